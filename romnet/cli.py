@@ -1,0 +1,146 @@
+"""``romnet`` command line.
+
+Every command has ``--help``. Errors caused by input are printed as one line
+``romnet: error: <file>:<place>: <problem>`` with exit status 2 (no traceback; set
+``ROMNET_DEBUG=1`` to get one).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .errors import RomnetError
+
+
+def _progress(msg: str):
+    print(msg, flush=True)
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_import(args):
+    from .adapters import get_adapter, list_adapters
+    if args.list:
+        eps = list_adapters()
+        if not eps:
+            print("no adapters installed")
+        for name, ep in sorted(eps.items()):
+            try:
+                ad = ep.load()
+                ok, why = ad.available()
+                extras = ", ".join(ad.extras) or "none"
+                status = "available" if ok else f"unavailable: {why}"
+                print(f"{name:10s} {ad.description}  [extras: {extras}; {status}]")
+            except ImportError as exc:
+                print(f"{name:10s} cannot be loaded: {exc}")
+        return 0
+    if not args.code or not args.path or not args.output:
+        raise SystemExit("romnet import: usage: romnet import CODE PATH -o STORE.h5 (or --list)")
+    from .store import write_case
+    adapter = get_adapter(args.code)
+    ok, why = adapter.available()
+    if not ok:
+        from .errors import ConfigError
+        raise ConfigError(f"adapter '{args.code}' unavailable: {why}")
+    t0 = time.perf_counter()
+    case = adapter.read(Path(args.path), progress=_progress)
+    write_case(args.output, case)
+    print(f"wrote {args.output} in {time.perf_counter() - t0:.2f} s")
+    print(case.summary())
+    return 0
+
+
+def cmd_info(args):
+    from .store import CaseStore
+    with CaseStore(args.store) as st:
+        mesh = st.mesh()
+        print(f"store: {args.store}")
+        meta = st.metadata
+        if meta:
+            print("source: " + ", ".join(f"{k}={v}" for k, v in meta.items() if k != "files"))
+        print(mesh.summary())
+        if st.has_problem():
+            print(st.problem().summary())
+        for name in st.series_names():
+            t = st.times(name)
+            print(f"results '{name}': {len(t)} outputs, t = " + " ".join(f"{x:g}" for x in t))
+            for kind in ("nodal", "integ"):
+                for fname in st.field_names(name, kind):
+                    info = st.field_info(name, fname)
+                    print(f"  {kind:5s} {fname:16s} shape {info['shape']}  [{' '.join(info['components'])}]")
+    return 0
+
+
+def cmd_verify_law(args):
+    from .verify_law import verify_law
+    report = verify_law(args.store, series=args.series, progress=_progress)
+    print(report.table())
+    print(f"sigma_rel_err={report.sigma_rel_err:.3e} p_rel_err={report.p_rel_err:.3e}")
+    return 0
+
+
+def cmd_run(args):
+    from .runner import run_case
+    return run_case(args.case, output=args.output, progress=_progress)
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="romnet", description=__doc__.splitlines()[0] + " Reduced-order "
+                                "models of nonlinear structural mechanics.")
+    from . import __version__
+    p.add_argument("--version", action="version", version=f"romnet {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("import", help="import an external code's results into a case store",
+                       description="Import a case (mesh, problem definition where the adapter reads one, "
+                                   "results) from an external FE code into an HDF5 case store.")
+    s.add_argument("code", nargs="?", help="adapter name (see --list), e.g. zset")
+    s.add_argument("path", nargs="?", help="file or directory to import, e.g. case/cube.ut")
+    s.add_argument("-o", "--output", help="case store to write (HDF5)")
+    s.add_argument("--list", action="store_true", help="list the installed adapters and their extras")
+    s.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("info", help="summarise a case store",
+                       description="Mesh size, element types, sets, problem definition, "
+                                   "result fields and times of a case store.")
+    s.add_argument("store", help="case store (HDF5)")
+    s.set_defaults(func=cmd_info)
+
+    s = sub.add_parser("verify-law", help="re-integrate the material law along imported strains",
+                       description="Re-integrate the store's material law at every integration point "
+                                   "along the imported total strain and temperature history and compare "
+                                   "with the imported stress and cumulated plastic strain. Last line: "
+                                   "sigma_rel_err=<x> p_rel_err=<y> (max over outputs of the relative "
+                                   "L2 norm over integration points).")
+    s.add_argument("store", help="case store with a problem definition and imported results")
+    s.add_argument("--series", default="imported", help="result series to check (default: imported)")
+    s.set_defaults(func=cmd_verify_law)
+
+    s = sub.add_parser("run", help="run a case directory (case.toml) end to end",
+                       description="Run the steps a case directory's case.toml lists.")
+    s.add_argument("case", help="case directory holding case.toml")
+    s.add_argument("-o", "--output", help="output folder (default: out/<case name>)")
+    s.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except RomnetError as exc:
+        if os.environ.get("ROMNET_DEBUG"):
+            raise
+        print(f"romnet: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("romnet: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

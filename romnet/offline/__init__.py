@@ -1,0 +1,1 @@
+"""Offline stage: POD, ECM hyper-reduction, clustering (see issues)."""

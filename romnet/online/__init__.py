@@ -1,0 +1,1 @@
+"""Online stage: reduced solver, reconstruction, error indicator (see issues)."""

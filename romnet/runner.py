@@ -1,0 +1,44 @@
+"""``romnet run CASE_DIR``: the steps of a case directory, timed, with progress."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .config import load_case_config
+
+
+def run_case(case_dir, output=None, progress=print) -> int:
+    cfg = load_case_config(case_dir)
+    name = cfg["case"]["name"]
+    out = Path(output) if output else Path("out") / name
+    out.mkdir(parents=True, exist_ok=True)
+    store = out / "case.h5"
+    progress(f"== romnet run {case_dir}: {cfg['case'].get('description', name)}")
+    progress(f"   output folder: {out}")
+    timings = []
+    for step in cfg["case"]["steps"]:
+        t0 = time.perf_counter()
+        progress(f"-- step {step}")
+        if step == "import":
+            from .adapters import get_adapter
+            from .store import write_case
+            imp = cfg["import"]
+            case = get_adapter(imp["code"]).read(imp["path"], progress=progress)
+            write_case(store, case)
+            progress(f"   wrote {store}")
+        elif step == "info":
+            from .cli import cmd_info
+
+            class A:  # noqa: D401 - argparse-like namespace
+                pass
+            a = A()
+            a.store = store
+            cmd_info(a)
+        elif step == "verify-law":
+            from .verify_law import verify_law
+            rep = verify_law(store, progress=progress)
+            progress(rep.table())
+            progress(f"sigma_rel_err={rep.sigma_rel_err:.3e} p_rel_err={rep.p_rel_err:.3e}")
+        timings.append((step, time.perf_counter() - t0))
+    progress("-- time budget: " + ", ".join(f"{s} {t:.2f} s" for s, t in timings))
+    return 0

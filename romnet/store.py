@@ -1,0 +1,368 @@
+"""Case store: one HDF5 file per case (schema in ``docs/store-schema.md``).
+
+* Whole-case writes (:func:`write_case`) go to a temporary file in the same folder that
+  is renamed over the target only once complete (``os.replace`` is atomic on POSIX):
+  a crash or an error leaves either the old store or no store, never a half-written one.
+* A store whose ``schema_version`` differs from :data:`SCHEMA_VERSION` is refused with
+  :class:`~romnet.errors.SchemaVersionError`.
+* No pickles: arrays are datasets, small structured data (problem definition, material
+  descriptions, metadata) is JSON text.
+* :class:`CaseStore` opens a store read-only and reads slices (e.g. one rank's nodes or
+  integration points), without loading whole fields.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .case import Case
+from .errors import SchemaVersionError, StoreError
+from .mesh import ElementBlock, Mesh
+from .problem import (Centrifugal, Dirichlet, MaterialAssignment, Pressure, Problem,
+                      Temperature, TimeStepping, TimeTable, as_jsonable)
+from .snapshots import Field, SnapshotSeries
+
+SCHEMA_VERSION = 1
+FORMAT_NAME = "romnet-case-store"
+#: target chunk size (values) along the DOF axis of snapshot datasets
+CHUNK_VALUES = 1 << 17
+
+
+def _h5py():
+    import h5py
+    return h5py
+
+
+# --------------------------------------------------------------------------- writing
+def write_case(path, case: Case, *, extra=None):
+    """Write ``case`` to ``path`` atomically (replacing any existing store).
+
+    ``extra`` is an optional callable ``extra(h5file)`` that writes more groups (e.g. a
+    ROM) inside the same atomic write.
+    """
+    path = Path(path)
+    h5py = _h5py()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["format"] = FORMAT_NAME
+            f.attrs["schema_version"] = SCHEMA_VERSION
+            f.attrs["romnet_version"] = __version__
+            f.attrs["metadata"] = json.dumps(as_jsonable(case.metadata))
+            _write_mesh(f.create_group("mesh"), case.mesh)
+            if case.problem is not None:
+                _write_problem(f.create_group("problem"), case.problem)
+            res = f.create_group("results")
+            for name, series in case.results.items():
+                write_series(res.create_group(name), series)
+            if extra is not None:
+                extra(f)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def _name_group(parent, kind: str, items: dict, writer):
+    """Sets are stored as ``<kind>/<index>`` with the set name in attribute ``name``
+    (set names may contain characters HDF5 does not allow in paths)."""
+    g = parent.create_group(kind)
+    for i, (name, value) in enumerate(items.items()):
+        obj = writer(g, f"{i:05d}", value)
+        obj.attrs["name"] = name
+
+
+def _write_mesh(g, mesh: Mesh):
+    g.create_dataset("coordinates", data=mesh.coordinates)
+    g.create_dataset("node_ids", data=mesh.node_ids)
+    blocks = g.create_group("blocks")
+    for i, b in enumerate(mesh.blocks):
+        bg = blocks.create_group(f"{i:03d}")
+        bg.attrs["etype"] = b.etype
+        bg.create_dataset("connectivity", data=b.connectivity)
+        bg.create_dataset("element_ids", data=b.element_ids)
+    _name_group(g, "node_sets", mesh.node_sets,
+                lambda gg, k, v: gg.create_dataset(k, data=np.asarray(v, dtype=np.int64)))
+    _name_group(g, "element_sets", mesh.element_sets,
+                lambda gg, k, v: gg.create_dataset(k, data=np.asarray(v, dtype=np.int64)))
+
+    def face_writer(gg, k, faces):
+        fg = gg.create_group(k)
+        for ftype, conn in faces.items():
+            fg.create_dataset(ftype, data=np.asarray(conn, dtype=np.int64))
+        return fg
+
+    _name_group(g, "face_sets", mesh.face_sets, face_writer)
+    if mesh.partition is not None:
+        g.create_dataset("partition", data=np.asarray(mesh.partition, dtype=np.int32))
+
+
+def _array_refs(obj, arrays: dict, prefix: str):
+    """Replace numpy arrays (size > 16) in a JSON-able tree by {"$array": key}."""
+    if isinstance(obj, dict):
+        return {k: _array_refs(v, arrays, f"{prefix}.{k}") for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_array_refs(v, arrays, f"{prefix}.{i}") for i, v in enumerate(obj)]
+    if isinstance(obj, np.ndarray) and obj.size > 16:
+        key = f"a{len(arrays):04d}"
+        arrays[key] = obj
+        return {"$array": key}
+    return as_jsonable(obj)
+
+
+def _write_problem(g, problem: Problem):
+    arrays = {}
+    tree = {
+        "materials": [_array_refs(vars(m), arrays, "m") for m in problem.materials],
+        "dirichlet": [as_jsonable(d) for d in problem.dirichlet],
+        "pressure": [_array_refs(dict(vars(p)), arrays, "p") for p in problem.pressure],
+        "centrifugal": [as_jsonable(c) for c in problem.centrifugal],
+        "tables": {k: as_jsonable(t) for k, t in problem.tables.items()},
+        "stepping": _array_refs(dict(vars(problem.stepping)), arrays, "s") if problem.stepping else None,
+        "temperature": (_array_refs({"times": np.asarray(problem.temperature.times, dtype=float),
+                                     "fields": np.asarray(problem.temperature.fields, dtype=float),
+                                     "period": problem.temperature.period}, arrays, "t")
+                        if problem.temperature is not None else None),
+        "source": problem.source,
+    }
+    g.create_dataset("definition", data=json.dumps(tree))
+    ag = g.create_group("arrays")
+    for k, v in arrays.items():
+        ag.create_dataset(k, data=v)
+
+
+def _chunks(shape):
+    n_t, n_v = shape
+    return (1, max(1, min(n_v, CHUNK_VALUES))) if n_t and n_v else None
+
+
+def write_series(g, series: SnapshotSeries):
+    """Write a series in group ``g``: fields as (n_times, n_points * n_comp) chunked datasets."""
+    g.create_dataset("times", data=series.times)
+    if series.increments is not None:
+        g.create_dataset("increments", data=np.asarray(series.increments, dtype=np.int64))
+    if series.cycles is not None:
+        g.create_dataset("cycles", data=np.asarray(series.cycles, dtype=np.int64))
+    g.attrs["source"] = series.source
+    for kind, fields in (("nodal", series.nodal), ("integ", series.integ)):
+        kg = g.create_group(kind)
+        for name, fld in fields.items():
+            v = np.asarray(fld.values, dtype=np.float64)
+            if v.ndim != 3:
+                raise StoreError(f"field {name}: values must be (n_times, n_points, n_comp), got {v.shape}")
+            flat = v.reshape(v.shape[0], -1)
+            ds = kg.create_dataset(name, data=flat, chunks=_chunks(flat.shape))
+            ds.attrs["n_points"] = v.shape[1]
+            ds.attrs["components"] = json.dumps(list(fld.components))
+            ds.attrs["source_names"] = json.dumps(fld.source_names or [])
+
+
+# --------------------------------------------------------------------------- reading
+def check_store(path) -> None:
+    """Raise StoreError / SchemaVersionError if ``path`` is not a readable store."""
+    with CaseStore(path):
+        pass
+
+
+class CaseStore:
+    """Read-only access to a case store, usable as a context manager.
+
+    >>> with CaseStore("cube.h5") as st:
+    ...     mesh = st.mesh()
+    ...     u = st.read_field("imported", "U", times=slice(0, 3), points=slice(0, 100))
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        h5py = _h5py()
+        if not self.path.exists():
+            raise StoreError(f"{self.path}: no such case store")
+        try:
+            self.f = h5py.File(self.path, "r")
+        except OSError as exc:
+            raise StoreError(f"{self.path}: not a readable HDF5 case store ({exc})") from exc
+        fmt = self.f.attrs.get("format")
+        version = self.f.attrs.get("schema_version")
+        if fmt != FORMAT_NAME or version is None:
+            self.f.close()
+            raise StoreError(f"{self.path}: HDF5 file is not a romnet case store (no '{FORMAT_NAME}' format attribute)")
+        if int(version) != SCHEMA_VERSION:
+            self.f.close()
+            raise SchemaVersionError(
+                f"{self.path}: case store schema version {int(version)}, this romnet "
+                f"{__version__} reads version {SCHEMA_VERSION}; re-import the case with this version")
+
+    def close(self):
+        self.f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _get(self, key):
+        try:
+            return self.f[key]
+        except KeyError:
+            raise StoreError(f"{self.path}: missing '{key}' in the case store") from None
+
+    # ---- metadata
+    @property
+    def metadata(self) -> dict:
+        return json.loads(self.f.attrs.get("metadata", "{}"))
+
+    # ---- mesh
+    def mesh(self) -> Mesh:
+        g = self._get("mesh")
+        blocks = [ElementBlock(bg.attrs["etype"], bg["connectivity"][()], bg["element_ids"][()])
+                  for _, bg in sorted(g["blocks"].items())]
+
+        def sets(kind):
+            return {ds.attrs["name"]: ds[()] for _, ds in sorted(g[kind].items())}
+
+        faces = {fg.attrs["name"]: {ft: ds[()] for ft, ds in fg.items()}
+                 for _, fg in sorted(g["face_sets"].items())}
+        return Mesh(g["coordinates"][()], g["node_ids"][()], blocks, sets("node_sets"),
+                    sets("element_sets"), faces,
+                    g["partition"][()] if "partition" in g else None)
+
+    # ---- problem
+    def has_problem(self) -> bool:
+        return "problem" in self.f
+
+    def problem(self) -> Problem:
+        g = self._get("problem")
+        tree = json.loads(g["definition"][()])
+        arrays = g["arrays"]
+
+        def deref(obj):
+            if isinstance(obj, dict):
+                if set(obj) == {"$array"}:
+                    return arrays[obj["$array"]][()]
+                return {k: deref(v) for k, v in obj.items()}
+            if isinstance(obj, list):
+                return [deref(v) for v in obj]
+            return obj
+
+        tree = deref(tree)
+        pb = Problem(source=tree.get("source", ""))
+        pb.materials = [MaterialAssignment(**m) for m in tree["materials"]]
+        pb.dirichlet = [Dirichlet(**d) for d in tree["dirichlet"]]
+        pb.pressure = [Pressure(**{**p, "value": np.asarray(p["value"]) if isinstance(p["value"], list) else p["value"]})
+                       for p in tree["pressure"]]
+        pb.centrifugal = [Centrifugal(**c) for c in tree["centrifugal"]]
+        pb.tables = {k: TimeTable(**t) for k, t in tree["tables"].items()}
+        if tree["stepping"] is not None:
+            s = dict(tree["stepping"])
+            s["times"] = np.asarray(s["times"], dtype=float)
+            pb.stepping = TimeStepping(**s)
+        if tree["temperature"] is not None:
+            t = tree["temperature"]
+            pb.temperature = Temperature(np.asarray(t["times"], dtype=float),
+                                         np.asarray(t["fields"], dtype=float), t["period"])
+        return pb
+
+    # ---- results
+    def series_names(self) -> list:
+        return list(self.f["results"].keys()) if "results" in self.f else []
+
+    def _series(self, series):
+        if series not in self.series_names():
+            raise StoreError(f"{self.path}: no result series '{series}' (has: {self.series_names()})")
+        return self.f["results"][series]
+
+    def times(self, series: str) -> np.ndarray:
+        return self._series(series)["times"][()]
+
+    def field_names(self, series: str, kind: str) -> list:
+        return list(self._series(series)[kind].keys())
+
+    def field_info(self, series: str, name: str) -> dict:
+        """{'kind', 'n_points', 'components', 'source_names', 'shape'} of one field."""
+        ds, kind = self._field_ds(series, name)
+        return {"kind": kind, "n_points": int(ds.attrs["n_points"]),
+                "components": json.loads(ds.attrs["components"]),
+                "source_names": json.loads(ds.attrs["source_names"]),
+                "shape": (ds.shape[0], int(ds.attrs["n_points"]), len(json.loads(ds.attrs["components"])))}
+
+    def _field_ds(self, series, name):
+        g = self._series(series)
+        for kind in ("nodal", "integ"):
+            if name in g[kind]:
+                return g[kind][name], kind
+        raise StoreError(f"{self.path}: series '{series}' has no field '{name}'")
+
+    def read_field(self, series: str, name: str, times=None, points=None) -> np.ndarray:
+        """Values (n_t, n_p, n_comp) of a field; ``times`` and ``points`` are slices
+        (or None for all). Only the requested hyperslab is read from disk."""
+        ds, _ = self._field_ds(series, name)
+        n_p = int(ds.attrs["n_points"])
+        n_c = ds.shape[1] // n_p if n_p else 0
+        times = slice(None) if times is None else times
+        points = slice(None) if points is None else points
+        if not isinstance(points, slice):
+            raise StoreError("points must be a slice (contiguous range)")
+        start, stop, step = points.indices(n_p)
+        if step != 1:
+            raise StoreError("points slice must have step 1")
+        block = ds[times, start * n_c:stop * n_c]
+        return block.reshape(block.shape[0], stop - start, n_c)
+
+    def series(self, name: str) -> SnapshotSeries:
+        g = self._series(name)
+        s = SnapshotSeries(g["times"][()],
+                           increments=g["increments"][()] if "increments" in g else None,
+                           cycles=g["cycles"][()] if "cycles" in g else None,
+                           source=g.attrs.get("source", ""))
+        for kind, target in (("nodal", s.nodal), ("integ", s.integ)):
+            for fname in g[kind]:
+                info = self.field_info(name, fname)
+                target[fname] = Field(fname, info["components"], self.read_field(name, fname),
+                                      info["source_names"] or None)
+        return s
+
+    def case(self) -> Case:
+        return Case(self.mesh(), self.problem() if self.has_problem() else None,
+                    {n: self.series(n) for n in self.series_names()}, self.metadata)
+
+
+def read_case(path) -> Case:
+    """Whole case in memory (small cases, tests); use :class:`CaseStore` for slices."""
+    with CaseStore(path) as st:
+        return st.case()
+
+
+@contextmanager
+def rewrite_store(path):
+    """Atomically modify a store: yields an h5py.File on a temporary copy that replaces
+    ``path`` only if the block completes without an exception."""
+    import shutil
+    path = Path(path)
+    check_store(path)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(path, tmp)
+        h5py = _h5py()
+        with h5py.File(tmp, "r+") as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
