@@ -1,0 +1,83 @@
+"""Shared fixtures: paths to the shared Z-set data and a small synthetic case."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from romnet.case import Case
+from romnet.mesh import ElementBlock, Mesh
+from romnet.problem import (Centrifugal, Dirichlet, MaterialAssignment, Pressure, Problem,
+                            Temperature, TimeStepping, TimeTable)
+from romnet.snapshots import Field, SnapshotSeries
+
+REPO = Path(__file__).resolve().parents[1]
+ZSET = REPO.parent / "shared" / "data" / "zset"
+
+
+def zset_case(name: str) -> Path:
+    """Folder of a shared Z-set case; skips the test (saying why) when absent."""
+    p = ZSET / name
+    if not p.is_dir():
+        pytest.skip(f"shared Z-set data not found at {p}")
+    return p
+
+
+def mpirun_cmd(n: int = 2):
+    """[mpirun, -n, n] from the venv (mpich wheel) or PATH; None if there is none."""
+    cand = Path(sys.executable).parent / "mpirun"
+    exe = str(cand) if cand.exists() else shutil.which("mpirun")
+    return [exe, "-n", str(n)] if exe else None
+
+
+def run_mpi(script: Path, *args, n: int = 2, timeout: float = 300) -> subprocess.CompletedProcess:
+    cmd = mpirun_cmd(n)
+    if cmd is None:
+        pytest.fail("no mpirun found: the mpich wheel should provide one in the venv")
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", "1")
+    res = subprocess.run(cmd + [sys.executable, str(script), *map(str, args)], capture_output=True,
+                         text=True, timeout=timeout, env=env)
+    if res.returncode != 0:
+        raise AssertionError(f"mpirun failed ({res.returncode}):\n{res.stdout}\n{res.stderr}")
+    return res
+
+
+def make_small_case(n_times: int = 4) -> Case:
+    """Two c3d8 elements side by side, with sets, a problem and a snapshot series."""
+    x = np.array([[i, j, k] for k in (0, 1) for j in (0, 1) for i in (0, 1, 2)], dtype=float)
+    conn = np.array([[0, 1, 4, 3, 6, 7, 10, 9], [1, 2, 5, 4, 7, 8, 11, 10]])
+    mesh = Mesh(x, np.arange(1, 13), [ElementBlock("c3d8", conn, [1, 2])],
+                node_sets={"x0": np.array([0, 3, 6, 9]), "odd/name": np.array([1])},
+                element_sets={"ALL": np.array([0, 1]), "right": np.array([1])},
+                face_sets={"x2": {"q4": np.array([[2, 5, 11, 8]])}})
+    rng = np.random.default_rng(0)
+    times = np.linspace(0, 1, n_times)
+    series = SnapshotSeries(times, increments=np.arange(n_times), cycles=np.ones(n_times, int),
+                            source="synthetic")
+    series.nodal["U"] = Field("U", ["U1", "U2", "U3"], rng.normal(size=(n_times, 12, 3)))
+    series.integ["stress"] = Field("stress", ["11", "22", "33", "12", "23", "31"],
+                                   rng.normal(size=(n_times, 16, 6)))
+    series.integ["p"] = Field("p", ["p"], rng.random(size=(n_times, 16, 1)), ["evrcum"])
+    spec = {"law": "elastic", "density": 1e-8, "elasticity": {"young": {"temperature": [0, 100], "value": [2e5, 1.9e5]},
+                                                                "poisson": 0.3}}
+    problem = Problem(
+        materials=[MaterialAssignment("ALL", spec, "mat")],
+        dirichlet=[Dirichlet("x0", 0, 0.0)],
+        pressure=[Pressure("x2", np.arange(20.0), "load", per="node"), Pressure("x2", 5.0, None)],
+        centrifugal=[Centrifugal("ALL", [0, 0, 0], [0, 0, 1], 1.5e4, "rot")],
+        temperature=Temperature(np.array([0.0, 0.5, 1.0]), rng.random((3, 12)) * 100, period=1.0),
+        tables={"load": TimeTable("load", [0, 1], [0, 1], period=1.0), "rot": TimeTable("rot", [0, 1], [0, 2])},
+        stepping=TimeStepping(np.linspace(0, 1, 5), cycles=1, ratio=1e-4),
+        source="synthetic")
+    return Case(mesh, problem, {"imported": series}, {"code": "synthetic"})
+
+
+@pytest.fixture
+def small_case():
+    return make_small_case()
