@@ -563,3 +563,19 @@ def test_valid_variants_build():
     assert build_law(_mod(NORTON_AF, ["thermal_strain"], KeyError)).thermal is None
     assert build_law(_mod(ELASTIC, ["density"], None)).density is None
     assert not build_law(PLASTIC_LIN).viscous
+
+
+def test_hardening_theta_changes_linear_hardening_return():
+    """Radial return with R(p_n + theta dp): dp = (J_tr - R_n) / (3G + theta H) exactly."""
+    spec = {"law": "gen_evp", "elasticity": {"young": 2e5, "poisson": 0.2},
+            "flow": {"type": "plasticity"}, "isotropic": {"type": "linear", "R0": 10.0, "H": 100.0},
+            "integration": {"hardening_theta": 0.999}}
+    law = build_law(spec)
+    eps = np.array([[2e-3, -1e-3, -1e-3, 0, 0, 0]])
+    r = law.integrate(eps, np.array([20.0]), 1.0, law.initial_state(1), tangent=False)
+    g = 2e5 / 2.4
+    j_tr = np.sqrt(1.5) * 2 * g * np.linalg.norm(eps[0])
+    dp = (j_tr - 10.0) / (3 * g + 0.999 * 100.0)
+    assert law.cumulated_plastic_strain(r.state)[0] == pytest.approx(dp, rel=1e-10)
+    with pytest.raises(MaterialError, match="hardening_theta"):
+        build_law({**spec, "integration": {"hardening_theta": 0.2}})

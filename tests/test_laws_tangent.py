@@ -44,6 +44,9 @@ CASES = {
     "norton_af_dt1e-5": (NORTON_AF, 1e-5),
     "norton_af_dt1e3": (NORTON_AF, 1e3),
     "norton_T_dt1": (NORTON_T, 1.0),
+    # hardening evaluated inside the increment (Z-set's theta_method_a convention)
+    "voce_T_hardening_theta": ({**VOCE_T, "integration": {"hardening_theta": 0.9}}, 1.0),
+    "norton_T_hardening_theta": ({**NORTON_T, "integration": {"hardening_theta": 0.95}}, 1.0),
 }
 
 

@@ -97,3 +97,18 @@ def test_cli_error_is_one_line_naming_file(tmp_path):
     assert "Traceback" not in r.stderr
     assert "nothere.ut" in r.stderr and r.stderr.startswith("romnet: error:")
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_zset_hardening_convention_is_measured(stores, tmp_path):
+    """Z-set's theta_method_a 1. evaluates R at p_n + 0.999 dp: with the textbook p_{n+1}
+    (hardening_theta = 1) the first output of MecaSequentialSimpleMises is off by ~2e-4,
+    with the adapter's 0.999 it is at the float32 floor of the data (< 3e-5)."""
+    from romnet.store import read_case
+    from romnet.verify_law import verify_law
+    case = read_case(stores["MecaSequentialSimpleMises"])
+    assert case.problem.materials[0].spec["integration"]["hardening_theta"] == 0.999
+    case.problem.materials[0].spec["integration"]["hardening_theta"] = 1.0
+    textbook = verify_law(write_case(tmp_path / "textbook.h5", case))
+    zset = verify_law(stores["MecaSequentialSimpleMises"])
+    assert textbook.sigma_err[1] > 1.5e-4
+    assert zset.sigma_err[1] < 3e-5

@@ -105,7 +105,7 @@ MECASEQ_MAT = {
     "kinematic": {"type": "nonlinear", "C": {"temperature": [0.0, 2000.0], "value": [1e5, 1e5]},
                   "D": {"temperature": [0.0, 2000.0], "value": [1000.0, 1000.0]}},
     "isotropic": {"type": "constant", "R0": {"temperature": [0.0, 2000.0], "value": [10.0, 10.0]}},
-    "integration": {"theta": 1.0, "tolerance": 1e-9, "max_iterations": 200},
+    "integration": {"theta": 1.0, "tolerance": 1e-9, "max_iterations": 200, "hardening_theta": 0.999},
 }
 
 
@@ -163,7 +163,7 @@ def test_simple_mises_material():
         "law": "gen_evp", "density": 1e-8, "elasticity": {"young": 2e5, "poisson": 0.2},
         "thermal_strain": None, "flow": {"type": "plasticity"}, "kinematic": None,
         "isotropic": {"type": "linear", "R0": 10.0, "H": 100.0},
-        "integration": {"theta": 1.0, "tolerance": 1e-9, "max_iterations": 200}}
+        "integration": {"theta": 1.0, "tolerance": 1e-9, "max_iterations": 200, "hardening_theta": 0.999}}
     s = case.results["imported"]
     assert s.integ["p"].source_names == ["epcum"] and s.integ["plastic_strain"].source_names[0] == "epi11"
     assert case.problem.centrifugal[0].omega2 == pytest.approx(4e8)

@@ -45,10 +45,10 @@ def _section(spec, key, allowed, required_type=True):
 def _integration(spec):
     sec = spec.get("integration")
     if sec is None:
-        return DEFAULT_TOLERANCE, DEFAULT_MAX_ITERATIONS
+        return DEFAULT_TOLERANCE, DEFAULT_MAX_ITERATIONS, 1.0
     if not isinstance(sec, dict):
         raise MaterialError(f"integration: expected a dict, got {sec!r}")
-    unknown = set(sec) - {"tolerance", "max_iterations", "theta"}
+    unknown = set(sec) - {"tolerance", "max_iterations", "theta", "hardening_theta"}
     if unknown:
         raise MaterialError(f"integration: unknown key(s) {sorted(unknown)}")
     theta = parse_number(sec.get("theta", 1.0), "integration.theta")
@@ -64,7 +64,10 @@ def _integration(spec):
         raise MaterialError(f"integration.max_iterations: expected an integer, got {mi!r}")
     if int(mi) < 1:
         raise MaterialError(f"integration.max_iterations: value {mi} out of range (must be >= 1)")
-    return tol, int(mi)
+    th = parse_number(sec.get("hardening_theta", 1.0), "integration.hardening_theta")
+    if not 0.5 <= th <= 1.0:
+        raise MaterialError(f"integration.hardening_theta: value {th:g} out of range (must be in [0.5, 1])")
+    return tol, int(mi), th
 
 
 def build_law(spec):
@@ -84,7 +87,7 @@ def build_law(spec):
     elasticity = IsotropicElasticity.from_spec(spec["elasticity"])
     thermal = ThermalStrain.from_spec(spec.get("thermal_strain"))
     density = parse_density(spec.get("density"))
-    tol, max_it = _integration(spec)
+    tol, max_it, hardening_theta = _integration(spec)
 
     if law == "elastic":
         for key in ("flow", "kinematic", "isotropic"):
@@ -125,4 +128,5 @@ def build_law(spec):
                                   Q=parse_coefficient(iso["Q"], "isotropic.Q"),
                                   b=parse_coefficient(iso["b"], "isotropic.b", minimum=0.0))
     return GenEvpLaw(elasticity, thermal, isotropic, norton=norton, kinematic=kinematic,
-                     tolerance=tol, max_iterations=max_it, density=density)
+                     tolerance=tol, max_iterations=max_it, density=density,
+                     hardening_theta=hardening_theta)

@@ -8,9 +8,13 @@ plastic strain per point (radial return, exact with Armstrong-Frederick kinemati
 
     w     = 1 / (1 + D dp)
     xi*   = s_trial - w X_n*          X_n* = 2/3 C(T_{n+1}) alpha_n
-    Phi(dp) = J(xi*) - (3 G + C w) dp - R(p_n + dp)
+    Phi(dp) = J(xi*) - (3 G + C w) dp - R(p_n + theta_R dp)
     plasticity:  Phi(dp) = 0
     Norton:      Phi(dp) - K y = 0,   dp = dt y^n   (solved for y = (dp/dt)^(1/n))
+
+``theta_R`` (``integration.hardening_theta``, default 1) is the point of the increment at
+which the isotropic hardening is evaluated. Z-set's ``theta_method_a 1.`` behaves as
+``theta_R = 0.999`` (measured on MecaSequentialSimpleMises, see ``docs/materials.md``).
 
 ``J(xi*)^2 = 3/2 (s:s - 2 w s:X + w^2 X:X)`` is evaluated from three scalars per point, so
 a local iteration costs a few flops. The root is bracketed in ``[0, x_hi]`` and found by a
@@ -74,9 +78,11 @@ class GenEvpLaw(Law):
     def __init__(self, elasticity: IsotropicElasticity, thermal: ThermalStrain | None,
                  isotropic: Isotropic, *, norton: tuple | None = None,
                  kinematic: tuple | None = None, tolerance: float = 1e-9,
-                 max_iterations: int = 200, density: float | None = None):
+                 max_iterations: int = 200, density: float | None = None,
+                 hardening_theta: float = 1.0):
         """norton: (K, n) coefficients or None for rate-independent plasticity;
-        kinematic: (C, D) coefficients (D = 0 for linear kinematic hardening) or None."""
+        kinematic: (C, D) coefficients (D = 0 for linear kinematic hardening) or None;
+        hardening_theta: isotropic hardening evaluated at p_n + hardening_theta * dp."""
         self.elasticity = elasticity
         self.thermal = thermal
         self.isotropic = isotropic
@@ -85,6 +91,7 @@ class GenEvpLaw(Law):
         self.tolerance = float(tolerance)
         self.max_iterations = int(max_iterations)
         self.density = density
+        self.hardening_theta = float(hardening_theta)
         self.state_names = list(type(self).state_names)
 
     @property
@@ -181,7 +188,8 @@ class GenEvpLaw(Law):
 
             if tangent:
                 nx = np.einsum("ij,ij->i", nv, x)
-                _, rp = self.isotropic.value(isoc, pn + dp)
+                _, rp = self.isotropic.value(isoc, pn + self.hardening_theta * dp)
+                rp = self.hardening_theta * rp
                 a_ri = 3.0 * gi + ci * w * w + rp - di * w * w * nx
                 if self.viscous:
                     dpdy = nn * dt * yv ** (nn - 1.0)
@@ -219,13 +227,14 @@ class GenEvpLaw(Law):
         viscous = kk is not None
         tol = self.tolerance
         iso = self.isotropic
+        th = self.hardening_theta
         scale = j0 + np.abs(j0 - f0)                   # J(xi*(0)) + |R(p_n)|
 
         # bracket [0, hi] in dp: J(xi*) <= J(s) + J(X) = 3G hi  =>  Phi(hi) <= -R - C w hi
         dp_hi = (np.sqrt(1.5 * aa) + np.sqrt(1.5 * bb)) / (3.0 * g)
         # derivative of Phi at dp = 0 (n0 : X = 3/2 (ab - bb) / J0)
         _, rp0 = iso.value(isoc, pn)
-        a0 = 3.0 * g + c + rp0 - d * 1.5 * (ab - bb) / j0
+        a0 = 3.0 * g + c + th * rp0 - d * 1.5 * (ab - bb) / j0
         a0 = np.maximum(a0, 1e-3 * g)
         dp0 = np.minimum(f0 / a0, dp_hi)
         if viscous:
@@ -262,7 +271,8 @@ class GenEvpLaw(Law):
             j2 = 1.5 * (P["aa"] - 2.0 * w * P["ab"] + w * w * P["bb"])
             jx = np.sqrt(np.maximum(j2, 0.0))
             r, rp = iso.value({k[4:]: v for k, v in P.items() if k.startswith("iso_")},
-                              P["pn"] + dp)
+                              P["pn"] + th * dp)
+            rp = th * rp
             cw = P["c"] * w
             phi = jx - (3.0 * P["g"] + cw) * dp - r
             with np.errstate(divide="ignore", invalid="ignore"):
