@@ -7,12 +7,23 @@ Every command has ``--help``. Errors caused by input are printed as one line
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import time
 from pathlib import Path
 
 from .errors import RomnetError
+
+
+#: modules that add sub-commands: each defines ``register(subparsers)`` which adds its
+#: parsers with ``set_defaults(func=...)``; ``func(args)`` returns an exit status.
+COMMAND_MODULES = (
+    "romnet.hifi.cli",      # romnet hifi, romnet compare
+    "romnet.offline.cli",   # romnet offline
+    "romnet.online.cli",    # romnet online
+    "romnet.export_cli",    # romnet export
+)
 
 
 def _progress(msg: str):
@@ -124,6 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("case", help="case directory holding case.toml")
     s.add_argument("-o", "--output", help="output folder (default: out/<case name>)")
     s.set_defaults(func=cmd_run)
+
+    for module in COMMAND_MODULES:
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("romnet"):
+                continue  # subsystem not present in this build
+            raise
+        mod.register(sub)
     return p
 
 
