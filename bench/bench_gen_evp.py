@@ -65,7 +65,7 @@ def main(n=200_000, n_steps=5, dt=0.2, repeat=3):
         res = law.integrate(strain[-1], temp[-1], dt, state, tangent=True)
         best = min(best, time.perf_counter() - t0)
     plastic = np.mean(res.state[:, 0] > state[:, 0])
-    print(f"gen_evp (Norton n=30 + AF + R0, T-tables), tangent=True, 1 thread")
+    print("gen_evp (Norton n=30 + AF + R0, T-tables), tangent=True, 1 thread")
     print(f"points: {n}   flowing in the timed increment: {100 * plastic:.1f} %   "
           f"converged: {int(res.converged.sum())}/{n}   max local iterations: {res.iterations}")
     print(f"time: {best:.3f} s   updates/s: {n / best:.3e}")

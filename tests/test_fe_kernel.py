@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 
 from romnet.errors import InputError, UnsupportedError
-from romnet.fe import (ELEMENT_TYPES, PLANE_STRAIN_TYPES, VOLUME_TYPES, ElementKernel, FaceKernel,
+from romnet.fe import (PLANE_STRAIN_TYPES, VOLUME_TYPES, ElementKernel, FaceKernel,
                        boundary_faces, faces_of_elements, get_element_type)
 from romnet.tensors import SQRT2
 

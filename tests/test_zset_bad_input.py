@@ -13,16 +13,12 @@ from adapters.zset import ADAPTER
 from adapters.zset.material import read_material
 from romnet.errors import InputError, RomnetError, UnsupportedError
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared/data/zset"
+from conftest import zset_case
 SEQ_FILES = ("cube.ut", "cube.geof", "cube.node", "cube.integ", "cube.ctnod", "cube.inp", "mat",
              "pressure.node", "temperature1.node", "temperature2.node")
 
 
-def case_dir(name: str) -> Path:
-    p = DATA / name
-    if not p.is_dir():
-        pytest.skip(f"shared Z-set data not found at {p} (expected ../shared/data/zset next to the repo)")
-    return p
+case_dir = zset_case  # skips (or fails under CI) when the shared data is absent
 
 
 @pytest.fixture

@@ -13,14 +13,10 @@ from adapters.zset.material import read_material
 from adapters.zset.parallel import read_cut
 from romnet.case import Case
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared/data/zset"
+from conftest import zset_case
 
 
-def case_dir(name: str) -> Path:
-    p = DATA / name
-    if not p.is_dir():
-        pytest.skip(f"shared Z-set data not found at {p} (expected ../shared/data/zset next to the repo)")
-    return p
+case_dir = zset_case  # skips (or fails under CI) when the shared data is absent
 
 
 def raw(path, *shape):
