@@ -40,6 +40,24 @@ def _h5py():
 
 
 # --------------------------------------------------------------------------- writing
+@contextmanager
+def _atomic_replace(path: Path):
+    """Yield a temporary path next to ``path``; rename it over ``path`` if the block
+    completes, delete it otherwise (also on KeyboardInterrupt)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def write_case(path, case: Case, *, extra=None):
     """Write ``case`` to ``path`` atomically (replacing any existing store).
 
@@ -48,10 +66,7 @@ def write_case(path, case: Case, *, extra=None):
     """
     path = Path(path)
     h5py = _h5py()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with _atomic_replace(path) as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs["format"] = FORMAT_NAME
             f.attrs["schema_version"] = SCHEMA_VERSION
@@ -65,13 +80,6 @@ def write_case(path, case: Case, *, extra=None):
                 write_series(res.create_group(name), series)
             if extra is not None:
                 extra(f)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
     return path
 
 
@@ -352,17 +360,7 @@ def rewrite_store(path):
     import shutil
     path = Path(path)
     check_store(path)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with _atomic_replace(path) as tmp:
         shutil.copyfile(path, tmp)
-        h5py = _h5py()
-        with h5py.File(tmp, "r+") as f:
+        with _h5py().File(tmp, "r+") as f:
             yield f
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
