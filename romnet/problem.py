@@ -36,8 +36,10 @@ class TimeTable:
         tt = np.asarray(self.times, dtype=float)
         if self.period:
             t0 = tt[0]
-            t = t0 + np.mod(t - t0, self.period)
-            t = np.where((t == t0) & (np.asarray(t) > t0), t0 + self.period, t)
+            wrapped = t0 + np.mod(t - t0, self.period)
+            # the end of a period belongs to that period (value at t0 + period, not t0)
+            t = np.where(np.isclose(wrapped, t0, rtol=0, atol=1e-12 * self.period) & (t > t0),
+                         t0 + self.period, wrapped)
         return np.interp(t, tt, np.asarray(self.values, dtype=float))
 
 
@@ -79,9 +81,9 @@ class Temperature:
         if self.period:
             t0 = times[0]
             k = np.floor((t - t0) / self.period + 1e-12)
-            tl = t - k * self.period
-            if tl < t0:
-                tl = t0
+            tl = max(t - k * self.period, t0)
+            if k >= 1 and abs(tl - t0) <= 1e-12 * self.period:
+                tl = t0 + self.period  # the end of a period belongs to that period
         else:
             tl = t
         if tl <= times[0]:

@@ -292,8 +292,16 @@ class CaseStore:
             raise StoreError(f"{self.path}: no result series '{series}' (has: {self.series_names()})")
         return self.f["results"][series]
 
+    def n_complete(self, series: str) -> int:
+        """Number of complete outputs of a series (a series written incrementally, e.g.
+        by the HF solver, sets the group attribute ``n_complete`` after each output;
+        rows beyond it belong to an interrupted write and are ignored)."""
+        g = self._series(series)
+        n = g["times"].shape[0]
+        return min(n, int(g.attrs["n_complete"])) if "n_complete" in g.attrs else n
+
     def times(self, series: str) -> np.ndarray:
-        return self._series(series)["times"][()]
+        return self._series(series)["times"][: self.n_complete(series)]
 
     def field_names(self, series: str, kind: str) -> list:
         return list(self._series(series)[kind].keys())
@@ -319,7 +327,11 @@ class CaseStore:
         ds, _ = self._field_ds(series, name)
         n_p = int(ds.attrs["n_points"])
         n_c = ds.shape[1] // n_p if n_p else 0
+        n_t = self.n_complete(series)
         times = slice(None) if times is None else times
+        if not isinstance(times, slice):
+            raise StoreError("times must be a slice")
+        times = slice(*times.indices(n_t))
         points = slice(None) if points is None else points
         if not isinstance(points, slice):
             raise StoreError("points must be a slice (contiguous range)")
@@ -331,9 +343,10 @@ class CaseStore:
 
     def series(self, name: str) -> SnapshotSeries:
         g = self._series(name)
-        s = SnapshotSeries(g["times"][()],
-                           increments=g["increments"][()] if "increments" in g else None,
-                           cycles=g["cycles"][()] if "cycles" in g else None,
+        n_t = self.n_complete(name)
+        s = SnapshotSeries(g["times"][:n_t],
+                           increments=g["increments"][:n_t] if "increments" in g else None,
+                           cycles=g["cycles"][:n_t] if "cycles" in g else None,
                            source=g.attrs.get("source", ""))
         for kind, target in (("nodal", s.nodal), ("integ", s.integ)):
             for fname in g[kind]:

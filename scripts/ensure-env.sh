@@ -43,7 +43,13 @@ if _romnet_needs_install; then
         "$PY" -m venv "$VENV"
     fi
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROMNET_ROOT[test]" 2> >(grep -v "is ignored: it is neither" >&2)
+    EXTRAS="test"
+    if "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then
+        EXTRAS="test,petsc"   # PETSc binary wheel (needs Python >= 3.12)
+    else
+        echo "[setup] Python < 3.12: no PETSc wheel; the HF solver uses scipy (serial), PETSc tests skip"
+    fi
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROMNET_ROOT[$EXTRAS]" 2> >(grep -v "is ignored: it is neither" >&2)
     touch "$STAMP"
     _t1=$(date +%s.%N)
     printf '[setup] environment ready in %.1f s\n' "$(echo "$_t1 - $_t0" | bc -l 2>/dev/null || python3 -c "print($_t1-$_t0)")"

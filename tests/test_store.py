@@ -125,3 +125,25 @@ def test_two_ranks_read_their_own_slice(tmp_path, small_case):
     path = write_case(tmp_path / "c.h5", small_case)
     res = run_mpi(REPO / "tests" / "mpi" / "store_slices.py", path)
     assert "OK 2 ranks" in res.stdout
+
+
+def test_periodic_table_and_temperature_at_period_end():
+    """The end of a period belongs to that period: value at t0 + period, not at t0."""
+    from romnet.problem import Temperature, TimeTable
+    tab = TimeTable("p", [0.0, 0.1, 2.0], [0.0, -100.0, -100.0], period=2.0)
+    assert tab(2.0) == -100.0 and tab(4.0) == -100.0
+    assert tab(0.0) == 0.0 and tab(2.05) == pytest.approx(-50.0)
+    temp = Temperature(np.array([0.0, 1.0, 2.0]), np.array([[20.0], [400.0], [300.0]]), period=2.0)
+    assert temp.at(2.0)[0] == 300.0 and temp.at(0.0)[0] == 20.0
+    assert temp.at(3.0)[0] == 400.0 and temp.at(4.0)[0] == 300.0
+
+
+def test_n_complete_hides_rows_of_an_interrupted_write(tmp_path, small_case):
+    path = write_case(tmp_path / "c.h5", small_case)
+    with h5py.File(path, "r+") as f:
+        f["results/imported"].attrs["n_complete"] = 2
+    with CaseStore(path) as st:
+        assert len(st.times("imported")) == 2
+        assert st.read_field("imported", "U").shape == (2, 12, 3)
+        assert st.read_field("imported", "U", times=slice(1, None)).shape == (1, 12, 3)
+        assert st.series("imported").integ["p"].values.shape == (2, 16, 1)

@@ -1,0 +1,143 @@
+"""External loading at time t, distributed.
+
+* Pressure (:class:`romnet.problem.Pressure`): nodal forces ``-int p n N dA``
+  (:class:`romnet.fe.FaceKernel`; positive pressure pushes against the outward normal),
+  ``p = value * table(t)``; ``per="uniform"`` scalar, ``"face"`` one value per face of the
+  set (face types in the set's dict order, faces in set order), ``"node"`` one value per
+  mesh node (or per node of the face set, sorted node indices), interpolated on the face.
+  A face is integrated by the rank that owns its first node; its forces are added with
+  global DOF indices.
+* Centrifugal (:class:`romnet.problem.Centrifugal`): body force
+  ``rho * omega2 * table(t) * r_perp`` on the elements of the set, ``r_perp`` the vector
+  from the axis (through ``center``, direction ``axis``) to the point, perpendicular to the
+  axis, ``rho`` the ``density`` of the element's material. The Z-set adapter stores
+  ``omega2 = value**2`` and the squared table (Z-set's value is an angular rate); this was
+  confirmed against Z-set's displacements (docs/hifi.md).
+* Dirichlet (:class:`romnet.problem.Dirichlet`): ``value * table(t)`` on the DOF
+  ``component`` of every node of the set (a later condition overrides an earlier one on
+  the same DOF). Nodes touched by no element are clamped.
+* Temperature: :meth:`romnet.hifi.model.Model.temperature`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from ..fe import FaceKernel
+
+__all__ = ["Loads", "table_value"]
+
+
+def table_value(problem, name, t):
+    """Value of table ``name`` (None: 1) at time t (periodic tables: see TimeTable)."""
+    return float(problem.table(name)(t))
+
+
+class Loads:
+    def __init__(self, mesh, problem, layout, model):
+        self.mesh, self.problem, self.layout, self.model = mesh, problem, layout, model
+        lay, d = layout, mesh.dim
+        first = lay.owned_range[0]
+        # ---------------- Dirichlet: owned positions and their (value, table) source
+        pos_of = {}
+        for j, bc in enumerate(problem.dirichlet):
+            if not 0 <= bc.component < d:
+                raise InputError(f"Dirichlet on {bc.node_set}: component {bc.component + 1} out of range (dim {d})")
+            nodes = np.asarray(mesh.node_set(bc.node_set), dtype=np.int64)
+            nodes = nodes[lay.node_owner[nodes] == lay.rank]
+            for p in ((lay.new_of_node[nodes] - first) * d + bc.component).tolist():
+                pos_of[p] = j
+        if lay.rank == 0:
+            for n in lay.orphans:
+                for c in range(d):
+                    pos_of[int((lay.new_of_node[n] - first) * d + c)] = -1
+        self.constrained = np.array(sorted(pos_of), dtype=np.int64)
+        self.bc_index = np.array([pos_of[p] for p in self.constrained.tolist()], dtype=np.int64)
+        # ---------------- pressure: (global new dof indices, unit values, table) per load
+        self.pressure = []
+        for pr in problem.pressure:
+            faces = mesh.face_set(pr.face_set)
+            idx_all, val_all = [], []
+            offset = 0
+            value = np.asarray(pr.value, dtype=float)
+            set_nodes = np.unique(np.concatenate([f.ravel() for f in faces.values()])) if faces else np.zeros(0, int)
+            for ft, conn in faces.items():
+                conn = np.asarray(conn, dtype=np.int64)
+                nf = conn.shape[0]
+                mine = lay.node_owner[conn[:, 0]] == lay.rank
+                if pr.per == "uniform":
+                    v = float(value)
+                elif pr.per == "face":
+                    if value.shape[0] < offset + nf:
+                        raise InputError(f"pressure on {pr.face_set}: {value.shape[0]} face values for "
+                                         f"more faces")
+                    v = value[offset:offset + nf][mine]
+                elif pr.per == "node":
+                    if value.shape[0] == mesh.n_nodes:
+                        v = value[conn[mine]]
+                    elif value.shape[0] == set_nodes.size:
+                        v = value[np.searchsorted(set_nodes, conn[mine])]
+                    else:
+                        raise InputError(f"pressure on {pr.face_set}: {value.shape[0]} nodal values, expected "
+                                         f"{mesh.n_nodes} (mesh nodes) or {set_nodes.size} (set nodes)")
+                else:
+                    raise InputError(f"pressure on {pr.face_set}: per={pr.per!r} unknown (uniform, face, node)")
+                offset += nf
+                if not mine.any():
+                    continue
+                fk = FaceKernel(ft, mesh.coordinates, conn[mine])
+                p = fk.pressure_at_ips(v)
+                t = -(p * fk.dA)[..., None] * fk.normals
+                fe = np.matmul(fk.N.T, t)                                  # (f, fn, dim)
+                idx = lay.new_of_node[conn[mine]][:, :, None] * d + np.arange(d)
+                idx_all.append(idx.ravel())
+                val_all.append(fe.ravel())
+            idx = np.concatenate(idx_all) if idx_all else np.zeros(0, np.int64)
+            val = np.concatenate(val_all) if val_all else np.zeros(0)
+            self.pressure.append((idx, val, pr.table))
+        # ---------------- centrifugal: local-form unit force vectors
+        self.centrifugal = []
+        for cf in problem.centrifugal:
+            in_set = np.zeros(mesh.n_elements, dtype=bool)
+            in_set[mesh.element_set(cf.element_set)] = True
+            axis = np.asarray(cf.axis, dtype=float)
+            axis = axis / np.linalg.norm(axis)
+            center = np.asarray(cf.center, dtype=float)
+            f = np.zeros(lay.n_local)
+            for (_, k, els), sl in zip(model.kernels, model.ip_slices):
+                rho = np.zeros(els.size)
+                for i, law in enumerate(model.laws):
+                    sel = model.elem_mat[els] == i
+                    if not sel.any():
+                        continue
+                    dens = law.density if law.density is not None else problem.materials[i].spec.get("density")
+                    if dens is None and np.any(in_set[els[sel]]):
+                        raise InputError(f"centrifugal load on {cf.element_set}: material on "
+                                         f"{problem.materials[i].element_set} has no density")
+                    rho[sel] = float(dens or 0.0)
+                rho = rho * in_set[els]
+                x = k.ip_coordinates() - center                             # (e, q, d)
+                r = x - np.einsum("eqd,d->eq", x, axis)[..., None] * axis
+                f += k.body_forces(rho[:, None, None] * r, n_dofs=lay.n_local)
+            self.centrifugal.append((f, float(cf.omega2), cf.table))
+
+    def external_forces(self, t, backend):
+        """Owned block of the external force vector at time t."""
+        loc = np.zeros(self.layout.n_local)
+        for f, w2, tab in self.centrifugal:
+            loc += (w2 * table_value(self.problem, tab, t)) * f
+        out = backend.reverse_add(loc) if self.centrifugal else np.zeros(self.layout.n_owned)
+        if self.pressure:
+            idx = np.concatenate([p[0] for p in self.pressure])
+            val = np.concatenate([p[1] * table_value(self.problem, p[2], t) for p in self.pressure])
+            out = out + backend.add_global(idx, val)
+        return out
+
+    def dirichlet_values(self, t):
+        """Imposed values at the constrained owned DOFs (``self.constrained``) at time t."""
+        vals = np.zeros(self.constrained.size)
+        for j, bc in enumerate(self.problem.dirichlet):
+            m = self.bc_index == j
+            if m.any():
+                vals[m] = bc.value * table_value(self.problem, bc.table, t)
+        return vals

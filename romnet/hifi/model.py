@@ -1,0 +1,175 @@
+"""Discrete model of one rank: element kernels of its elements, material per integration
+point, law evaluation and assembly data.
+
+Local integration points (this rank's "ips") are ordered block by block, inside a block
+element by element in increasing global element index, inside an element in the element's
+own ip order. ``ip_global`` maps them to the global store order (element by element in
+global element order). Laws are grouped by material assignment (``problem.materials``;
+a later assignment overrides an earlier one on shared elements, like
+:func:`romnet.verify_law.material_of_points`). Law states are kept per material as
+(n_points_of_material_here, n_state) arrays; the "state" output field packs them into
+(n_ip, n_state_max) rows (zero padded).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from ..fe import ElementKernel
+from ..materials import build_law
+
+__all__ = ["Model"]
+
+
+class Model:
+    def __init__(self, mesh, problem, layout):
+        self.mesh, self.problem, self.layout = mesh, problem, layout
+        self.dim = mesh.dim
+        X = mesh.coordinates[layout.local_nodes]
+        offsets = mesh.block_offsets()
+        # global ip offsets per block
+        ipo = [0]
+        self.kernels, self.ip_slices, ip_global = [], [], []
+        start = 0
+        for bi, b in enumerate(mesh.blocks):
+            els = layout.block_elements[bi]
+            k = ElementKernel(b.etype, X, layout.g2l[b.connectivity[els - offsets[bi]]])
+            n = els.size * k.n_ip
+            self.kernels.append((bi, k, els))
+            self.ip_slices.append(slice(start, start + n))
+            ip_global.append(ipo[-1] + ((els - offsets[bi])[:, None] * k.n_ip + np.arange(k.n_ip)).ravel())
+            start += n
+            ipo.append(ipo[-1] + b.n_elements * k.n_ip)
+        self.n_ip = start
+        self.n_ip_total = ipo[-1]
+        self.ip_global = np.concatenate(ip_global) if ip_global else np.zeros(0, np.int64)
+        # materials
+        elem_mat = np.full(mesh.n_elements, -1, dtype=np.int64)
+        for i, m in enumerate(problem.materials):
+            elem_mat[mesh.element_set(m.element_set)] = i
+        mine = np.concatenate([els for _, _, els in self.kernels])
+        if np.any(elem_mat[mine] < 0):
+            first = int(mine[np.flatnonzero(elem_mat[mine] < 0)[0]])
+            ids = np.concatenate([b.element_ids for b in mesh.blocks])
+            raise InputError(f"element index {first} (source id {int(ids[first])}) has no material assignment")
+        self.elem_mat = elem_mat
+        self.laws = [build_law(m.spec) for m in problem.materials]
+        self.point_mat = np.concatenate([np.repeat(elem_mat[els], k.n_ip) for _, k, els in self.kernels]) \
+            if self.kernels else np.zeros(0, np.int64)
+        self.mat_points = [np.flatnonzero(self.point_mat == i) for i in range(len(self.laws))]
+        self.n_state_max = max([law.n_state for law in self.laws] + [0])
+        names = []
+        for law in self.laws:
+            for j, nm in enumerate(law.state_names):
+                if j >= len(names):
+                    names.append(nm)
+                elif names[j] != nm:
+                    names[j] = f"{names[j]}|{nm}"
+        self.state_names = names or ["none"]
+        self.symmetric = all(self._law_symmetric(law) for law in self.laws)
+        # element-matrix COO pattern in global (new) DOFs
+        rows, cols = [], []
+        for _, k, _ in self.kernels:
+            gd = layout.local_dofs[k.element_dofs()]                  # (e, nd)
+            nd = gd.shape[1]
+            rows.append(np.repeat(gd, nd, axis=1).ravel())
+            cols.append(np.tile(gd, (1, nd)).ravel())
+        self.coo_rows = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+        self.coo_cols = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+        self.ip_coordinates = (np.concatenate([k.ip_coordinates().reshape(-1, self.dim) for _, k, _ in self.kernels])
+                               if self.kernels else np.zeros((0, self.dim)))
+        self.ref_temperature = np.zeros(self.n_ip)
+        for i, law in enumerate(self.laws):
+            if law.thermal is not None:
+                self.ref_temperature[self.mat_points[i]] = law.thermal.ref_temperature
+
+    @staticmethod
+    def _law_symmetric(law):
+        """True when the consistent tangent is symmetric (elastic; gen_evp without nonlinear
+        kinematic hardening)."""
+        if law.name == "elastic":
+            return True
+        kin = getattr(law, "kinematic", None)
+        if kin is None:
+            return True
+        d = kin[1]
+        return bool(d.max == 0.0 and d.min == 0.0) if hasattr(d, "max") else False
+
+    # ------------------------------------------------------------------ states
+    def initial_states(self):
+        return [law.initial_state(p.size) for law, p in zip(self.laws, self.mat_points)]
+
+    def pack_states(self, states):
+        """(n_ip, n_state_max) packed law states (zero padded)."""
+        out = np.zeros((self.n_ip, max(self.n_state_max, 1)))
+        for law, p, s in zip(self.laws, self.mat_points, states):
+            out[p, :law.n_state] = s
+        return out
+
+    def unpack_states(self, packed):
+        packed = np.asarray(packed, dtype=float).reshape(self.n_ip, -1)
+        return [packed[p, :law.n_state].copy() for law, p in zip(self.laws, self.mat_points)]
+
+    # ------------------------------------------------------------------ fields
+    def temperature(self, t):
+        """(n_ip,) temperature at the local ips at time t (reference temperature of each
+        law when the problem has no temperature, i.e. no thermal strain)."""
+        if self.problem.temperature is None:
+            return self.ref_temperature.copy()
+        tn = self.problem.temperature.at(t)[self.layout.local_nodes]
+        out = np.empty(self.n_ip)
+        for (_, k, _), sl in zip(self.kernels, self.ip_slices):
+            out[sl] = k.interpolate(tn).ravel()
+        return out
+
+    def strain(self, U_local):
+        U = U_local.reshape(-1, self.dim)
+        out = np.empty((self.n_ip, 6))
+        for (_, k, _), sl in zip(self.kernels, self.ip_slices):
+            out[sl] = k.strain(U).reshape(-1, 6)
+        return out
+
+    def integrate(self, strain, temperature, dt, states, tangent=True):
+        """Law integration at every local ip. Returns stress (n_ip, 6), tangent
+        (n_ip, 6, 6) or None, new states (list), converged (n_ip,) bool, max iterations."""
+        stress = np.empty((self.n_ip, 6))
+        D = np.empty((self.n_ip, 6, 6)) if tangent else None
+        ok = np.ones(self.n_ip, dtype=bool)
+        new, it = [], 0
+        for law, p, s in zip(self.laws, self.mat_points, states):
+            if p.size == 0:
+                new.append(s)
+                continue
+            with np.errstate(all="ignore"):
+                r = law.integrate(strain[p], temperature[p], dt, s, tangent=tangent)
+            stress[p] = r.stress
+            if tangent:
+                D[p] = r.tangent
+            ok[p] = r.converged & np.all(np.isfinite(r.stress), axis=1)
+            new.append(r.state)
+            it = max(it, int(r.iterations))
+        return stress, D, new, ok, it
+
+    def internal_forces(self, stress):
+        """Local-form (n_local,) vector sum B^T sigma dV of this rank's elements."""
+        f = np.zeros(self.layout.n_local)
+        for (_, k, _), sl in zip(self.kernels, self.ip_slices):
+            f += k.internal_forces(stress[sl].reshape(k.n_elements, k.n_ip, 6), n_dofs=self.layout.n_local)
+        return f
+
+    def matrix_values(self, D):
+        """COO values (matching coo_rows / coo_cols) of the tangent stiffness."""
+        vals = []
+        for (_, k, _), sl in zip(self.kernels, self.ip_slices):
+            vals.append(k.element_stiffness(D[sl].reshape(k.n_elements, k.n_ip, 6, 6)).ravel())
+        return np.concatenate(vals) if vals else np.zeros(0)
+
+    def plastic_fields(self, states):
+        """(p (n_ip,), plastic_strain Mandel (n_ip, 6)) from the law states."""
+        p = np.zeros(self.n_ip)
+        ep = np.zeros((self.n_ip, 6))
+        for law, pts, s in zip(self.laws, self.mat_points, states):
+            if pts.size:
+                p[pts] = law.cumulated_plastic_strain(s)
+                ep[pts] = law.plastic_strain(s)
+        return p, ep

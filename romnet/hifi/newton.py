@@ -1,0 +1,132 @@
+"""Incremental Newton-Raphson with automatic increment cutting.
+
+One increment t_n -> t_{n+1} (``dt`` given to the laws):
+
+1. ``U = U_n``; external forces ``F_ext(t_{n+1})``, imposed values ``g(t_{n+1})``,
+   temperature ``T(t_{n+1})`` at the integration points.
+2. Iterate: strain -> law (stress, consistent tangent, new states from the states at t_n)
+   -> ``F_int = sum B^T sigma dV`` -> residual ``R = F_int - F_ext`` on the free DOFs.
+   Solve ``K du = -R`` with ``du = g - U`` on the constrained DOFs (lifting: the first
+   iteration imposes the Dirichlet increment, later ones have ``du_c = 0``).
+
+Convergence (``ratio``, like Z-set's ``*ratio``)::
+
+    ||R_free||_2  <=  ratio * ||F_ref||_2,   F_ref = F_ext on free DOFs, F_int (= the
+                                             reactions) on constrained DOFs
+
+i.e. the residual relative to the norm of all forces applied to the structure, reactions
+included, checked after the Dirichlet values are reached. When ``F_ref`` is round-off
+(free thermal expansion, no load) the iteration also stops once the correction is at
+round-off level, ``||du|| <= 1e-12 ||U||``.
+
+Failure of an attempt: a law that does not converge at some point (or a non-finite
+stress), ``max_iterations`` iterations without convergence, a residual that grows above
+1e4 times its value after the first correction (divergence), a failed linear solve.
+The increment is then halved (two half increments, each of which may be halved again),
+up to ``max_cuts`` levels; beyond that :class:`romnet.errors.ConvergenceError` is raised.
+All ranks take the same decisions (norms and flags are reduced).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ConvergenceError
+from .linear import LinearSolveError
+
+__all__ = ["StepInfo", "advance"]
+
+
+class _AttemptFailed(Exception):
+    pass
+
+
+@dataclass
+class StepInfo:
+    """What one :meth:`HFSolver.step` did: total Newton ``iterations`` over its sub
+    increments, ``residuals`` (per sub increment, the list of ||R||/||F_ref|| per
+    iteration), ``cuts`` (number of halvings), ``substeps`` (end times of accepted sub
+    increments), ``failures`` (messages of failed attempts)."""
+    iterations: int = 0
+    residuals: list = field(default_factory=list)
+    cuts: int = 0
+    substeps: list = field(default_factory=list)
+    failures: list = field(default_factory=list)
+
+
+def newton_attempt(solver, state, t1):
+    """One Newton solve from ``state`` to t1 without cutting. Returns (new state, history)."""
+    model, be, loads, opt = solver.model, solver.backend, solver.loads, solver.options
+    dt = float(t1 - state.t)
+    ratio, max_it = solver.ratio, solver.max_iterations
+    U = state.U.copy()
+    fext = loads.external_forces(t1, be)
+    con = loads.constrained
+    g = loads.dirichlet_values(t1)
+    T = model.temperature(t1)
+    hist = []
+    du_small = False
+    r_first = None
+    for it in range(max_it + 1):
+        Uloc = be.forward(U)
+        eps = model.strain(Uloc)
+        sig, D, new, ok, _ = model.integrate(eps, T, dt, state.states, tangent=True)
+        n_bad = int(be.comm.allreduce(int(np.sum(~ok))))
+        if n_bad:
+            raise _AttemptFailed(f"law integration failed at {n_bad} integration point(s) "
+                                 f"(iteration {it})")
+        fint = be.reverse_add(model.internal_forces(sig))
+        R = fint - fext
+        R[con] = 0.0
+        fref = fext.copy()
+        fref[con] = fint[con]
+        rn, ref = be.norm(R), be.norm(fref)
+        duc = g - U[con]
+        bc_pending = be.comm.allreduce(int(np.any(duc != 0.0))) > 0
+        rel = rn / ref if ref > 0 else (0.0 if rn == 0 else np.inf)
+        hist.append(rel)
+        if not np.isfinite(rn):
+            raise _AttemptFailed(f"non-finite residual at iteration {it}")
+        if not bc_pending and (rn <= ratio * ref or du_small or rn == 0.0):
+            return solver._new_state(t1, U, new, sig, eps, fint - fext), hist
+        if it == max_it:
+            raise _AttemptFailed(f"no convergence in {max_it} iterations (||R||/||F|| = {rel:.3e})")
+        if it == 1:
+            r_first = rn
+        if r_first is not None and it > 1 and rn > 1e4 * max(r_first, ratio * ref):
+            raise _AttemptFailed(f"diverging (||R|| grew from {r_first:.3e} to {rn:.3e})")
+        try:
+            du = be.solve(model.matrix_values(D), -R, duc)
+        except LinearSolveError as exc:
+            raise _AttemptFailed(str(exc)) from None
+        U += du
+        U[con] = g
+        du_small = be.norm(du) <= 1e-12 * be.norm(U)
+        if opt.verbose and solver.is_root and opt.verbose == "iterations":
+            print(f"      it {it}: ||R||/||F|| = {rel:.3e}", flush=True)
+    raise AssertionError("unreachable")
+
+
+def advance(solver, state, t1, info=None, depth=0):
+    """Advance ``state`` to t1, halving the increment on failure (up to max_cuts levels)."""
+    info = StepInfo() if info is None else info
+    try:
+        new, hist = newton_attempt(solver, state, t1)
+        info.iterations += len(hist) - 1
+        info.residuals.append(hist)
+        info.substeps.append(float(t1))
+        return new, info
+    except _AttemptFailed as exc:
+        msg = f"t={state.t:.6g} -> {t1:.6g}: {exc}"
+        info.failures.append(msg)
+        if depth >= solver.options.max_cuts:
+            raise ConvergenceError(
+                f"increment to t={t1:.6g} did not converge after {depth} cut(s) of the increment "
+                f"(smallest increment {t1 - state.t:.3g}); last failure: {exc}") from None
+        if solver.options.verbose and solver.is_root:
+            print(f"    cutting increment ({msg})", flush=True)
+        info.cuts += 1
+        tm = state.t + 0.5 * (t1 - state.t)
+        mid, info = advance(solver, state, tm, info, depth + 1)
+        return advance(solver, mid, t1, info, depth + 1)

@@ -1,0 +1,238 @@
+"""Incremental output of the HF solver into a case store (copy of the input store).
+
+Series group ``/results/<series>`` (default ``hifi``), same layout as any series
+(docs/store-schema.md), with every dataset resizable along time (``maxshape=(None, ...)``):
+``times``, ``cycles``, ``increments``, ``nodal/U``, ``nodal/RU`` (F_int - F_ext: the
+reactions on constrained DOFs, ~0 elsewhere), ``integ/strain``, ``integ/stress`` (storage
+convention), ``integ/p``, ``integ/plastic_strain`` and ``integ/state`` (every law state
+column, zero padded to the widest law; components = state names). Each output row is
+written, the file flushed, then the group attribute ``n_complete`` is set to the number
+of complete rows and flushed again: a killed run leaves ``n_complete`` rows that are valid
+(rows beyond it, if any, are garbage and readers should ignore them; ``resume`` truncates
+them). Only rank 0 touches the file; fields are gathered to it (output only).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import StoreError
+from ..store import _h5py
+
+__all__ = ["SeriesWriter", "CHUNK", "compare_stores", "CompareReport"]
+
+CHUNK = 131072
+_T6 = ["11", "22", "33", "12", "23", "31"]
+
+
+class SeriesWriter:
+    """Rank-0 writer; methods are no-ops on other ranks (but all ranks call them)."""
+
+    def __init__(self, store_in, store_out, solver, series="hifi", resume=False):
+        self.store_in, self.path, self.series = Path(store_in) if store_in else None, Path(store_out), series
+        self.solver, self.root = solver, solver.is_root
+        self.f = None
+        self.n_complete = 0
+        mesh, model = solver.mesh, solver.model
+        self.layout_fields = {
+            "nodal": {"U": ([f"U{i + 1}" for i in range(mesh.dim)], mesh.n_nodes),
+                      "RU": ([f"RU{i + 1}" for i in range(mesh.dim)], mesh.n_nodes)},
+            "integ": {"strain": (_T6, model.n_ip_total), "stress": (_T6, model.n_ip_total),
+                      "p": (["p"], model.n_ip_total), "plastic_strain": (_T6, model.n_ip_total),
+                      "state": (list(model.state_names), model.n_ip_total)}}
+        ok = True
+        if self.root:
+            try:
+                self._open(resume)
+            except Exception as exc:  # noqa: BLE001  (re-raised on every rank below)
+                ok = exc
+        ok = solver.comm.bcast(ok if ok is True else repr(ok), root=0)
+        if ok is not True:
+            raise StoreError(f"{self.path}: cannot open the output store: {ok}")
+        self.n_complete = solver.comm.bcast(self.n_complete, root=0)
+
+    def _open(self, resume):
+        h5py = _h5py()
+        if resume and self.path.exists():
+            self.f = h5py.File(self.path, "r+")
+            g = self.f.get(f"results/{self.series}")
+            if g is not None and "n_complete" in g.attrs:
+                self.g = g
+                self.n_complete = int(g.attrs["n_complete"])
+                for ds in self._datasets():
+                    ds.resize(self.n_complete, axis=0)
+                self.f.flush()
+                return
+            self.f.close()
+        if self.store_in is None:
+            raise StoreError("no input store to copy")
+        if self.path.resolve() == self.store_in.resolve():
+            raise StoreError("the output store must differ from the input store")
+        tmp = self.path.with_name(self.path.name + ".part")
+        shutil.copyfile(self.store_in, tmp)
+        tmp.replace(self.path)
+        self.f = h5py.File(self.path, "r+")
+        res = self.f.require_group("results")
+        if self.series in res:
+            del res[self.series]
+        g = res.create_group(self.series)
+        g.attrs["source"] = "romnet hifi"
+        g.attrs["n_complete"] = 0
+        g.create_dataset("times", shape=(0,), maxshape=(None,), dtype="f8", chunks=(1024,))
+        for nm in ("cycles", "increments"):
+            g.create_dataset(nm, shape=(0,), maxshape=(None,), dtype="i8", chunks=(1024,))
+        for kind, fields in self.layout_fields.items():
+            kg = g.create_group(kind)
+            for name, (comps, n_pts) in fields.items():
+                w = n_pts * len(comps)
+                ds = kg.create_dataset(name, shape=(0, w), maxshape=(None, w), dtype="f8",
+                                       chunks=(1, max(1, min(w, CHUNK))))
+                ds.attrs["n_points"] = n_pts
+                ds.attrs["components"] = json.dumps(comps)
+                ds.attrs["source_names"] = json.dumps([])
+        self.g = g
+        self.f.flush()
+
+    def _datasets(self):
+        g = self.g
+        out = [g["times"], g["cycles"], g["increments"]]
+        for kind in ("nodal", "integ"):
+            out += [g[kind][k] for k in g[kind]]
+        return out
+
+    def last(self):
+        """(t, U (n_nodes, dim), packed states (n_ip_total, n_state)) of the last complete
+        row, broadcast to every rank; None when there is none."""
+        data = None
+        if self.root and self.n_complete > 0:
+            k = self.n_complete - 1
+            d = self.solver.mesh.dim
+            data = (float(self.g["times"][k]), self.g["nodal/U"][k].reshape(-1, d),
+                    self.g["integ/state"][k].reshape(self.solver.model.n_ip_total, -1),
+                    int(self.g["increments"][k]))
+        return self.solver.comm.bcast(data, root=0)
+
+    def write(self, t, cycle, increment, fields):
+        """Append one output row; ``fields`` name -> full array (rank 0; None elsewhere)."""
+        if not self.root:
+            self.n_complete += 1
+            return
+        k = self.n_complete
+        for ds in self._datasets():
+            ds.resize(k + 1, axis=0)
+        self.g["times"][k] = t
+        self.g["cycles"][k] = cycle
+        self.g["increments"][k] = increment
+        for kind in ("nodal", "integ"):
+            for name in self.layout_fields[kind]:
+                self.g[kind][name][k] = np.asarray(fields[name], dtype=float).ravel()
+        self.f.flush()
+        self.n_complete = k + 1
+        self.g.attrs["n_complete"] = self.n_complete
+        self.f.flush()
+
+    def close(self):
+        if self.f is not None:
+            self.f.close()
+            self.f = None
+
+
+# --------------------------------------------------------------------------- comparison
+class CompareReport:
+    """Per matched output k: time, relative U error ``||Ua_k - Ub_k|| / max(||Ub_k||, 1e-2
+    max_j ||Ub_j||)`` (L2 over nodes, all components) and the same for p (L2 over
+    integration points); b is the reference. The floor keeps outputs where the reference
+    vanishes (the unloaded first output, p before any plastic flow) from dividing by
+    zero; ``nan`` (not counted in the maxima) when both vanish."""
+
+    def __init__(self, times, u_err, p_err, series_a, series_b, notes=()):
+        self.times, self.u_err, self.p_err = np.asarray(times), np.asarray(u_err), np.asarray(p_err)
+        self.series_a, self.series_b, self.notes = series_a, series_b, list(notes)
+
+    @staticmethod
+    def _max(v):
+        v = v[~np.isnan(v)]
+        return float(np.max(v)) if v.size else 0.0
+
+    @property
+    def u_rel_err(self):
+        return self._max(self.u_err)
+
+    @property
+    def p_rel_err(self):
+        return self._max(self.p_err)
+
+    def table(self) -> str:
+        def f(x):
+            return "        -" if np.isnan(x) else f"{x:9.2e}"
+        lines = [f"compare {self.series_a} vs {self.series_b} (reference)",
+                 "output      time   u_rel_err   p_rel_err"]
+        for k, t in enumerate(self.times):
+            lines.append(f"{k:6d} {t:9.4g}   {f(self.u_err[k])}   {f(self.p_err[k])}")
+        lines += self.notes
+        lines.append(f"u_rel_err={self.u_rel_err:.3e} p_rel_err={self.p_rel_err:.3e}")
+        return "\n".join(lines)
+
+    __str__ = table
+
+
+def _rel(a, b, floor):
+    """||a - b|| / max(||b||, floor); nan when both vanish."""
+    den = max(float(np.linalg.norm(b)), floor)
+    if den == 0:
+        return np.nan if np.linalg.norm(a) == 0 else np.inf
+    return float(np.linalg.norm(a - b) / den)
+
+
+def compare_stores(a, b, series_a=None, series_b=None) -> CompareReport:
+    """Relative errors of store ``a`` against store ``b`` (the reference) on the same mesh.
+
+    Default series: ``hifi`` if present else the first series for ``a``; ``imported`` if
+    present else the first for ``b``. Outputs are matched by time (|dt| <= 1e-9 max(1,|t|));
+    outputs of a without a match are listed in the notes. Fields compared: ``U`` (nodal,
+    the first dim components) and ``p`` (integration points) when both stores have them."""
+    from ..store import CaseStore
+    with CaseStore(a) as sa, CaseStore(b) as sb:
+        na, nb = sa.series_names(), sb.series_names()
+        if not na or not nb:
+            raise StoreError(f"{a if not na else b}: no result series")
+        series_a = series_a or ("hifi" if "hifi" in na else na[0])
+        series_b = series_b or ("imported" if "imported" in nb else nb[0])
+        ma, mb = sa.mesh(), sb.mesh()
+        if ma.n_nodes != mb.n_nodes or ma.n_elements != mb.n_elements:
+            raise StoreError(f"{a} and {b} do not hold the same mesh ({ma.n_nodes}/{mb.n_nodes} nodes)")
+        ta, tb = sa.times(series_a), sb.times(series_b)
+        ga = sa._series(series_a)
+        n_ok = int(ga.attrs.get("n_complete", len(ta)))
+        ta = ta[:n_ok]
+        d = ma.dim
+        has_p = "p" in sa.field_names(series_a, "integ") and "p" in sb.field_names(series_b, "integ")
+        times, ue, pe, notes, pairs = [], [], [], [], []
+        for i, t in enumerate(ta):
+            j = np.flatnonzero(np.abs(tb - t) <= 1e-9 * max(1.0, abs(t)))
+            if j.size == 0:
+                notes.append(f"output {i} (t={t:g}) of {series_a} has no match in {series_b}")
+                continue
+            pairs.append((i, int(j[0])))
+            times.append(t)
+        Ub_all = [sb.read_field(series_b, "U", times=slice(j, j + 1))[0][:, :d] for _, j in pairs]
+        fu = 1e-2 * max([np.linalg.norm(u) for u in Ub_all] + [0.0])
+        for (i, j), Ub in zip(pairs, Ub_all):
+            Ua = sa.read_field(series_a, "U", times=slice(i, i + 1))[0][:, :d]
+            ue.append(_rel(Ua, Ub, fu))
+        if has_p:
+            pb_all = [sb.read_field(series_b, "p", times=slice(j, j + 1))[0] for _, j in pairs]
+            fp = 1e-2 * max([np.linalg.norm(p) for p in pb_all] + [0.0])
+            for (i, j), pb in zip(pairs, pb_all):
+                pa = sa.read_field(series_a, "p", times=slice(i, i + 1))[0]
+                pe.append(_rel(pa, pb, fp))
+        else:
+            pe = [np.nan] * len(pairs)
+        if not has_p:
+            notes.append("no 'p' field in both series: p not compared")
+        if not times:
+            raise StoreError(f"no output time of {a}:{series_a} matches one of {b}:{series_b}")
+    return CompareReport(times, ue, pe, f"{a}:{series_a}", f"{b}:{series_b}", notes)
