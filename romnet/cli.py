@@ -81,6 +81,13 @@ def cmd_info(args):
                 for fname in st.field_names(name, kind):
                     info = st.field_info(name, fname)
                     print(f"  {kind:5s} {fname:16s} shape {info['shape']}  [{' '.join(info['components'])}]")
+    try:
+        from .offline.rom_store import rom_summary
+    except ImportError:  # offline stage not installed
+        return 0
+    text = rom_summary(args.store)
+    if text:
+        print(text)
     return 0
 
 

@@ -7,6 +7,12 @@ from pathlib import Path
 from .config import load_case_config
 
 
+def _series_of(store):
+    from .store import CaseStore
+    with CaseStore(store) as st:
+        return st.series_names()
+
+
 def run_case(case_dir, output=None, progress=print) -> int:
     cfg = load_case_config(case_dir)
     name = cfg["case"]["name"]
@@ -34,6 +40,18 @@ def run_case(case_dir, output=None, progress=print) -> int:
             a = A()
             a.store = store
             cmd_info(a)
+        elif step == "hifi":
+            from .hifi import compare_stores, run_hifi
+            hifi_store = out / "hifi.h5"
+            run_hifi(store, hifi_store, progress=progress)
+            if "imported" in _series_of(store):
+                progress("   romnet HF solution vs the imported results:")
+                progress(compare_stores(hifi_store, store).table())
+        elif step == "offline":
+            from .offline.pipeline import run_offline
+            run_offline(store, config=cfg.get("offline"), progress=progress)
+            from .offline.rom_store import rom_summary
+            progress(rom_summary(store))
         elif step == "verify-law":
             from .verify_law import verify_law
             rep = verify_law(store, progress=progress)

@@ -1,0 +1,281 @@
+"""Precomputed reduced operators for the online stage.
+
+All functions take a :class:`romnet.offline.pod.Layout` (distributed rows) and return
+replicated (small) arrays, identical on every rank.
+
+* :func:`mode_strains` — Mandel strains of the displacement modes at every own
+  integration point (n_ip_local, 6, n_modes) (used by ECM).
+* :func:`point_data` — for reduced points given by global integration-point indices:
+  block, element, local ip, coordinates, material index, the element's nodes and the
+  shape-function values there (``T_point = sum_a N_a T[nodes_a]``).
+* :func:`strains_at_points` — (n_points, 6, n_modes) Mandel strains of the modes at the
+  reduced points.
+* :func:`reduced_loads` — ``Phi^T f`` for each pressure and centrifugal load of the problem
+  (unit-magnitude vectors, see the function).
+* :func:`check_dirichlet` — the homogeneous-Dirichlet assumption of the reduced basis.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from ..fe import FaceKernel, get_element_type
+from ..tensors import SQRT2
+
+__all__ = ["mode_strains", "point_data", "strains_at_points", "reduced_loads", "check_dirichlet",
+           "element_materials"]
+
+_R = 1.0 / SQRT2
+
+
+def _grad_to_mandel(H):
+    """(..., d, d, k) displacement gradients -> (..., 6, k) Mandel strains."""
+    d = H.shape[-2]
+    sh = H.shape[:-3]
+    k = H.shape[-1]
+    e = np.zeros(sh + (6, k))
+    e[..., 0, :] = H[..., 0, 0, :]
+    e[..., 1, :] = H[..., 1, 1, :]
+    e[..., 3, :] = _R * (H[..., 0, 1, :] + H[..., 1, 0, :])
+    if d == 3:
+        e[..., 2, :] = H[..., 2, 2, :]
+        e[..., 4, :] = _R * (H[..., 1, 2, :] + H[..., 2, 1, :])
+        e[..., 5, :] = _R * (H[..., 2, 0, :] + H[..., 0, 2, :])
+    return e
+
+
+def mode_strains(layout, modes, chunk_values=1 << 22):
+    """Mandel strains (n_ip_local, 6, k) at own integration points of the nodal modes
+    ``modes`` (n_own * dim, k) (own rows, node-major)."""
+    L = layout
+    d = L.dim
+    k = modes.shape[1]
+    Xe = L.gather_ext(np.asarray(modes).reshape(L.n_own, d * k)).reshape(-1, d, k)
+    out = np.empty((L.n_ip_local, 6, k))
+    for i, blk in enumerate(L.blocks):
+        ker = L.kernel(i)
+        conn = blk["conn_ext"]
+        n_el, n_q = ker.dV.shape
+        step = max(1, chunk_values // max(1, n_q * ker.n_en * d * d * k))
+        for s in range(0, n_el, step):
+            ue = Xe[conn[s:s + step]]                                      # (e, a, i, k)
+            H = np.einsum("eqaj,eaik->eqijk", ker.dN_dx[s:s + step], ue, optimize=True)
+            r0 = blk["row0"] + s * n_q
+            out[r0:r0 + H.shape[0] * n_q] = _grad_to_mandel(H).reshape(-1, 6, k)
+    return out
+
+
+def element_materials(mesh, problem):
+    """(n_elements,) index into problem.materials of every element (later assignments win),
+    -1 where none."""
+    mat = np.full(mesh.n_elements, -1, dtype=np.int64)
+    if problem is not None:
+        for i, m in enumerate(problem.materials):
+            mat[mesh.element_set(m.element_set)] = i
+    return mat
+
+
+def point_data(layout, points, problem=None) -> dict:
+    """Replicated description of reduced points (global ip indices)."""
+    mesh = layout.mesh
+    points = np.asarray(points, dtype=np.int64)
+    blk, el, lip = layout.ip_location(points)
+    n_en_max = max(get_element_type(b.etype).n_nodes for b in mesh.blocks)
+    nodes = np.full((points.size, n_en_max), -1, dtype=np.int64)
+    shape = np.zeros((points.size, n_en_max))
+    offs = mesh.block_offsets()
+    for b in np.unique(blk):
+        m = blk == b
+        et = get_element_type(mesh.blocks[b].etype)
+        conn = mesh.blocks[b].connectivity[el[m] - offs[b]]
+        nodes[m, :et.n_nodes] = conn
+        shape[m, :et.n_nodes] = et.shape(et.quadrature[0])[lip[m]]
+    X = mesh.coordinates
+    coords = np.einsum("pa,pad->pd", shape, X[np.where(nodes >= 0, nodes, 0)])
+    return dict(ip=points, block=blk, element=el, local_ip=lip, coordinates=coords,
+                material=element_materials(mesh, problem)[el], nodes=nodes, shape=shape)
+
+
+def strains_at_points(layout, modes, points):
+    """(n_points, 6, k) Mandel strains of the modes (own rows) at reduced points.
+
+    Nodal values of the points' elements are gathered from their owners (allreduce of a
+    small array), the strain is computed on every rank identically."""
+    mesh = layout.mesh
+    d = layout.dim
+    k = modes.shape[1]
+    pdat = point_data(layout, points)
+    out = np.zeros((len(points), 6, k))
+    offs = mesh.block_offsets()
+    for b in np.unique(pdat["block"]):
+        m = np.flatnonzero(pdat["block"] == b)
+        et = get_element_type(mesh.blocks[b].etype)
+        conn = mesh.blocks[b].connectivity[pdat["element"][m] - offs[b]]
+        vals = layout.gather_node_rows(np.asarray(modes).reshape(layout.n_own, d * k), conn.ravel())
+        ue = vals.reshape(len(m), et.n_nodes, d, k)
+        # gradient at the point's own ip (element kernel on these elements only)
+        from ..fe import ElementKernel
+        ker = ElementKernel(et, mesh.coordinates, conn)
+        g = ker.dN_dx[np.arange(len(m)), pdat["local_ip"][m]]             # (p, a, j)
+        H = np.einsum("paj,paik->pijk", g, ue, optimize=True)
+        out[m] = _grad_to_mandel(H)
+    return out
+
+
+def reduced_loads(layout, problem, modes) -> dict:
+    """Projections ``Phi^T f`` (k,) of the problem's external loads on the modes.
+
+    * pressure load i: ``f`` = :meth:`FaceKernel.pressure_forces` of the load's face set
+      with pressure 1 when the load's value is a scalar (``magnitude`` = value), or with
+      the load's own per-face / per-node values when it is an array (``magnitude`` = 1).
+    * centrifugal load i: ``f = int N^T rho r dV`` over its element set, ``r`` the vector
+      from the axis to the point, ``rho`` the element's material density, ``omega2 = 1``
+      (``magnitude`` = omega2).
+    Online: ``F_red(t) = magnitude * table(t) * phi_f``.
+
+    Faces: each rank computes the faces that touch its own nodes and keeps the
+    contributions to its own nodes; bodies: each rank its own elements (ext numbering)."""
+    mesh = layout.mesh
+    d = layout.dim
+    k = modes.shape[1]
+    comm = layout.comm
+    a, b = layout.node_range
+    Phi_own = np.asarray(modes).reshape(layout.n_own, d, k)
+    out = {"pressure": [], "centrifugal": []}
+    if problem is None:
+        return out
+    for ld in problem.pressure:
+        faces = mesh.face_set(ld.face_set)
+        val = ld.value
+        scalar = np.ndim(val) == 0
+        proj = np.zeros(k)
+        offset = 0
+        for ftype, conn in faces.items():
+            conn = np.asarray(conn, dtype=np.int64)
+            n_f = conn.shape[0]
+            if scalar:
+                p = 1.0
+            else:
+                v = np.asarray(val, dtype=float)
+                if ld.per == "face":
+                    p = v[offset:offset + n_f]
+                elif ld.per == "node":  # per mesh node, or per node of the set (sorted)
+                    set_nodes = np.unique(np.concatenate([np.ravel(f) for f in faces.values()]))
+                    if v.shape[0] == mesh.n_nodes:
+                        p = v[conn]
+                    elif v.shape[0] == set_nodes.size:
+                        p = v[np.searchsorted(set_nodes, conn)]
+                    else:
+                        raise InputError(f"pressure on {ld.face_set}: {v.shape[0]} nodal values, expected "
+                                         f"{mesh.n_nodes} or {set_nodes.size}")
+                else:
+                    p = v
+            offset += n_f
+            touch = np.any((conn >= a) & (conn < b), axis=1)
+            if not touch.any():
+                continue
+            c = conn[touch]
+            if np.ndim(p) >= 1 and np.shape(p)[0] == n_f:
+                p = np.asarray(p)[touch]
+            used, inv = np.unique(c, return_inverse=True)
+            fk = FaceKernel(ftype, mesh.coordinates[used], inv.reshape(c.shape))
+            f = fk.pressure_forces(p).reshape(-1, d)
+            own = (used >= a) & (used < b)
+            proj += np.einsum("ni,nik->k", f[own], Phi_own[used[own] - a])
+        if comm.Get_size() > 1:
+            proj = comm.allreduce(proj)
+        out["pressure"].append(dict(phi_f=proj, magnitude=float(val) if scalar else 1.0,
+                                    face_set=ld.face_set, table=ld.table or ""))
+    if problem.centrifugal:
+        mats = element_materials(mesh, problem)
+        dens = np.array([float(m.spec.get("density") or 0.0) for m in problem.materials] + [0.0])
+        rho_el = dens[mats]  # -1 -> last (0)
+        Phi_ext = layout.gather_ext(Phi_own.reshape(layout.n_own, d * k)).reshape(-1, d, k)
+    for ld in problem.centrifugal:
+        in_set = np.zeros(mesh.n_elements, dtype=bool)
+        in_set[mesh.element_set(ld.element_set)] = True
+        axis = np.asarray(ld.axis, dtype=float)[:d]
+        axis = axis / np.linalg.norm(axis)
+        center = np.asarray(ld.center, dtype=float)[:d]
+        proj = np.zeros(k)
+        for i, blk in enumerate(layout.blocks):
+            sel = in_set[blk["elements"]]
+            if not sel.any():
+                continue
+            rho = rho_el[blk["elements"]][sel]
+            if np.any(rho <= 0):
+                raise InputError(f"centrifugal load on '{ld.element_set}': an element has no material density")
+            ker = layout.kernel(i)
+            xq = ker.ip_coordinates()[sel] - center                       # (e, q, d)
+            r = xq - np.einsum("eqd,d->eq", xq, axis)[..., None] * axis
+            fq = rho[:, None, None] * r * ker.dV[sel][..., None]           # (e, q, d)
+            fe = np.matmul(ker.N.T, fq)                                     # (e, a, d)
+            ph = Phi_ext[blk["conn_ext"][sel]]                              # (e, a, d, k)
+            proj += np.einsum("ead,eadk->k", fe, ph, optimize=True)
+        if comm.Get_size() > 1:
+            proj = comm.allreduce(proj)
+        out["centrifugal"].append(dict(phi_f=proj, magnitude=float(ld.omega2),
+                                       element_set=ld.element_set, table=ld.table or "",
+                                       center=list(map(float, ld.center)), axis=list(map(float, ld.axis))))
+    return out
+
+
+def check_dirichlet(layout, problem, S_own, modes=None, rtol=1e-8, lifting=None) -> dict:
+    """Check the reduced basis' treatment of Dirichlet conditions.
+
+    Assumption: every Dirichlet condition imposes zero (value 0, or a table that is zero
+    at all times); then snapshots vanish on the constrained DOFs and so do the POD modes
+    (linear combinations of snapshots), and the reduced solution ``u = Phi a`` satisfies
+    the conditions for any ``a``. Non-zero imposed values need a lifting
+    ``u = u_D(t) + Phi a``, not implemented (``lifting`` must be None): InputError.
+
+    Also measures max |S| and max |Phi| on constrained DOFs relative to their global
+    maxima; raises InputError if the snapshots violate the conditions by more than rtol.
+    """
+    d = layout.dim
+    a, b = layout.node_range
+    comm = layout.comm
+    res = {"n_conditions": 0, "snapshot_violation": 0.0, "mode_violation": 0.0}
+    if problem is None:
+        return res
+    S3 = np.asarray(S_own).reshape(layout.n_own, d, -1)
+    smax_loc = float(np.abs(S3).max()) if S3.size else 0.0
+    viol_s, viol_m = 0.0, 0.0
+    M3 = None if modes is None else np.asarray(modes).reshape(layout.n_own, d, -1)
+    for dc in problem.dirichlet:
+        res["n_conditions"] += 1
+        tab = problem.tables.get(dc.table) if dc.table else None
+        nonzero = dc.value != 0 and (tab is None or np.any(np.asarray(tab.values, dtype=float) != 0))
+        if nonzero and lifting is None:
+            raise InputError(f"Dirichlet condition on '{dc.node_set}' U{dc.component + 1} imposes "
+                             f"{dc.value:g}{' x ' + dc.table if dc.table else ''}: the offline stage "
+                             f"supports homogeneous (zero) Dirichlet conditions only (the POD modes "
+                             f"then satisfy them); non-zero values need a lifting, not provided")
+        nodes = np.asarray(layout.mesh.node_set(dc.node_set))
+        nodes = nodes[(nodes >= a) & (nodes < b)] - a
+        if nodes.size:
+            viol_s = max(viol_s, float(np.abs(S3[nodes, dc.component]).max()))
+            if M3 is not None and M3.size:
+                viol_m = max(viol_m, float(np.abs(M3[nodes, dc.component]).max()))
+    if comm.Get_size() > 1:
+        viol_s, viol_m, smax = comm.allreduce(viol_s, op=_max_op()), comm.allreduce(viol_m, op=_max_op()), \
+            comm.allreduce(smax_loc, op=_max_op())
+    else:
+        smax = smax_loc
+    mmax = 0.0
+    if M3 is not None:
+        mmax = float(np.abs(M3).max()) if M3.size else 0.0
+        if comm.Get_size() > 1:
+            mmax = comm.allreduce(mmax, op=_max_op())
+    res["snapshot_violation"] = viol_s / smax if smax > 0 else 0.0
+    res["mode_violation"] = viol_m / mmax if mmax > 0 else 0.0
+    if res["snapshot_violation"] > rtol:
+        raise InputError(f"snapshots do not satisfy the homogeneous Dirichlet conditions "
+                         f"(max |u| on constrained DOFs = {res['snapshot_violation']:.3e} x max |u|): "
+                         f"the reduced basis would not satisfy them")
+    return res
+
+
+def _max_op():
+    from mpi4py import MPI
+    return MPI.MAX

@@ -1,0 +1,293 @@
+"""``run_offline``: the whole offline stage on a case store, distributed over MPI ranks.
+
+Steps (each timed, settings and timings stored in ``/rom``):
+
+1. read: each rank reads its own rows of the snapshots (own nodes / own integration points);
+2. POD of the displacement (L2 mass product), Dirichlet check;
+3. POD of the dual fields (L2 over integration points, tensors in Mandel form);
+4. ECM on the reduced internal forces of the training snapshots, global error control;
+5. QDEIM points of the dual bases (zero weight) so Gappy-POD is well posed;
+6. reduced operators (strains of the modes at the points, loads, temperature
+   interpolation, dual bases at the points);
+7. write ``/rom`` atomically.
+
+Settings (``[offline]`` table of a case.toml, a dict, or command-line options):
+
+=================  ==========  =================================================================
+key                default     meaning
+=================  ==========  =================================================================
+series             "imported"  result series holding the training snapshots
+displacement       "U"         nodal displacement field
+dual_fields        all         integration-point fields to POD (default: every integ field
+                               except ``strain``, which follows from U)
+pod_tol            1e-6        displacement POD tolerance (relative RMS projection error)
+pod_max_modes      none        cap on the number of displacement modes
+dual_tol           pod_tol     tolerance of the dual PODs
+dual_max_modes     none        cap for the dual PODs
+ecm_tol            1e-5        max relative error of the reduced internal forces of any
+                               training snapshot
+ecm_stress         "stress"    stress field of the ECM integrand
+ecm_max_points     none        cap on the ECM points
+warm_start         none        global integration-point indices to start ECM from
+qdeim_fields       dual        dual fields whose QDEIM points are added (zero weight)
+reorthogonalize    "auto"      re-orthonormalise modes (True / False / "auto")
+=================  ==========  =================================================================
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import mpi
+from ..errors import ConfigError, InputError
+from ..store import CaseStore
+from ..tensors import COMPONENTS, storage_to_mandel
+from . import operators as ops
+from .ecm import ecm, internal_force_integrand
+from .pod import IntegL2, Layout, NodalL2, pod
+from .qdeim import qdeim_points
+from .rom_store import _json, write_rom
+
+__all__ = ["DEFAULTS", "load_config", "run_offline", "read_local"]
+
+DEFAULTS = dict(series="imported", displacement="U", dual_fields=None, pod_tol=1e-6,
+                pod_max_modes=None, dual_tol=None, dual_max_modes=None, ecm_tol=1e-5,
+                ecm_stress="stress", ecm_max_points=None, warm_start=None, qdeim_fields=None,
+                reorthogonalize="auto")
+
+
+def load_config(config=None) -> dict:
+    """Settings: DEFAULTS updated by ``config`` (dict, or path to a TOML file whose
+    ``[offline]`` table is used)."""
+    cfg = dict(DEFAULTS)
+    if config is None:
+        return cfg
+    if isinstance(config, (str, Path)):
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # pragma: no cover
+            import tomli as tomllib
+        p = Path(config)
+        try:
+            with open(p, "rb") as fh:
+                tree = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{p}: {exc}") from exc
+        config = tree.get("offline", {})
+    unknown = set(config) - set(DEFAULTS)
+    if unknown:
+        raise ConfigError(f"[offline]: unknown setting(s) {sorted(unknown)} (known: {sorted(DEFAULTS)})")
+    cfg.update({k: v for k, v in config.items() if v is not None})
+    return cfg
+
+
+def _is_tensor(components):
+    return [str(c) for c in components] == list(COMPONENTS)
+
+
+def read_local(st: CaseStore, series, name, layout):
+    """This rank's rows of a field's snapshot matrix: (n_rows_local, n_t), rows point-major,
+    components fastest (own nodes or own integration points); tensor fields (components
+    11 22 33 12 23 31) converted to Mandel. Returns (S, info)."""
+    info = st.field_info(series, name)
+    if info["kind"] == "nodal":
+        a, b = layout.node_range
+    else:
+        if info["n_points"] != layout.n_ip_total:
+            raise InputError(f"field '{name}' has {info['n_points']} points, the mesh has "
+                             f"{layout.n_ip_total} integration points", st.path)
+        a, b = layout.ip_range
+    v = st.read_field(series, name, points=slice(a, b))  # (n_t, n_p, c)
+    tensor = info["kind"] == "integ" and _is_tensor(info["components"])
+    if tensor:
+        v = storage_to_mandel(v)
+    info["convention"] = "mandel" if tensor else "storage"
+    n_t, n_p, c = v.shape
+    return np.ascontiguousarray(v.reshape(n_t, n_p * c).T), info
+
+
+def run_offline(store, config=None, comm=None, progress=print) -> dict:
+    """Run the offline stage on ``store`` and write ``/rom``; returns a report dict
+    (replicated on every rank): modes per field, points, ECM error, timings, settings."""
+    comm = comm or mpi.comm()
+    cfg = load_config(config)
+    root = comm.Get_rank() == 0
+    say = progress if (root and progress) else (lambda *a, **k: None)
+    timings = {}
+    t_all = time.perf_counter()
+
+    def tick(key, t0):
+        timings[key] = timings.get(key, 0.0) + time.perf_counter() - t0
+
+    # ---------------------------------------------------------------- 1. read
+    t0 = time.perf_counter()
+    series = cfg["series"]
+    with CaseStore(store) as st:
+        mesh = st.mesh()
+        problem = st.problem() if st.has_problem() else None
+        times = st.times(series)
+        layout = Layout(mesh, comm)
+        U, uinfo = read_local(st, series, cfg["displacement"], layout)
+        if uinfo["kind"] != "nodal":
+            raise InputError(f"displacement field '{cfg['displacement']}' is not nodal", store)
+        if uinfo["shape"][2] != mesh.dim:
+            raise InputError(f"displacement field '{cfg['displacement']}' has {uinfo['shape'][2]} "
+                             f"components, the mesh dimension is {mesh.dim}", store)
+        integ = st.field_names(series, "integ")
+        dual_names = cfg["dual_fields"] if cfg["dual_fields"] is not None else \
+            [n for n in integ if n != "strain"]
+        for n in dual_names:
+            if n not in integ:
+                raise ConfigError(f"dual field '{n}' is not an integration-point field of series "
+                                  f"'{series}' (has: {integ})")
+        dual = {n: read_local(st, series, n, layout) for n in dual_names}
+        stress_name = cfg["ecm_stress"]
+        if stress_name not in dual:
+            if stress_name not in integ:
+                raise ConfigError(f"ECM stress field '{stress_name}' not in series '{series}' (has: {integ})")
+            stress = read_local(st, series, stress_name, layout)
+        else:
+            stress = dual[stress_name]
+    n_t = U.shape[1]
+    tick("read", t0)
+    say(f"offline: {store}: series '{series}', {n_t} snapshots, {mesh.n_nodes} nodes, "
+        f"{layout.n_ip_total} integration points, {comm.Get_size()} rank(s)")
+
+    # ---------------------------------------------------------------- 2. POD U
+    t0 = time.perf_counter()
+    dchk = ops.check_dirichlet(layout, problem, U)
+    bases = {}
+    bases[cfg["displacement"]] = (pod(U, NodalL2(layout), comm, tol=cfg["pod_tol"],
+                                      max_modes=cfg["pod_max_modes"],
+                                      reorthogonalize=cfg["reorthogonalize"], progress=say,
+                                      name=cfg["displacement"]), uinfo)
+    Phi = bases[cfg["displacement"]][0].modes
+    dchk.update(ops.check_dirichlet(layout, problem, U, Phi))
+    tick("pod_displacement", t0)
+
+    # ---------------------------------------------------------------- 3. dual PODs
+    t0 = time.perf_counter()
+    dual_tol = cfg["dual_tol"] if cfg["dual_tol"] is not None else cfg["pod_tol"]
+    for n, (S, info) in dual.items():
+        bases[n] = (pod(S, IntegL2(layout, info["shape"][2]), comm, tol=dual_tol,
+                        max_modes=cfg["dual_max_modes"], reorthogonalize=cfg["reorthogonalize"],
+                        progress=say, name=n), info)
+    tick("pod_dual", t0)
+
+    # ---------------------------------------------------------------- 4. ECM
+    t0 = time.perf_counter()
+    eps = ops.mode_strains(layout, Phi)
+    sig = stress[0].reshape(layout.n_ip_local, 6, n_t)
+    G, groups = internal_force_integrand(sig, eps)
+    del eps
+    say(f"  ECM: {G.shape[1]} integrand columns ({n_t} snapshots x {Phi.shape[1]} modes + volume), "
+        f"tolerance {cfg['ecm_tol']:g}")
+    res = ecm(G, layout.local_dV(), comm, ip_offset=layout.ip_range[0], tol=cfg["ecm_tol"],
+              groups=groups, warm_start=cfg["warm_start"], max_points=cfg["ecm_max_points"],
+              progress=say)
+    del G
+    say(f"  ECM: {res.points.size} reduced integration points, max relative error "
+        f"{res.error:.3e} ({'converged' if res.converged else 'NOT converged'}) in {res.iterations} steps")
+    tick("ecm", t0)
+
+    # ---------------------------------------------------------------- 5. QDEIM
+    t0 = time.perf_counter()
+    qfields = cfg["qdeim_fields"] if cfg["qdeim_fields"] is not None else list(dual)
+    qpts = {}
+    for n in qfields:
+        if n not in bases:
+            raise ConfigError(f"qdeim field '{n}' has no POD basis (dual fields: {list(dual)})")
+        b, info = bases[n]
+        qpts[n] = qdeim_points(b.modes, info["shape"][2], comm, layout.ip_range[0])
+    extra = np.setdiff1d(np.unique(np.concatenate([np.zeros(0, np.int64)] + list(qpts.values()))),
+                         res.points)
+    points = np.concatenate([res.points, extra])
+    weights = np.concatenate([res.weights, np.zeros(extra.size)])
+    order = np.argsort(points)
+    points, weights = points[order], weights[order]
+    is_ecm = np.isin(points, res.points)
+    say(f"  QDEIM: {extra.size} extra points (zero weight) from {', '.join(qfields) or 'no field'}; "
+        f"{points.size} reduced points in total")
+    tick("qdeim", t0)
+
+    # ---------------------------------------------------------------- 6. operators
+    t0 = time.perf_counter()
+    pdat = ops.point_data(layout, points, problem)
+    strain_modes = ops.strains_at_points(layout, Phi, points)
+    dual_at_points, gappy = {}, {}
+    for n, (b, info) in bases.items():
+        if info["kind"] != "integ":
+            continue
+        c = info["shape"][2]
+        rows = layout.gather_ip_rows(b.modes.reshape(layout.n_ip_local, c * b.n_modes), points)
+        P = rows.reshape(points.size, c, b.n_modes)
+        dual_at_points[n] = P
+        sv = np.linalg.svd(P.reshape(-1, b.n_modes), compute_uv=False) if b.n_modes else np.ones(1)
+        gappy[n] = dict(cond=float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf"),
+                        rank=int(np.sum(sv > 1e-12 * sv[0])) if b.n_modes else 0)
+    loads = ops.reduced_loads(layout, problem, Phi)
+    tick("operators", t0)
+
+    # ---------------------------------------------------------------- 7. write
+    t0 = time.perf_counter()
+    pod_tree, distributed = {}, {}
+    for n, (b, info) in bases.items():
+        c = info["shape"][2]
+        start = (layout.node_range[0] if info["kind"] == "nodal" else layout.ip_range[0]) * c
+        pod_tree[n] = dict(singular_values=b.singular_values, kind=info["kind"],
+                           n_points=int(info["n_points"]), n_comp=int(c),
+                           components=list(info["components"]), convention=info["convention"],
+                           inner_product=b.info["inner_product"], tolerance=float(b.tolerance)
+                           if b.tolerance is not None else -1.0,
+                           max_modes=int(b.max_modes) if b.max_modes is not None else -1,
+                           n_modes=int(b.n_modes), n_snapshots=int(b.n_snapshots),
+                           total_energy=float(b.total_energy), discarded_energy=float(b.discarded_energy),
+                           relative_error=b.relative_error(),
+                           reorthogonalized=bool(b.info.get("reorthogonalized", False)))
+        distributed[f"pod/{n}/modes"] = (b.modes, int(start), int(info["n_points"]) * c)
+    report = dict(store=str(store), series=series, n_snapshots=int(n_t), n_ranks=comm.Get_size(),
+                  modes={n: int(b.n_modes) for n, (b, _) in bases.items()},
+                  singular_values={n: b.singular_values.tolist() for n, (b, _) in bases.items()},
+                  pod_relative_error={n: b.relative_error() for n, (b, _) in bases.items()},
+                  n_points=int(points.size), n_ecm_points=int(res.points.size),
+                  n_qdeim_extra=int(extra.size), ecm_error=res.error, ecm_converged=res.converged,
+                  ecm_iterations=res.iterations, gappy=gappy, dirichlet=dchk)
+    rom = dict(
+        series=series, settings=_json(cfg),
+        snapshot_times=np.asarray(times, dtype=float),
+        pod=pod_tree,
+        points=dict(ip=points, element=pdat["element"], block=pdat["block"], local_ip=pdat["local_ip"],
+                    coordinates=pdat["coordinates"], material=pdat["material"], nodes=pdat["nodes"],
+                    shape=pdat["shape"], weight=weights, ecm=is_ecm.astype(np.int8)),
+        ecm=dict(tolerance=float(cfg["ecm_tol"]), error=float(res.error), converged=bool(res.converged),
+                 iterations=int(res.iterations), n_columns=int(res.n_columns),
+                 n_ecm_points=int(res.points.size), stress_field=stress_name,
+                 displacement_field=cfg["displacement"],
+                 group_errors=np.asarray(res.group_errors, dtype=float),
+                 history=np.asarray(res.history, dtype=float).reshape(-1, 2)),
+        qdeim={n: dict(points=np.asarray(p, dtype=np.int64)) for n, p in qpts.items()},
+        operators=dict(
+            strain_modes=strain_modes,
+            dual={n: dict(modes_at_points=P, cond=gappy[n]["cond"], rank=gappy[n]["rank"])
+                  for n, P in dual_at_points.items()},
+            loads=dict(pressure=[dict(phi_f=np.asarray(d["phi_f"]), magnitude=d["magnitude"],
+                                      face_set=d["face_set"], table=d["table"]) for d in loads["pressure"]],
+                       centrifugal=[dict(phi_f=np.asarray(d["phi_f"]), magnitude=d["magnitude"],
+                                         element_set=d["element_set"], table=d["table"],
+                                         center=d["center"], axis=d["axis"])
+                                    for d in loads["centrifugal"]])),
+        dirichlet=dict(treatment="homogeneous: modes vanish on constrained DOFs", **dchk),
+    )
+    # report / timings written last (timings of the write itself are in the report only)
+    timings_pre = dict(timings)
+    rom["timings"] = _json(timings_pre)
+    rom["report"] = _json({k: v for k, v in report.items() if k != "singular_values"})
+    write_rom(store, rom, distributed, comm)
+    tick("write", t0)
+    timings["total"] = time.perf_counter() - t_all
+    report["timings"] = timings
+    report["settings"] = cfg
+    say("  timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
+    return report

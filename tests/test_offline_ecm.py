@@ -1,0 +1,126 @@
+"""ECM with global error control and QDEIM (romnet.offline.ecm / qdeim).
+
+Acceptance: on MecaSequential (Z-set), ECM at tol 1e-5 reproduces the reduced internal
+forces Phi^T F_int(sigma_j) of every training snapshot within 1e-5 relative; F_int is
+assembled independently with ElementKernel.internal_forces. The check fails when the
+weights are perturbed or when ECM is stopped early (tol 1e-2).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg as sla
+
+from conftest import zset_case
+from romnet.fe import ElementKernel
+from romnet.offline.ecm import ecm, internal_force_integrand
+from romnet.offline.operators import mode_strains
+from romnet.offline.pipeline import read_local
+from romnet.offline.pod import Layout, NodalL2, pod
+from romnet.offline.qdeim import qdeim_points, qdeim_rows
+from romnet.store import CaseStore, write_case
+from romnet.tensors import SQRT2
+
+
+@pytest.fixture(scope="module")
+def zset(tmp_path_factory):
+    from adapters.zset import ADAPTER
+    case = ADAPTER.read(zset_case("MecaSequential") / "cube.ut")
+    path = write_case(tmp_path_factory.mktemp("zecm") / "cube.h5", case)
+    with CaseStore(path) as st:
+        mesh = st.mesh()
+        L = Layout(mesh)
+        U, _ = read_local(st, "imported", "U", L)
+        sig, _ = read_local(st, "imported", "stress", L)  # Mandel
+    basis = pod(U, NodalL2(L), tol=1e-6)
+    eps = mode_strains(L, basis.modes)
+    sig = sig.reshape(L.n_ip_local, 6, -1)
+    G, groups = internal_force_integrand(sig, eps)
+    return dict(mesh=mesh, L=L, basis=basis, sig=sig, eps=eps, G=G, groups=groups, dV=L.local_dV())
+
+
+def reference_forces(z):
+    """Phi^T F_int(sigma_j) assembled by the element kernel (independent of the integrand)."""
+    mesh, Phi = z["mesh"], z["basis"].modes
+    k = ElementKernel("c3d8", mesh.coordinates, mesh.blocks[0].connectivity)
+    sig = z["sig"]
+    return np.stack([Phi.T @ k.internal_forces(sig[:, :, j].reshape(mesh.n_elements, 8, 6))
+                     for j in range(sig.shape[2])])  # (n_snap, n_modes)
+
+
+def reduced_forces(z, points, weights):
+    s = z["sig"][points]           # (p, 6, n_snap)
+    e = z["eps"][points]           # (p, 6, k)
+    return np.einsum("p,pcj,pck->jk", weights, s, e)
+
+
+def worst_rel(f, ref):
+    nrm = np.linalg.norm(ref, axis=1)
+    ok = nrm > 1e-12 * nrm.max()
+    return (np.linalg.norm(f - ref, axis=1)[ok] / nrm[ok]).max()
+
+
+
+def test_zset_ecm_reproduces_internal_forces(zset):
+    z = zset
+    # the integrand reproduces the kernel's internal forces exactly with all points
+    ref = reference_forces(z)
+    full = reduced_forces(z, np.arange(z["G"].shape[0]), z["dV"])
+    assert worst_rel(full, ref) <= 1e-12
+    res = ecm(z["G"], z["dV"], tol=1e-5, groups=z["groups"])
+    red = reduced_forces(z, res.points, res.weights)
+    err = worst_rel(red, ref)
+    print(f"Z-set ECM tol 1e-5: {res.points.size} reduced integration points of {z['G'].shape[0]}, "
+          f"worst snapshot relative error {err:.2e} (ECM estimate {res.error:.2e}), {res.iterations} steps")
+    assert res.converged and np.all(res.weights > 0)
+    assert err <= 1e-5
+    vol = res.weights.sum()
+    assert abs(vol - z["dV"].sum()) <= 1e-5 * z["dV"].sum()
+    # the check can fail: perturbed weights, or an early stop
+    assert worst_rel(reduced_forces(z, res.points, res.weights * (1 + 1e-3 * np.cos(np.arange(res.points.size)))),
+                     ref) > 1e-5
+    early = ecm(z["G"], z["dV"], tol=1e-2, groups=z["groups"])
+    assert worst_rel(reduced_forces(z, early.points, early.weights), ref) > 1e-5
+
+
+def test_ecm_warm_start(zset):
+    z = zset
+    res = ecm(z["G"], z["dV"], tol=1e-5, groups=z["groups"])
+    again = ecm(z["G"], z["dV"], tol=1e-5, groups=z["groups"], warm_start=res.points)
+    assert again.iterations == 0 and again.converged
+    assert np.array_equal(again.points, res.points)
+    half = ecm(z["G"], z["dV"], tol=1e-5, groups=z["groups"], warm_start=res.points[::2])
+    assert half.converged and half.error <= 1e-5
+    assert half.iterations < res.iterations
+
+
+def test_ecm_max_points_and_zero_groups(zset):
+    z = zset
+    res = ecm(z["G"], z["dV"], tol=1e-12, groups=z["groups"], max_points=10)
+    assert res.points.size <= 10 and not res.converged
+    # the first snapshot (t = 0) has zero stress: its group is dropped, not a division by 0
+    assert res.group_errors.size == len(np.unique(z["groups"])) - 1
+
+
+def test_qdeim_matches_pivoted_qr():
+    rng = np.random.default_rng(2)
+    Phi = np.linalg.qr(rng.normal(size=(300, 7)))[0]
+    _, _, piv = sla.qr(Phi.T, pivoting=True, mode="economic")
+    rows = qdeim_rows(Phi)
+    assert np.array_equal(rows, piv[:7])
+    pts = qdeim_points(np.repeat(Phi, 2, axis=0), n_comp=2)  # 2 rows per point
+    assert set(pts) <= set(range(300)) and len(pts) >= 4
+    # the selected rows give an invertible square system
+    assert np.linalg.cond(Phi[rows]) < 1e3
+
+
+def test_internal_force_integrand_mandel_dot():
+    s = np.random.default_rng(0).normal(size=(5, 6, 2))
+    e = np.random.default_rng(1).normal(size=(5, 6, 3))
+    G, groups = internal_force_integrand(s, e)
+    assert G.shape == (5, 7) and list(groups) == [0, 0, 0, 1, 1, 1, 2]
+    # Mandel dot = double contraction of the tensors
+    def full(v):
+        r = 1 / SQRT2
+        return np.array([[v[0], r * v[3], r * v[5]], [r * v[3], v[1], r * v[4]], [r * v[5], r * v[4], v[2]]])
+    assert np.isclose(G[2, 1 * 3 + 2], np.sum(full(s[2, :, 1]) * full(e[2, :, 2])))
