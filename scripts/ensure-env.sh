@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Source me: creates/updates the project's virtual environment in .venv/ and activates it.
+# ROMNET_EXTRAS (default "") adds pip extras, e.g. "ansys" for the test suite.
 # First run on a fresh machine: finds Python >= 3.10 (prefers 3.12, which later PETSc
 # binary wheels need), creates .venv, installs romnet with its test extras; prints the
 # set-up time. Later runs only reinstall when setup.cfg/pyproject.toml changed.
@@ -26,9 +27,12 @@ _romnet_python() {
     return 1
 }
 
+ROMNET_EXTRAS="${ROMNET_EXTRAS:-}"
 _romnet_needs_install() {
     [ ! -x "$VENV/bin/python" ] && return 0
     [ ! -f "$STAMP" ] && return 0
+    # the stamp holds the extras installed last time; more extras asked -> install
+    [ -n "$ROMNET_EXTRAS" ] && ! grep -qx "$ROMNET_EXTRAS" "$STAMP" && return 0
     [ "$ROMNET_ROOT/setup.cfg" -nt "$STAMP" ] && return 0
     [ "$ROMNET_ROOT/pyproject.toml" -nt "$STAMP" ] && return 0
     return 1
@@ -43,14 +47,14 @@ if _romnet_needs_install; then
         "$PY" -m venv "$VENV"
     fi
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
-    EXTRAS="test"
+    EXTRAS="test${ROMNET_EXTRAS:+,$ROMNET_EXTRAS}"
     if "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then
-        EXTRAS="test,petsc"   # PETSc binary wheel (needs Python >= 3.12)
+        EXTRAS="$EXTRAS,petsc"   # PETSc binary wheel (needs Python >= 3.12)
     else
         echo "[setup] Python < 3.12: no PETSc wheel; the HF solver uses scipy (serial), PETSc tests skip"
     fi
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$ROMNET_ROOT[$EXTRAS]" 2> >(grep -v "is ignored: it is neither" >&2)
-    touch "$STAMP"
+    echo "$ROMNET_EXTRAS" > "$STAMP"
     _t1=$(date +%s.%N)
     printf '[setup] environment ready in %.1f s\n' "$(echo "$_t1 - $_t0" | bc -l 2>/dev/null || python3 -c "print($_t1-$_t0)")"
 else
