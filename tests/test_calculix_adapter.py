@@ -233,3 +233,15 @@ def test_unknown_element_type_and_bad_node(tmp_path):
     deck.write_text(text.replace("\n1, 1, 2,", "\n1, 1, 99999,", 1))
     with pytest.raises(InputError, match=r"beam\.inp:\d+: unknown node id 99999"):
         ADAPTER.read(deck)
+
+
+def test_calculix_run_goes_through_offline_unchanged(runs, tmp_path):
+    """Issue acceptance: a CalculiX nonlinear (plastic, thermal) run imported into the
+    store goes through the offline stage as it is, and the ROM reproduces its snapshots."""
+    from romnet.offline.pipeline import run_offline
+    from romnet.offline.rom_store import read_rom
+    out = write_case(tmp_path / "ccx.h5", ADAPTER.read(runs["c3d8"]))
+    report = run_offline(out, config={"pod_tol": 1e-6, "ecm_tol": 1e-4}, progress=None)
+    rom = read_rom(out, modes=False)
+    assert rom["ecm"]["error"] <= 1e-4
+    assert report["modes"]["U"] >= 1 and len(rom["points"]["ip"]) > 0
