@@ -1,0 +1,293 @@
+"""Python API of the online stage.
+
+>>> from romnet.online import load_rom
+>>> rom = load_rom("case.h5")                      # reads /rom (small operators only)
+>>> res = rom.run()                                # the store's own loading
+>>> res = rom.run("hot.h5", enrich=True, tol=1e-3) # another loading (case store, same mesh)
+>>> res.times, res.coords, res.indicator, res.enrichments
+>>> U = res.U()                                    # (n_t, n_nodes, dim), Phi a (reads the modes)
+>>> p = res.reconstruct("p")                       # (n_t, n_ip, 1), Gappy-POD
+>>> res.point_values["p"][k]                       # p at the reduced points of output k
+>>> res.save("out.h5", xdmf="out.xdmf")
+
+A *loading* is the problem definition of a new run on the ROM's mesh: ``None`` (the ROM
+store's own problem), a case store path (its ``/problem``), a :class:`romnet.problem.Problem`,
+or a dict of :class:`Problem` attributes overriding the ROM store's problem (e.g.
+``{"temperature": Temperature(...)}``). Only the nodal temperature of the nodes the reduced
+points need is read from a store (:func:`read_loading`).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import mpi
+from ..errors import InputError
+from ..problem import (Centrifugal, Dirichlet, MaterialAssignment, Pressure, Problem, Temperature,
+                       TimeStepping, TimeTable)
+from .indicator import PIndicator
+from .reconstruction import Gappy, reconstruct_dual, reconstruct_U
+from .reduced_model import load_models
+from .solver import OnlineOptions, ReducedSolver, schedule
+
+__all__ = ["load_rom", "OnlineROM", "OnlineResult", "read_loading"]
+
+
+class _PointTemperature(Temperature):
+    """Temperature restricted to some nodes (``nodes`` sorted; fields (n_keys, len(nodes)))."""
+    nodes: np.ndarray = None
+
+
+def read_loading(path, nodes=None, full=False) -> Problem:
+    """Problem definition of a case store. With ``nodes`` (sorted), the temperature key
+    fields are read for those nodes only (one hyperslab read per key field: O(len(nodes))),
+    giving a temperature with attribute ``nodes``; ``full=True`` reads everything."""
+    from ..store import CaseStore
+    if full or nodes is None:
+        with CaseStore(path) as st:
+            if not st.has_problem():
+                raise InputError(f"{path}: the store has no problem definition (a loading needs one)")
+            return st.problem()
+    with CaseStore(path) as st:
+        if not st.has_problem():
+            raise InputError(f"{path}: the store has no problem definition (a loading needs one)")
+        g = st.f["problem"]
+        tree = json.loads(g["definition"][()])
+        temp = tree.get("temperature")
+        tarr = None
+        if temp is not None and isinstance(temp.get("fields"), dict):
+            key = temp["fields"]["$array"]
+            tarr = g["arrays"][key][:, np.asarray(nodes, dtype=np.int64)]
+            temp["fields"] = [[0.0]]  # placeholder, replaced below
+        # everything else through the regular reader on a tree without the big array
+        pb = _problem_from_tree(tree, g["arrays"])
+    if temp is not None:
+        fields = tarr if tarr is not None else np.asarray(temp["fields"], dtype=float)[:, nodes]
+        t = _PointTemperature(np.asarray(temp["times"], dtype=float), np.asarray(fields, dtype=float),
+                              temp["period"])
+        t.nodes = np.asarray(nodes, dtype=np.int64)
+        pb.temperature = t
+    return pb
+
+
+def _problem_from_tree(tree, arrays) -> Problem:
+    def deref(obj):
+        if isinstance(obj, dict):
+            if set(obj) == {"$array"}:
+                return arrays[obj["$array"]][()]
+            return {k: deref(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [deref(v) for v in obj]
+        return obj
+    tree = deref({k: v for k, v in tree.items() if k != "temperature"})
+    pb = Problem(source=tree.get("source", ""))
+    pb.materials = [MaterialAssignment(**m) for m in tree["materials"]]
+    pb.dirichlet = [Dirichlet(**d) for d in tree["dirichlet"]]
+    pb.pressure = [Pressure(**{**p, "value": np.asarray(p["value"]) if isinstance(p["value"], list) else p["value"]})
+                   for p in tree["pressure"]]
+    pb.centrifugal = [Centrifugal(**c) for c in tree["centrifugal"]]
+    pb.tables = {k: TimeTable(**t) for k, t in tree["tables"].items()}
+    if tree["stepping"] is not None:
+        s = dict(tree["stepping"])
+        s["times"] = np.asarray(s["times"], dtype=float)
+        pb.stepping = TimeStepping(**s)
+    return pb
+
+
+@dataclass
+class OnlineResult:
+    """Arrays of one online run (replicated on every rank).
+
+    times (n_t,), coords (n_t, k) reduced coordinates in the final basis, indicator (n_t,),
+    iterations / cuts per increment, seconds per increment (reduced solve only),
+    point_values {field: [ (n_p, n_comp) per output ]} at the points active then (Mandel
+    tensors), gappy {field: (n_t, m)} Gappy coefficients in the final dual bases,
+    enrichments (list of dicts), model (final ReducedModel)."""
+    times: np.ndarray
+    coords: np.ndarray
+    indicator: np.ndarray
+    model: object
+    iterations: list = field(default_factory=list)
+    cuts: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+    point_values: dict = field(default_factory=dict)
+    gappy: dict = field(default_factory=dict)
+    enrichments: list = field(default_factory=list)
+    hf_increments: int = 0
+    wall_time: float = 0.0
+
+    def U(self, nodes=None):
+        """(n_t, n_nodes_sel, dim) displacement ``Phi a`` (nodes: a slice, e.g. a rank's rows)."""
+        return reconstruct_U(self.model, self.coords, nodes)
+
+    def dual_names(self):
+        return list(self.gappy)
+
+    def reconstruct(self, name, ips=None):
+        """(n_t, n_ip_sel, n_comp) dual field by Gappy-POD (Mandel for tensors)."""
+        return reconstruct_dual(self.model, name, self.gappy[name], ips)
+
+    def save(self, out, source_store=None, xdmf=None, series="online"):
+        """Write the run as series ``series`` of a copy of ``source_store`` (default the ROM
+        store) at ``out``; optionally XDMF. Rank 0 writes; returns the path."""
+        from .reconstruction import export_result, write_result_store
+        src = source_store or self.model.store
+        if mpi.is_root():
+            write_result_store(self, out, src, series)
+            if xdmf:
+                export_result(out, xdmf, series)
+        mpi.comm().Barrier()
+        return Path(out)
+
+
+class OnlineROM:
+    """A ROM ready to run: one model (or, later, several local models + a classifier:
+    :meth:`select`)."""
+
+    def __init__(self, store, models, comm=None):
+        self.store = Path(store)
+        self.models = models
+        self.comm = comm or mpi.comm()
+        self.classifier = None
+
+    @property
+    def model(self):
+        return self.models[0]
+
+    def select(self, problem):
+        """The local model for a loading (a classifier over loadings, later issue);
+        today the single global model."""
+        if self.classifier is not None:  # pragma: no cover - later issue
+            return self.models[int(self.classifier(problem))]
+        return self.models[0]
+
+    # ------------------------------------------------------------------ loading
+    def loading(self, loading=None, nodes=None):
+        """(Problem for the reduced solver, source of the full problem for enrichment)."""
+        if loading is None:
+            return read_loading(self.store, nodes), self.store
+        if isinstance(loading, (str, Path)):
+            return read_loading(loading, nodes), Path(loading)
+        if isinstance(loading, Problem):
+            return loading, loading
+        if isinstance(loading, dict):
+            from ..store import CaseStore
+            with CaseStore(self.store) as st:
+                pb = st.problem()
+            pb = copy.copy(pb)
+            for k, v in loading.items():
+                if not hasattr(pb, k):
+                    raise InputError(f"loading override: Problem has no attribute '{k}'")
+                setattr(pb, k, v)
+            return pb, pb
+        raise InputError(f"loading must be None, a store path, a Problem or a dict, got {type(loading)}")
+
+    # ------------------------------------------------------------------ run
+    def run(self, loading=None, times=None, enrich=False, tol=1e-3, progress=None, options=None,
+            indicator_field="p", update_store=True, hf_options=None) -> OnlineResult:
+        """Solve the reduced problem on ``loading`` at output ``times`` (default: the
+        loading's stepping). ``enrich``: when the indicator exceeds ``tol`` at an
+        increment, one HF increment enriches the ROM (:mod:`.enrichment`), the increment is
+        redone; with ``update_store`` the enriched ROM replaces the store's ``/rom``."""
+        t_all = time.perf_counter()
+        comm = self.comm
+        say = progress if (progress and comm.Get_rank() == 0) else (lambda *a, **k: None)
+        model = self.select(loading)
+        problem, source = self.loading(loading, model.needed_nodes())
+        if problem.stepping is None and times is None:
+            raise InputError("the loading has no time stepping; give times=")
+        sched = schedule(problem.stepping, times)
+        solver = ReducedSolver(model, problem, comm, options or OnlineOptions())
+        ind = PIndicator(model, indicator_field) if indicator_field in model.dual else None
+        if ind is None and enrich:
+            raise InputError(f"enrichment needs the '{indicator_field}' dual basis for the indicator")
+        state = solver.initial_state(sched[0])
+        res = OnlineResult(sched, np.zeros((len(sched), model.n_modes)), np.zeros(len(sched)), model)
+        coords = [state.a.copy()]
+        pvals = {n: [] for n in model.dual}
+        gap = {n: [] for n in model.dual}
+        gappy = {n: Gappy(model.dual[n]) for n in model.dual}
+
+        def record(st):
+            pf = solver.point_fields(st)
+            for n in model.dual:
+                if n in pf:
+                    pvals[n].append(pf[n].reshape(model.n_points, -1))
+                    gap[n].append(gappy[n].coefficients(pvals[n][-1]))
+            return pf
+
+        pf = record(state)
+        res.indicator[0] = 0.0
+        history = [(float(sched[0]), state.a.copy())]
+        enricher = None
+        say(f"online: {model.summary()}; {len(sched) - 1} increments")
+        for j in range(1, len(sched)):
+            t1 = float(sched[j])
+            ts = time.perf_counter()
+            new, info = solver.step(state, t1)
+            secs = time.perf_counter() - ts
+            pf = solver.point_fields(new)
+            eta = float(ind(pf[indicator_field].reshape(model.n_points, -1))) if ind else 0.0
+            if enrich and eta > tol:
+                from .enrichment import Enricher
+                if enricher is None:
+                    enricher = Enricher(self.store, source, comm=comm, options=hf_options, progress=say)
+                say(f"  increment {j} t={t1:g}: indicator {eta:.3e} > {tol:g}: enriching")
+                out = enricher.enrich(model, history, state, t1, solver)
+                log = out["log"]
+                log.update(increment=j, time=t1, indicator_before=eta)
+                model = out["model"]
+                # express the recorded outputs in the new bases
+                coords = [out["transforms"][model.displacement] @ c for c in coords]
+                history = [(t, out["transforms"][model.displacement] @ a) for t, a in history]
+                for n in model.dual:
+                    Tn = out["transforms"].get(n)
+                    gap[n] = [Tn @ c for c in gap[n]] if Tn is not None else gap[n]
+                gappy = {n: Gappy(model.dual[n]) for n in model.dual}
+                problem = enricher.problem  # full loading in memory (the new points need other nodes)
+                solver = ReducedSolver(model, problem, comm, options or OnlineOptions())
+                ind = PIndicator(model, indicator_field)
+                state = solver.state_from(state.t, out["a_n"], out["states_at_points"])
+                ts = time.perf_counter()
+                new, info = solver.step(state, t1)
+                secs = time.perf_counter() - ts
+                pf = solver.point_fields(new)
+                eta = float(ind(pf[indicator_field].reshape(model.n_points, -1)))
+                log["indicator_after"] = eta
+                res.enrichments.append(log)
+                res.hf_increments += 1
+                say(f"    enriched: {log['modes_before']} -> {log['modes_after']} U modes, "
+                    f"{log['points_before']} -> {log['points_after']} points, indicator now {eta:.3e}")
+            for n in model.dual:
+                if n in pf:
+                    v = pf[n].reshape(model.n_points, -1)
+                    pvals[n].append(v)
+                    gap[n].append(gappy[n].coefficients(v))
+            history.extend(info.substeps)
+            coords.append(new.a.copy())
+            res.indicator[j] = eta
+            res.iterations.append(info.iterations)
+            res.cuts.append(info.cuts)
+            res.seconds.append(secs)
+            state = new
+            say(f"  increment {j} t={t1:g}: {info.iterations} iterations, {info.cuts} cut(s), "
+                f"indicator {eta:.3e}, {secs * 1e3:.2f} ms")
+        res.model = model
+        res.coords = np.asarray(coords)
+        res.point_values = pvals
+        res.gappy = {n: np.asarray(v) for n, v in gap.items()}
+        if res.enrichments and update_store:
+            enricher.write(model, res.enrichments)
+            say(f"  enriched ROM written to {self.store} ({len(res.enrichments)} enrichment(s))")
+        res.wall_time = time.perf_counter() - t_all
+        return res
+
+
+def load_rom(store, comm=None) -> OnlineROM:
+    """Read the ROM of a case store (``/rom``; only the small operators)."""
+    return OnlineROM(store, load_models(store), comm)

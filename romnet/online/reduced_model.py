@@ -1,0 +1,120 @@
+"""What the online stage reads from a store's ``/rom`` group (``docs/rom-schema.md``).
+
+:class:`ReducedModel` holds only the small, replicated operators (sizes independent of the
+mesh): strains of the displacement modes at the reduced points, ECM weights, material and
+temperature interpolation per point, the dual bases at the points (Gappy-POD), the reduced
+load vectors and the POD metadata. The full POD modes (mesh-sized) are read on demand by
+:meth:`ReducedModel.modes` (reconstruction, enrichment) -- never by the reduced solver.
+
+Local ROMs (several bases + a classifier, ``/rom/clusters``) are a later issue;
+:func:`load_models` returns a list of models and ``select`` picks one, so a clustered ROM
+only has to add entries and a classifier (see ``docs/online.md``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..offline.rom_store import read_modes, read_rom
+
+__all__ = ["ReducedModel", "load_models"]
+
+
+@dataclass
+class ReducedModel:
+    store: Path
+    strain_modes: np.ndarray          # (n_p, 6, k) Mandel strain of each U mode at each point
+    weights: np.ndarray               # (n_p,) ECM weights (0 for QDEIM-only points)
+    ip: np.ndarray                    # (n_p,) global integration-point indices
+    material: np.ndarray              # (n_p,) index into problem.materials
+    nodes: np.ndarray                 # (n_p, n_en) element nodes (-1 padded)
+    shape: np.ndarray                 # (n_p, n_en) shape functions at the point (0 padded)
+    dual: dict                        # name -> (n_p, n_comp, m) dual basis at the points
+    dual_info: dict                   # name -> POD attributes (n_comp, convention, components, ...)
+    loads: dict                       # {"pressure": [...], "centrifugal": [...]} (phi_f, magnitude, table, ...)
+    pod_info: dict                    # field -> POD attributes (no modes)
+    displacement: str = "U"
+    stress_field: str = "stress"
+    settings: dict = field(default_factory=dict)
+    tree: dict = field(default_factory=dict)   # whole /rom tree without the modes (enrichment)
+    label: str = "global"
+
+    # ---------------------------------------------------------------- sizes
+    @property
+    def n_modes(self) -> int:
+        return self.strain_modes.shape[2]
+
+    @property
+    def n_points(self) -> int:
+        return self.strain_modes.shape[0]
+
+    @property
+    def dim(self) -> int:
+        return int(self.pod_info[self.displacement]["n_comp"])
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.pod_info[self.displacement]["n_points"])
+
+    @property
+    def n_ip_total(self) -> int:
+        for info in self.pod_info.values():
+            if info.get("kind") == "integ":
+                return int(info["n_points"])
+        raise InputError("the ROM has no integration-point basis")
+
+    def needed_nodes(self) -> np.ndarray:
+        """Sorted nodes whose values the points' temperature interpolation needs."""
+        return np.unique(self.nodes[self.nodes >= 0])
+
+    def modes(self, field=None, points=None) -> np.ndarray:
+        """(n_rows, n_modes) POD modes of ``field`` (default U) for a contiguous slice of
+        nodes / ips (mesh-sized: reconstruction and enrichment only)."""
+        return read_modes(self.store, field or self.displacement, points)
+
+    def summary(self) -> str:
+        d = ", ".join(f"{n} {self.dual[n].shape[2]}" for n in self.dual)
+        return (f"ROM '{self.label}': {self.n_modes} {self.displacement} modes, {self.n_points} reduced "
+                f"points ({int(np.count_nonzero(self.weights))} with ECM weight), dual bases: {d}")
+
+    # ---------------------------------------------------------------- reading
+    @classmethod
+    def from_tree(cls, store, rom: dict, label="global"):
+        pts = rom["points"]
+        op = rom["operators"]
+        ecm = rom.get("ecm", {})
+        disp = ecm.get("displacement_field", "U")
+        dual, dual_info = {}, {}
+        for n, d in op.get("dual", {}).items():
+            dual[n] = np.asarray(d["modes_at_points"], dtype=float)
+            dual_info[n] = dict(rom["pod"][n])
+        loads = {"pressure": [], "centrifugal": []}
+        for kind in loads:
+            grp = op.get("loads", {}).get(kind, {})
+            for key in sorted(grp):
+                loads[kind].append(dict(grp[key]))
+        pod_info = {n: {k: v for k, v in g.items() if k != "modes"} for n, g in rom["pod"].items()}
+        return cls(Path(store), np.asarray(op["strain_modes"], dtype=float),
+                   np.asarray(pts["weight"], dtype=float), np.asarray(pts["ip"], dtype=np.int64),
+                   np.asarray(pts["material"], dtype=np.int64), np.asarray(pts["nodes"], dtype=np.int64),
+                   np.asarray(pts["shape"], dtype=float), dual, dual_info, loads, pod_info,
+                   displacement=disp, stress_field=ecm.get("stress_field", "stress"),
+                   settings=rom.get("settings", {}) if isinstance(rom.get("settings"), dict) else {},
+                   tree=rom, label=label)
+
+    @classmethod
+    def load(cls, store):
+        """Read the (small) ROM operators of ``store`` (no mesh-sized modes)."""
+        return cls.from_tree(store, read_rom(store, modes=False))
+
+
+def load_models(store) -> list:
+    """Every reduced model of a store: one global model today; a clustered ROM
+    (``/rom/clusters``, later issue) would return one model per cluster."""
+    rom = read_rom(store, modes=False)
+    if "clusters" in rom:  # pragma: no cover - later issue
+        raise InputError(f"{store}: local (clustered) ROMs are not supported by this romnet yet")
+    return [ReducedModel.from_tree(store, rom)]

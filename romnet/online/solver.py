@@ -1,0 +1,319 @@
+"""Reduced Newton solver (hyper-reduced: the law is evaluated at the reduced points only).
+
+Unknowns: reduced coordinates ``a`` (k,) of the displacement ``u = Phi a``. At every
+reduced point p (ECM points with weight ``w_p``, QDEIM points with ``w_p = 0``)::
+
+    eps_p   = B_p a                      B_p = strain_modes[p]  (6, k) Mandel
+    sigma_p, D_p, state_p = law(eps_p, T_p(t), dt, state_p(t_n))
+    f_int   = sum_p w_p B_p^T sigma_p     (k,)
+    K       = sum_p w_p B_p^T D_p B_p     (k, k)
+    F_ext   = sum_l c_l(t) phi_f_l         c = magnitude * table(t) (pressure, centrifugal)
+
+Newton on ``R(a) = f_int(a) - F_ext(t) = 0`` from ``a_n``; converged when
+``||R|| <= ratio * F_ref`` with ``F_ref = max(||F_ext||, ||sum_p w_p |B_p^T sigma_p| ||)``
+(the second term is the scale of the internal forces, so thermal-only loadings converge
+too), or when the correction is at round-off (``||da|| <= 1e-13 ||a||``). An attempt fails
+on a non-converged law point, non-finite values, ``max_iterations`` or a residual growth
+by 1e4; the increment is then halved recursively (``max_cuts`` levels).
+
+Internal variables live at all reduced points (QDEIM points too: Gappy-POD of the dual
+fields needs them). Temperature at the points: ``T_p = sum_a shape[p, a] T(nodes[p, a])``
+from the nodal temperature of the loading restricted, once, to the nodes the points need.
+
+Distribution: the reduced points are split in contiguous blocks over the ranks (each
+rank integrates its own points); ``f_int``, ``K``, the force scale and the number of failed
+points go through one Allreduce per iteration. The Newton solve (k x k) is replicated.
+Cost per iteration: O(n_p (6 k + 36) k) -- independent of the mesh size.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import mpi
+from ..errors import ConvergenceError, InputError
+from ..materials import build_law
+
+__all__ = ["OnlineOptions", "ReducedState", "ReducedSolver", "StepInfo", "schedule"]
+
+
+@dataclass
+class OnlineOptions:
+    """ratio: Newton tolerance on ||R|| / F_ref; max_iterations per attempt; max_cuts:
+    levels of increment halving; round_off: relative size of a correction treated as
+    converged."""
+    ratio: float = 1e-8
+    max_iterations: int = 30
+    max_cuts: int = 8
+    round_off: float = 1e-13
+
+
+@dataclass
+class ReducedState:
+    """State at time t: reduced coordinates ``a`` (k,) (replicated), law states at this
+    rank's points ``states`` (n_loc, n_state_max) packed, and (after a step) ``stress`` /
+    ``strain`` (n_loc, 6) Mandel at this rank's points."""
+    t: float
+    a: np.ndarray
+    states: np.ndarray
+    stress: np.ndarray | None = None
+    strain: np.ndarray | None = None
+
+
+@dataclass
+class StepInfo:
+    iterations: int = 0
+    cuts: int = 0
+    residuals: list = field(default_factory=list)
+    substeps: list = field(default_factory=list)   # [(t, a)] accepted sub-increments
+    failures: list = field(default_factory=list)
+
+
+class _AttemptFailed(Exception):
+    pass
+
+
+def schedule(stepping, times=None):
+    """Output times of a run: ``times`` if given, else the problem's stepping (cycle c
+    shifted by c * period, like :meth:`romnet.hifi.HFSolver.schedule`)."""
+    if times is not None:
+        return np.asarray(times, dtype=float)
+    t = np.asarray(stepping.times, dtype=float)
+    period = t[-1] - t[0]
+    out = [t[0]]
+    for c in range(max(1, int(stepping.cycles))):
+        out.extend(t[1:] + c * period)
+    return np.asarray(out)
+
+
+class ReducedSolver:
+    """Hyper-reduced Newton solver of one :class:`ReducedModel` on one loading.
+
+    problem : the loading (:class:`romnet.problem.Problem`): materials (same order as the
+        ROM's store), tables, pressure / centrifugal magnitudes, temperature; its
+        ``temperature`` may hold all nodes, or only ``model.needed_nodes()`` when it
+        carries an attribute ``nodes`` (see :func:`romnet.online.api.read_loading`).
+    """
+
+    def __init__(self, model, problem, comm=None, options=None):
+        self.model, self.problem = model, problem
+        self.options = options or OnlineOptions()
+        self.comm = comm or mpi.comm()
+        self.size = self.comm.Get_size()
+        self.p0, self.p1 = mpi.local_range(model.n_points, self.comm)
+        sl = slice(self.p0, self.p1)
+        self.B = np.ascontiguousarray(model.strain_modes[sl])              # (n, 6, k)
+        self.w = np.ascontiguousarray(model.weights[sl])
+        self.k = model.n_modes
+        self.n_loc = self.p1 - self.p0
+        mat = model.material[sl]
+        if problem.materials is None or not len(problem.materials):
+            raise InputError("the loading has no material")
+        if mat.size and (mat.min() < 0 or mat.max() >= len(problem.materials)):
+            raise InputError(f"reduced points refer to material {int(mat.max())} / {int(mat.min())}, the "
+                             f"loading has {len(problem.materials)} material assignment(s)")
+        self.laws = [build_law(m.spec) for m in problem.materials]
+        self.groups = [(law, np.flatnonzero(mat == i)) for i, law in enumerate(self.laws)]
+        self.groups = [(law, idx) for law, idx in self.groups if idx.size]
+        self.n_state = max([law.n_state for law in self.laws] + [1])
+        self._setup_temperature(problem, sl)
+        self._setup_loads(problem)
+        for dc in problem.dirichlet:
+            tab = problem.tables.get(dc.table) if dc.table else None
+            if dc.value != 0 and (tab is None or np.any(np.asarray(tab.values, dtype=float) != 0)):
+                raise InputError(f"the loading imposes a non-zero Dirichlet value on '{dc.node_set}': the "
+                                 "ROM supports homogeneous Dirichlet conditions only")
+
+    # ------------------------------------------------------------------ loading
+    def _setup_temperature(self, problem, sl):
+        nodes = self.model.nodes[sl]
+        self.shape = self.model.shape[sl]
+        temp = problem.temperature
+        self.ref_T = np.zeros(self.n_loc)
+        for law, idx in self.groups:
+            if law.thermal is not None:
+                self.ref_T[idx] = law.thermal.ref_temperature
+        if temp is None:
+            self.temp = None
+            return
+        need = np.unique(nodes[nodes >= 0])
+        have = getattr(temp, "nodes", None)
+        fields = np.asarray(temp.fields, dtype=float)
+        if have is None:
+            F = fields[:, need]
+        else:
+            have = np.asarray(have)
+            pos = np.searchsorted(have, need)
+            if np.any(pos >= have.size) or np.any(have[np.minimum(pos, have.size - 1)] != need):
+                raise InputError("the loading's temperature lacks nodes needed by the reduced points")
+            F = fields[:, pos]
+        from ..problem import Temperature
+        self.temp = Temperature(np.asarray(temp.times, dtype=float), F, temp.period)
+        self.t_idx = np.where(nodes >= 0, np.searchsorted(need, np.maximum(nodes, 0)), 0)
+
+    def temperature(self, t):
+        """(n_loc,) temperature at this rank's points at time t."""
+        if self.temp is None:
+            return self.ref_T.copy()
+        Tn = self.temp.at(t)
+        return np.einsum("pa,pa->p", self.shape, Tn[self.t_idx])
+
+    def _setup_loads(self, problem):
+        m = self.model
+        self.load_terms = []          # (magnitude, table name, phi_f)
+        rp, rc = m.loads["pressure"], m.loads["centrifugal"]
+        if len(problem.pressure) != len(rp) or len(problem.centrifugal) != len(rc):
+            raise InputError(f"the loading has {len(problem.pressure)} pressure / {len(problem.centrifugal)} "
+                             f"centrifugal load(s), the ROM was built with {len(rp)} / {len(rc)}: the "
+                             "reduced load vectors of new loads are not available")
+        for ld, r in zip(problem.pressure, rp):
+            if ld.face_set != r["face_set"]:
+                raise InputError(f"pressure on '{ld.face_set}': the ROM's load is on '{r['face_set']}'")
+            mag = float(ld.value) if np.ndim(ld.value) == 0 else 1.0
+            self.load_terms.append((mag, ld.table, np.asarray(r["phi_f"], dtype=float)))
+        for ld, r in zip(problem.centrifugal, rc):
+            if ld.element_set != r["element_set"] or not np.allclose(ld.center, r["center"]) \
+                    or not np.allclose(np.asarray(ld.axis) / np.linalg.norm(ld.axis),
+                                       np.asarray(r["axis"]) / np.linalg.norm(r["axis"])):
+                raise InputError(f"centrifugal load on '{ld.element_set}': set, center or axis differ from "
+                                 "the ROM's (only omega^2 and the table may change)")
+            self.load_terms.append((float(ld.omega2), ld.table, np.asarray(r["phi_f"], dtype=float)))
+
+    def external_forces(self, t):
+        F = np.zeros(self.k)
+        for mag, tab, phi in self.load_terms:
+            F += mag * float(self.problem.table(tab or None)(t)) * phi
+        return F
+
+    # ------------------------------------------------------------------ states
+    def initial_state(self, t0=None):
+        t0 = float(self.problem.stepping.times[0]) if t0 is None else float(t0)
+        st = np.zeros((self.n_loc, self.n_state))
+        for law, idx in self.groups:
+            st[idx, :law.n_state] = law.initial_state(idx.size)
+        return ReducedState(t0, np.zeros(self.k), st, np.zeros((self.n_loc, 6)), np.zeros((self.n_loc, 6)))
+
+    def state_from(self, t, a, states_at_points):
+        """State from reduced coordinates and packed law states at ALL points (n_p, n_s)."""
+        S = np.zeros((self.n_loc, self.n_state))
+        src = np.asarray(states_at_points, dtype=float)[self.p0:self.p1]
+        c = min(S.shape[1], src.shape[1])
+        S[:, :c] = src[:, :c]
+        st = ReducedState(float(t), np.array(a, dtype=float), S)
+        st.strain = np.einsum("pck,k->pc", self.B, st.a)
+        return st
+
+    # ------------------------------------------------------------------ evaluation
+    def integrate(self, eps, T, dt, states, tangent=True):
+        """Law at this rank's points: stress (n, 6), tangent (n, 6, 6), states, ok (n,)."""
+        n = self.n_loc
+        sig = np.zeros((n, 6))
+        D = np.zeros((n, 6, 6)) if tangent else None
+        new = np.array(states, copy=True)
+        ok = np.ones(n, dtype=bool)
+        for law, idx in self.groups:
+            with np.errstate(all="ignore"):
+                r = law.integrate(eps[idx], T[idx], dt, states[idx, :law.n_state], tangent=tangent)
+            sig[idx] = r.stress
+            if tangent:
+                D[idx] = r.tangent
+            new[idx, :law.n_state] = r.state
+            ok[idx] = r.converged & np.all(np.isfinite(r.stress), axis=1)
+        return sig, D, new, ok
+
+    def evaluate(self, a, T, dt, states):
+        """(f_int, K, force scale, n_bad, sigma, eps, new states): one Allreduce."""
+        eps = np.einsum("pck,k->pc", self.B, a)
+        sig, D, new, ok = self.integrate(eps, T, dt, states)
+        k = self.k
+        wB = self.w[:, None, None] * self.B                                 # (n, 6, k)
+        f = np.einsum("pck,pc->k", wB, sig)
+        DB = np.matmul(D, self.B)                                           # (n, 6, k)
+        K = np.einsum("pck,pcl->kl", wB, DB)
+        fabs = np.abs(np.einsum("pck,pc->pk", wB, sig)).sum(axis=0)
+        buf = np.concatenate([f, K.ravel(), fabs, [float(np.count_nonzero(~ok))]])
+        if self.size > 1:
+            buf = self.comm.allreduce(buf)
+        f, K = buf[:k], buf[k:k + k * k].reshape(k, k)
+        fabs, nbad = buf[k + k * k:2 * k + k * k], int(round(buf[-1]))
+        return f, K, float(np.linalg.norm(fabs)), nbad, sig, eps, new
+
+    # ------------------------------------------------------------------ Newton
+    def newton_attempt(self, state, t1):
+        opt = self.options
+        dt = float(t1 - state.t)
+        F = self.external_forces(t1)
+        T = self.temperature(t1)
+        a = state.a.copy()
+        hist = []
+        r_first = None
+        small = False
+        for it in range(opt.max_iterations + 1):
+            f, K, fscale, nbad, sig, eps, new = self.evaluate(a, T, dt, state.states)
+            if nbad:
+                raise _AttemptFailed(f"law integration failed at {nbad} reduced point(s) (iteration {it})")
+            R = f - F
+            rn = float(np.linalg.norm(R))
+            ref = max(float(np.linalg.norm(F)), fscale)
+            rel = rn / ref if ref > 0 else (0.0 if rn == 0 else np.inf)
+            hist.append(rel)
+            if not np.isfinite(rn):
+                raise _AttemptFailed(f"non-finite residual at iteration {it}")
+            if rn <= opt.ratio * ref or rn == 0.0 or small:
+                return ReducedState(float(t1), a, new, sig, eps), hist
+            if it == opt.max_iterations:
+                raise _AttemptFailed(f"no convergence in {opt.max_iterations} iterations "
+                                     f"(||R||/||F|| = {rel:.3e})")
+            if it == 1:
+                r_first = rn
+            if r_first is not None and it > 1 and rn > 1e4 * max(r_first, opt.ratio * ref):
+                raise _AttemptFailed(f"diverging (||R|| grew from {r_first:.3e} to {rn:.3e})")
+            try:
+                da = np.linalg.solve(K, -R)
+            except np.linalg.LinAlgError as exc:
+                raise _AttemptFailed(f"singular reduced tangent: {exc}") from None
+            if not np.all(np.isfinite(da)):
+                raise _AttemptFailed("non-finite correction")
+            a = a + da
+            small = np.linalg.norm(da) <= opt.round_off * max(np.linalg.norm(a), 1e-300)
+        raise AssertionError("unreachable")
+
+    def step(self, state, t1, info=None, depth=0):
+        """Advance to t1 (halving on failure). Returns (state, StepInfo)."""
+        info = StepInfo() if info is None else info
+        try:
+            new, hist = self.newton_attempt(state, t1)
+        except _AttemptFailed as exc:
+            msg = f"t={state.t:.6g} -> {t1:.6g}: {exc}"
+            info.failures.append(msg)
+            if depth >= self.options.max_cuts:
+                raise ConvergenceError(f"reduced increment to t={t1:.6g} did not converge after {depth} "
+                                       f"cut(s); last failure: {exc}") from None
+            info.cuts += 1
+            tm = state.t + 0.5 * (t1 - state.t)
+            mid, info = self.step(state, tm, info, depth + 1)
+            return self.step(mid, t1, info, depth + 1)
+        info.iterations += len(hist) - 1
+        info.residuals.append(hist)
+        info.substeps.append((float(t1), new.a.copy()))
+        return new, info
+
+    # ------------------------------------------------------------------ outputs at points
+    def point_fields(self, state):
+        """Fields at ALL reduced points (replicated): stress, strain, plastic_strain
+        (n_p, 6) Mandel, p (n_p, 1), state (n_p, n_state)."""
+        n = self.n_loc
+        p = np.zeros((n, 1))
+        ep = np.zeros((n, 6))
+        for law, idx in self.groups:
+            s = state.states[idx, :law.n_state]
+            p[idx, 0] = law.cumulated_plastic_strain(s)
+            ep[idx] = law.plastic_strain(s)
+        loc = dict(stress=state.stress if state.stress is not None else np.zeros((n, 6)),
+                   strain=state.strain if state.strain is not None else np.einsum("pck,k->pc", self.B, state.a),
+                   plastic_strain=ep, p=p, state=state.states)
+        if self.size == 1:
+            return {k: np.array(v) for k, v in loc.items()}
+        parts = self.comm.allgather(loc)
+        return {k: np.concatenate([pt[k] for pt in parts], axis=0) for k in loc}

@@ -1,0 +1,21 @@
+"""Run the ROM of a store online (under mpirun) and save the results from rank 0.
+
+usage: online_run.py STORE.h5 OUT.npz"""
+import sys
+
+import numpy as np
+
+from romnet import mpi
+from romnet.online import load_rom
+
+store, out = sys.argv[1], sys.argv[2]
+comm = mpi.comm()
+res = load_rom(store).run()
+# distributed reconstruction: each rank its rows, gathered here for the comparison
+n = res.model.n_nodes
+a, b = mpi.local_range(n, comm)
+U_loc = res.U(slice(a, b))
+U = np.concatenate(comm.allgather(U_loc), axis=1)
+if comm.Get_rank() == 0:
+    np.savez(out, coords=res.coords, U=U, p=res.reconstruct("p"), indicator=res.indicator,
+             p_pts=np.asarray(res.point_values["p"]), size=comm.Get_size())
