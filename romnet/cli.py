@@ -21,6 +21,7 @@ from .errors import RomnetError
 COMMAND_MODULES = (
     "romnet.hifi.cli",      # romnet hifi, romnet compare
     "romnet.offline.cli",   # romnet offline
+    "romnet.offline.clustering_cli",  # romnet train, romnet cluster
     "romnet.online.cli",    # romnet online
     "romnet.export_cli",    # romnet export
 )

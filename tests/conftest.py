@@ -16,6 +16,14 @@ from romnet.problem import (Centrifugal, Dirichlet, MaterialAssignment, Pressure
                             Temperature, TimeStepping, TimeTable)
 from romnet.snapshots import Field, SnapshotSeries
 
+# Small dense factorizations (TSQR panels, NNLS) dominate many tests: threaded BLAS on a
+# 2-core machine only contends (measured 250x slower panels under load), so one thread.
+try:
+    from threadpoolctl import threadpool_limits
+    _BLAS_LIMIT = threadpool_limits(1)
+except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+    _BLAS_LIMIT = None
+
 REPO = Path(__file__).resolve().parents[1]
 ZSET = REPO.parent / "shared" / "data" / "zset"
 

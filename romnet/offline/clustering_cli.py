@@ -1,0 +1,83 @@
+"""``romnet train STORE.h5 --samples N --seed S`` and ``romnet cluster STORE.h5``.
+
+``train`` runs a family of HF simulations with sampled temperature fields into the store
+(:mod:`romnet.offline.training`); ``cluster`` clusters them, prints the a priori efficiency
+table, and writes the global ROM, the local ROMs and the classifier into ``/rom``
+(:mod:`romnet.offline.local_bases`). Both run under ``mpirun``; rank 0 prints.
+"""
+from __future__ import annotations
+
+
+def cmd_train(args):
+    from .. import mpi
+    from ..hifi import SolverOptions
+    from .training import DEFAULT_FIELDS, run_training
+    opts = SolverOptions(linear=args.linear, petsc_options=args.petsc_options or "", verbose=False)
+    fields = args.fields.split(",") if args.fields else DEFAULT_FIELDS
+    run_training(args.store, n_samples=args.samples, seed=args.seed, fields=fields, options=opts,
+                 n_increments=args.increments, progress=lambda m: mpi.rprint(m))
+    return 0
+
+
+def cmd_cluster(args):
+    from .. import mpi
+    from .local_bases import run_clustering
+    from .pipeline import load_config
+    cfg = load_config(args.config)
+    cfg.pop("series", None)
+    for key, opt in (("pod_tol", args.pod_tol), ("ecm_tol", args.ecm_tol),
+                     ("pod_max_modes", args.pod_max_modes)):
+        if opt is not None:
+            cfg[key] = opt
+    cfg["series"] = "imported"
+    rep = run_clustering(args.store, clusters=args.clusters, max_clusters=args.max_clusters,
+                         dissimilarity=args.dissimilarity, modes=args.modes, config=cfg,
+                         seed=args.seed, classifier=not args.no_classifier,
+                         progress=lambda m: mpi.rprint(m))
+    for k in rep["chosen"]:
+        c = rep["classifier"].get(k)
+        acc = f", classifier CV accuracy {c['cv_accuracy']:.3f} (chance {c['chance']:.3f})" if c else ""
+        modes = [r["modes"]["U"] for r in rep["local"][k]]
+        mpi.rprint(f"cluster done: k={k}, local U modes {modes}{acc}")
+    return 0
+
+
+def register(subparsers):
+    s = subparsers.add_parser(
+        "train", help="run a family of HF simulations with sampled temperature fields",
+        description="Samples N temperature fields (hot spot + smooth perturbation, seeded), runs "
+                    "the HF solver once per field with the store's problem (other loads kept) and "
+                    "appends series train_000, train_001, ... and the /training index to the store. "
+                    "Complete runs are kept when the command is run again.")
+    s.add_argument("store", help="case store (HDF5) with mesh and problem")
+    s.add_argument("--samples", type=int, required=True, help="number of training simulations")
+    s.add_argument("--seed", type=int, default=0, help="seed of the family (default 0)")
+    s.add_argument("--increments", type=int, help="replace the stepping by this many equal increments")
+    s.add_argument("--fields", help="comma-separated fields to store (default U,stress,p,plastic_strain)")
+    s.add_argument("--linear", default="auto", help="HF linear solver: auto | scipy | petsc")
+    s.add_argument("--petsc-options", help="PETSc options string for the HF solver")
+    s.set_defaults(func=cmd_train)
+
+    c = subparsers.add_parser(
+        "cluster", help="cluster training simulations into local ROMs (+ classifier)",
+        description="Clusters the training simulations of a store (romnet train) with k-medoids on an "
+                    "angle-based dissimilarity, prints the a priori criterion (mean projection error "
+                    "of the training snapshots on local vs global bases with equal modes, k = 1 .. "
+                    "max-clusters, angle vs Euclidean), and writes the global ROM, one local ROM per "
+                    "cluster and the classifier into /rom (docs/rom-schema.md).")
+    c.add_argument("store", help="case store with a training family")
+    c.add_argument("--clusters", type=int, nargs="+", help="number(s) of clusters to build local ROMs "
+                   "for (default: chosen from the criterion)")
+    c.add_argument("--max-clusters", type=int, default=6, help="largest k of the criterion table (default 6)")
+    c.add_argument("--dissimilarity", default="angle",
+                   choices=["angle", "principal", "chordal", "snapshot-angle", "euclidean"],
+                   help="dissimilarity between simulations (default angle)")
+    c.add_argument("--modes", type=int, help="modes per basis in the criterion (default: global basis "
+                   "with 10%% relative projection error)")
+    c.add_argument("--seed", type=int, default=0, help="seed of k-medoids and classifier CV")
+    c.add_argument("--config", help="case.toml whose [offline] table gives the ROM settings")
+    c.add_argument("--pod-tol", type=float, help="displacement POD tolerance of the ROMs")
+    c.add_argument("--pod-max-modes", type=int, help="cap on displacement modes of the ROMs")
+    c.add_argument("--ecm-tol", type=float, help="ECM tolerance of the ROMs")
+    c.add_argument("--no-classifier", action="store_true", help="do not fit the classifier")
+    c.set_defaults(func=cmd_cluster)

@@ -1,0 +1,282 @@
+"""A family of HF training simulations, one per sampled temperature field, in ONE store.
+
+:func:`run_training` reads the mesh and problem of a case store, samples ``n`` temperature
+fields (:mod:`romnet.sampling`, seed sequence ``(seed, i)`` for run ``i``), runs romnet's HF
+solver once per field (distributed like ``romnet hifi``: every rank calls it) and appends
+the results to the same store (in place, rank 0 writes):
+
+``/results/train_NNN``  an ordinary result series (``docs/store-schema.md``) with the fields
+    ``fields`` (default ``U stress p plastic_strain``; ``strain``, ``RU`` and ``state`` are
+    left out to keep the store small). Attribute ``sample`` = NNN. The series group gets
+    ``n_complete`` = 0 while it is written and the number of outputs when the run is
+    complete, so an interrupted run is seen as incomplete (and redone by the next
+    ``romnet train``, which keeps the complete ones: the runs are resumable per run).
+
+``/training``  the index (input descriptors for the clustering and the classifier):
+
+    =====================  =====================  ===========================================
+    path                   shape                  meaning
+    =====================  =====================  ===========================================
+    ``temperature``        (n, n_nodes) f8        the sampled field of run i (the hottest key
+                                                  field of its loading): classifier input
+    ``temperature_fields`` (n, n_keys, n_nodes)   every key field of run i's temperature
+    ``temperature_times``  (n_keys,) f8           their times
+    ``complete``           (n,) i1                1 once run i's series is complete
+    ``wall_time``          (n,) f8                seconds of run i
+    ``iterations``         (n,) i8                Newton iterations of run i (all increments)
+    =====================  =====================  ===========================================
+
+    Attributes: ``format`` = "romnet-training", ``seed``, ``n_samples``, ``series``
+    (JSON list of the series names, index i -> ``train_{i:03d}``), ``parameters`` (JSON
+    list: the sampled parameters of each run, see :func:`romnet.sampling.sample_parameters`),
+    ``sampler`` (JSON), ``fields`` (JSON), ``stepping_times`` (JSON).
+
+Running ``romnet train`` again with the same seed and a larger ``--samples`` adds runs; a
+different seed (or sampler) than the stored one is refused (the family would be mixed).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from .. import mpi
+from ..errors import InputError, RomnetError
+from ..sampling import HotSpotSampler, sample_parameters, temperature_field, with_temperature
+from ..store import CHUNK_VALUES, CaseStore, _h5py
+
+__all__ = ["DEFAULT_FIELDS", "SERIES_PREFIX", "run_training", "training_series", "read_training",
+           "series_name"]
+
+DEFAULT_FIELDS = ("U", "stress", "p", "plastic_strain")
+SERIES_PREFIX = "train_"
+_T6 = ["11", "22", "33", "12", "23", "31"]
+
+
+def series_name(i: int) -> str:
+    return f"{SERIES_PREFIX}{i:03d}"
+
+
+def _components(name, dim, model):
+    if name in ("U", "RU"):
+        return [f"{name}{i + 1}" for i in range(dim)], "nodal"
+    if name == "p":
+        return ["p"], "integ"
+    if name == "state":
+        return list(model.state_names), "integ"
+    return _T6, "integ"
+
+
+def _write_series(f, name, sample, times, outs, fields, dim, model):
+    """Write one complete series (rank 0): n_complete 0 first, the number of outputs last."""
+    res = f.require_group("results")
+    if name in res:
+        del res[name]
+    g = res.create_group(name)
+    g.attrs["source"] = "romnet train"
+    g.attrs["sample"] = int(sample)
+    g.attrs["n_complete"] = 0
+    n_t = len(times)
+    g.create_dataset("times", data=np.asarray(times, dtype=float))
+    g.create_dataset("increments", data=np.arange(n_t, dtype=np.int64))
+    g.create_dataset("cycles", data=np.ones(n_t, dtype=np.int64))
+    kg = {"nodal": g.create_group("nodal"), "integ": g.create_group("integ")}
+    for fld in fields:
+        comps, kind = _components(fld, dim, model)
+        data = np.stack([np.asarray(o[fld], dtype=float).ravel() for o in outs])
+        ds = kg[kind].create_dataset(fld, data=data,
+                                     chunks=(1, max(1, min(data.shape[1], CHUNK_VALUES))))
+        ds.attrs["n_points"] = data.shape[1] // len(comps)
+        ds.attrs["components"] = json.dumps(comps)
+        ds.attrs["source_names"] = json.dumps([])
+    f.flush()
+    g.attrs["n_complete"] = n_t
+    f.flush()
+
+
+def _index(f, n, n_keys, n_nodes, attrs):
+    """Create or grow the /training index to n runs; check the family settings match."""
+    if "training" in f:
+        g = f["training"]
+        for key in ("seed", "sampler"):
+            old = g.attrs[key]
+            old = old.item() if isinstance(old, np.generic) else old
+            if json.dumps(json.loads(old) if isinstance(old, str) else old, sort_keys=True) != \
+                    json.dumps(json.loads(attrs[key]) if isinstance(attrs[key], str) else attrs[key],
+                               sort_keys=True):
+                raise InputError(f"the store's training family has {key} {old}, asked {attrs[key]}; "
+                                 "use another store (or delete /training and the train_* series)")
+        m = g["complete"].shape[0]
+        if n > m:
+            for k in ("temperature", "temperature_fields", "complete", "wall_time", "iterations"):
+                g[k].resize(n, axis=0)
+            g["complete"][m:] = 0
+        g.attrs["n_samples"] = max(n, m)
+        return g
+    g = f.create_group("training")
+    g.create_dataset("temperature", shape=(n, n_nodes), maxshape=(None, n_nodes), dtype="f8",
+                     chunks=(1, max(1, min(n_nodes, CHUNK_VALUES))))
+    g.create_dataset("temperature_fields", shape=(n, n_keys, n_nodes), maxshape=(None, n_keys, n_nodes),
+                     dtype="f8", chunks=(1, n_keys, max(1, min(n_nodes, CHUNK_VALUES))))
+    for k, dt in (("complete", "i1"), ("wall_time", "f8"), ("iterations", "i8")):
+        g.create_dataset(k, shape=(n,), maxshape=(None,), dtype=dt, chunks=(1024,), fillvalue=0)
+    g.attrs["format"] = "romnet-training"
+    g.attrs["n_samples"] = n
+    g.attrs["series"] = json.dumps([])
+    g.attrs["parameters"] = json.dumps([])
+    for k, v in attrs.items():
+        g.attrs[k] = v
+    return g
+
+
+def run_training(store, n_samples=20, seed=0, sampler: HotSpotSampler | None = None,
+                 fields=DEFAULT_FIELDS, options=None, n_increments=None, comm=None,
+                 progress=print) -> dict:
+    """Run ``n_samples`` HF simulations of the store's problem with sampled temperatures
+    and append them to ``store`` (module docstring). Collective over ``comm``.
+
+    options : :class:`romnet.hifi.SolverOptions` (default: ``verbose=False``).
+    n_increments : replace the problem's stepping by that many equal increments over the
+        same time interval (quick families); None keeps the stepping.
+    Returns {'series': [...], 'ran': [...], 'skipped': [...], 'wall_time': [...]}.
+    """
+    from ..hifi import HFSolver, SolverOptions
+
+    comm = comm or mpi.comm()
+    root = comm.Get_rank() == 0
+    say = progress if (root and progress) else (lambda *a, **k: None)
+    store = Path(store)
+    with CaseStore(store) as st:
+        if not st.has_problem():
+            raise InputError("the store has no problem definition (import the case with its deck)", store)
+        mesh, problem = st.mesh(), st.problem()
+        existing = st.series_names()
+        done = set()
+        if "training" in st.f:
+            comp = st.f["training"]["complete"][()]
+            done = {i for i in np.flatnonzero(comp) if series_name(int(i)) in existing
+                    and st.n_complete(series_name(int(i))) > 0}
+    if problem.stepping is None:
+        raise InputError("the problem has no time stepping", store)
+    if n_increments is not None:
+        t = np.asarray(problem.stepping.times, dtype=float)
+        problem.stepping.times = np.linspace(t[0], t[-1], int(n_increments) + 1)
+    sampler = sampler or HotSpotSampler(dim=mesh.dim)
+    fields = list(fields)
+    bad = [f for f in fields if f not in ("U", "RU", "strain", "stress", "p", "plastic_strain", "state")]
+    if bad or "U" not in fields:
+        raise InputError(f"training fields must include U and be among U RU strain stress p "
+                         f"plastic_strain state (got {fields})")
+    opts = options or SolverOptions(verbose=False)
+    base_T = problem.temperature
+    n_keys = 1 if base_T is None else np.asarray(base_T.fields).shape[0]
+    key_times = np.zeros(1) if base_T is None else np.asarray(base_T.times, dtype=float)
+    attrs = dict(seed=int(seed), sampler=json.dumps(asdict(sampler)), fields=json.dumps(fields),
+                 stepping_times=json.dumps(np.asarray(problem.stepping.times).tolist()))
+    h5py = _h5py()
+    err = None
+    if root:
+        try:
+            with h5py.File(store, "r+") as f:
+                g = _index(f, int(n_samples), n_keys, mesh.n_nodes, attrs)
+                if "temperature_times" not in g:
+                    g.create_dataset("temperature_times", data=key_times)
+        except Exception as exc:  # noqa: BLE001 (re-raised on every rank)
+            err = str(exc) or type(exc).__name__
+    err = comm.bcast(err, root=0) if comm.Get_size() > 1 else err
+    if err:
+        raise InputError(err, store)
+    report = dict(series=[series_name(i) for i in range(int(n_samples))], ran=[], skipped=[],
+                  wall_time=[])
+    say(f"romnet train: {store}: {n_samples} samples (seed {seed}), {mesh.n_nodes} nodes, "
+        f"{len(problem.stepping.times) - 1} increments, {comm.Get_size()} rank(s)")
+    t_all = time.perf_counter()
+    for i in range(int(n_samples)):
+        name = series_name(i)
+        if i in done:
+            report["skipped"].append(name)
+            say(f"  [{i + 1}/{n_samples}] {name}: already complete, kept")
+            continue
+        params = sample_parameters([int(seed), i], sampler)
+        T = temperature_field(mesh.coordinates, params)
+        pb = with_temperature(problem, T, sampler.t_ref)
+        t0 = time.perf_counter()
+        solver = HFSolver(mesh, pb, comm=comm, options=opts)
+        state = solver.initial_state()
+        times = [float(pb.stepping.times[0])]
+        keep = (lambda o: {k: o[k] for k in fields} if root else None)
+        outs = [keep(solver.output_fields(state))]
+        its = 0
+        for t in np.asarray(pb.stepping.times, dtype=float)[1:]:
+            state, info = solver.step(state, float(t))
+            its += info.iterations
+            times.append(float(t))
+            outs.append(keep(solver.output_fields(state)))
+        wall = time.perf_counter() - t0
+        err = None
+        if root:
+            try:
+                with h5py.File(store, "r+") as f:
+                    _write_series(f, name, i, times, outs, fields, mesh.dim, solver.model)
+                    g = f["training"]
+                    g["temperature"][i] = T
+                    g["temperature_fields"][i] = pb.temperature.fields
+                    g["wall_time"][i] = wall
+                    g["iterations"][i] = its
+                    ser = json.loads(g.attrs["series"])
+                    par = json.loads(g.attrs["parameters"])
+                    while len(ser) <= i:
+                        ser.append(series_name(len(ser)))
+                    while len(par) <= i:
+                        par.append(None)
+                    par[i] = params
+                    g.attrs["series"] = json.dumps(ser)
+                    g.attrs["parameters"] = json.dumps(par)
+                    f.flush()
+                    g["complete"][i] = 1
+            except Exception as exc:  # noqa: BLE001
+                err = str(exc) or type(exc).__name__
+        err = comm.bcast(err, root=0) if comm.Get_size() > 1 else err
+        if err:
+            raise RomnetError(f"{store}: writing {name} failed: {err}")
+        report["ran"].append(name)
+        report["wall_time"].append(wall)
+        say(f"  [{i + 1}/{n_samples}] {name}: hot spot {params['amplitude']:.0f} deg at "
+            f"({', '.join(f'{c:.2f}' for c in params['center'])}), width {params['width']:.2f}; "
+            f"T {T.min():.0f}..{T.max():.0f}; {its} Newton iterations, {wall:.2f} s")
+    say(f"romnet train: {len(report['ran'])} run(s), {len(report['skipped'])} kept, "
+        f"{time.perf_counter() - t_all:.1f} s")
+    return report
+
+
+def training_series(store) -> list:
+    """Names of the complete training series of ``store`` (index order)."""
+    with CaseStore(store) as st:
+        if "training" not in st.f:
+            raise InputError("the store has no training family (run `romnet train` first)", store)
+        comp = st.f["training"]["complete"][()]
+        names = st.series_names()
+        return [series_name(int(i)) for i in np.flatnonzero(comp) if series_name(int(i)) in names]
+
+
+def read_training(store) -> dict:
+    """The /training index: {'series', 'index' (run numbers), 'temperature' (n, n_nodes),
+    'temperature_fields', 'temperature_times', 'parameters', 'seed'} of the complete runs."""
+    with CaseStore(store) as st:
+        if "training" not in st.f:
+            raise InputError("the store has no training family (run `romnet train` first)", store)
+        g = st.f["training"]
+        comp = g["complete"][()].astype(bool)
+        idx = np.flatnonzero(comp)
+        names = st.series_names()
+        idx = np.asarray([i for i in idx if series_name(int(i)) in names], dtype=np.int64)
+        par = json.loads(g.attrs["parameters"])
+        return dict(series=[series_name(int(i)) for i in idx], index=idx,
+                    temperature=g["temperature"][()][idx] if idx.size else np.zeros((0, g["temperature"].shape[1])),
+                    temperature_fields=g["temperature_fields"][()][idx] if idx.size else None,
+                    temperature_times=g["temperature_times"][()],
+                    parameters=[par[int(i)] if int(i) < len(par) else None for i in idx],
+                    seed=int(g.attrs["seed"]))
