@@ -1,0 +1,392 @@
+"""Local reduced bases from clusters of training simulations, and the a priori criterion.
+
+``run_clustering`` (``romnet cluster STORE.h5``) on a store holding a training family
+(``romnet train``, :mod:`romnet.offline.training`):
+
+1. TSQR factor of all displacement snapshots (:func:`clustering.snapshot_factor`: the only
+   step on distributed rows; the rest works on the small replicated R);
+2. a priori efficiency criterion, for k = 1 .. ``max_clusters`` and both the chosen
+   dissimilarity and the Euclidean baseline: k-medoids clusters, one POD basis of
+   ``modes`` modes per cluster (L2-mass product), mean over the training snapshots
+   (non-zero ones) of the relative projection error ``||u - P_c u||_M / ||u||_M`` of each
+   snapshot on its own cluster's basis. k = 1 is the global basis: at equal cost (same
+   number of modes ``modes`` in every basis) local bases are worth it when their error is
+   clearly below the global one. ``modes`` default: the smallest global basis with a
+   relative RMS projection error <= ``criterion_tol`` (0.1);
+3. choice of k: ``clusters`` if given, else the smallest k whose error is within 10 % of
+   the smallest error over k = 1 .. max_clusters (diminishing returns);
+4. the global ROM (``/rom``, all training snapshots, exactly the steps of ``romnet
+   offline``) and one complete local ROM per cluster of the chosen k(s) (POD of U and of
+   the dual fields, ECM, QDEIM, operators), with the same offline settings;
+5. the classifier from the input temperature to the cluster (:mod:`.classifier`);
+6. everything written at once (``write_rom``, atomic): ``docs/rom-schema.md``,
+   section ``/rom/clusters``.
+
+A local ROM is read with :func:`read_local_rom` / :func:`read_local_modes`: the same tree
+and datasets as :func:`read_rom` / :func:`read_modes` give for the global ROM.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .. import mpi
+from ..errors import ConfigError, InputError, StoreError
+from ..store import CaseStore
+from . import operators as ops
+from .clustering import dissimilarity as make_dissimilarity
+from .clustering import kmedoids_clusters, snapshot_factor
+from .ecm import ecm, internal_force_integrand
+from .pipeline import load_config, read_local
+from .pod import Layout, IntegL2, NodalL2, pod, truncation_rank
+from .qdeim import qdeim_points
+from .rom_store import _json, _rom_group, write_rom
+
+__all__ = ["projection_error", "efficiency_table", "format_table", "default_modes",
+           "choose_k", "build_rom_tree", "run_clustering", "read_local_rom", "read_local_modes",
+           "cluster_key"]
+
+
+def cluster_key(c: int) -> str:
+    return f"{int(c):03d}"
+
+
+# ============================================================================ criterion
+def projection_error(F, labels, n_modes, rtol=1e-12):
+    """Mean relative M-norm projection error of every non-zero training snapshot on the
+    ``n_modes``-mode POD basis of its simulation's cluster. Returns (mean, per-cluster
+    means)."""
+    labels = np.asarray(labels)
+    errs, per = [], []
+    ref = float(np.linalg.norm(F.R, axis=0).max()) if F.R.size else 0.0
+    for c in np.unique(labels):
+        X = F.cluster_columns(np.flatnonzero(labels == c))
+        U, s, _ = np.linalg.svd(X, full_matrices=False)
+        U = U[:, :min(int(n_modes), U.shape[1])]
+        E = X - U @ (U.T @ X)
+        nx, ne = np.linalg.norm(X, axis=0), np.linalg.norm(E, axis=0)
+        m = nx > rtol * ref
+        e = ne[m] / nx[m]
+        errs.append(e)
+        per.append(float(e.mean()) if e.size else 0.0)
+    allv = np.concatenate(errs) if errs else np.zeros(0)
+    return float(allv.mean()) if allv.size else 0.0, per
+
+
+def default_modes(F, criterion_tol=0.1):
+    """Smallest global basis with relative RMS projection error <= criterion_tol."""
+    s = np.linalg.svd(F.R, compute_uv=False)
+    return max(1, truncation_rank(s, criterion_tol))
+
+
+def efficiency_table(F, max_clusters=6, n_modes=None, kinds=("angle", "euclidean"), seed=0,
+                     subspace_tol=1e-2, criterion_tol=0.1):
+    """Criterion table: {'modes', 'k': [...], 'global': [...], kind: [...],
+    'labels': {kind: {k: labels}}, 'medoids': ..., 'dissimilarity': {kind: D}}."""
+    n_modes = default_modes(F, criterion_tol) if n_modes is None else int(n_modes)
+    K = min(int(max_clusters), F.n_sims)
+    g, _ = projection_error(F, np.zeros(F.n_sims, dtype=int), n_modes)
+    out = dict(modes=n_modes, k=list(range(1, K + 1)), global_error=[g] * K, labels={}, medoids={},
+               dissimilarity={}, kinds=list(kinds))
+    for kind in kinds:
+        D = make_dissimilarity(F, kind, subspace_tol=subspace_tol)
+        out["dissimilarity"][kind] = D
+        out[kind], out["labels"][kind], out["medoids"][kind] = [], {}, {}
+        for k in range(1, K + 1):
+            lab, med, _ = kmedoids_clusters(D, k, seed=seed)
+            out[kind].append(projection_error(F, lab, n_modes)[0])
+            out["labels"][kind][k] = lab
+            out["medoids"][kind][k] = med
+    return out
+
+
+def format_table(tab) -> str:
+    kinds = tab["kinds"]
+    head = f"{'k':>3} | {'global':>10} | " + " | ".join(f"{'local-' + k:>16}" for k in kinds)
+    lines = [f"mean relative projection error of the training snapshots, {tab['modes']} modes "
+             "in every basis (L2-mass norm)", head, "-" * len(head)]
+    for i, k in enumerate(tab["k"]):
+        lines.append(f"{k:>3} | {tab['global_error'][i]:10.3e} | "
+                     + " | ".join(f"{tab[kd][i]:16.3e}" for kd in kinds))
+    return "\n".join(lines)
+
+
+def choose_k(errors, within=0.10):
+    """Smallest k (1-based) whose error is within ``within`` of the best error."""
+    e = np.asarray(errors, dtype=float)
+    best = e.min()
+    return int(np.flatnonzero(e <= best * (1.0 + within) + 1e-300)[0]) + 1
+
+
+# ============================================================================ ROM of a set of snapshots
+def build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, say, prefix=""):
+    """Steps 2-6 of :func:`romnet.offline.pipeline.run_offline` on given local snapshot
+    rows: returns (tree, distributed, report) with the layout of ``/rom`` (distributed
+    keys prefixed by ``prefix``)."""
+    n_t = U.shape[1]
+    bases = {}
+    dchk = ops.check_dirichlet(layout, problem, U)
+    disp = cfg["displacement"]
+    bases[disp] = (pod(U, NodalL2(layout), comm, tol=cfg["pod_tol"], max_modes=cfg["pod_max_modes"],
+                       reorthogonalize=cfg["reorthogonalize"], progress=say, name=disp), uinfo)
+    Phi = bases[disp][0].modes
+    dchk.update(ops.check_dirichlet(layout, problem, U, Phi))
+    dual_tol = cfg["dual_tol"] if cfg["dual_tol"] is not None else cfg["pod_tol"]
+    for n, (S, info) in dual.items():
+        bases[n] = (pod(S, IntegL2(layout, info["shape"][2]), comm, tol=dual_tol,
+                        max_modes=cfg["dual_max_modes"], reorthogonalize=cfg["reorthogonalize"],
+                        progress=say, name=n), info)
+    eps = ops.mode_strains(layout, Phi)
+    sig = stress.reshape(layout.n_ip_local, 6, n_t)
+    G, groups = internal_force_integrand(sig, eps)
+    del eps
+    res = ecm(G, layout.local_dV(), comm, ip_offset=layout.ip_range[0], tol=cfg["ecm_tol"],
+              groups=groups, warm_start=cfg["warm_start"], max_points=cfg["ecm_max_points"])
+    del G
+    say(f"  ECM: {res.points.size} points, max relative error {res.error:.2e} "
+        f"({'converged' if res.converged else 'NOT converged'})")
+    qfields = cfg["qdeim_fields"] if cfg["qdeim_fields"] is not None else list(dual)
+    qpts = {}
+    for n in qfields:
+        if n not in bases:
+            raise ConfigError(f"qdeim field '{n}' has no POD basis (dual fields: {list(dual)})")
+        b, info = bases[n]
+        qpts[n] = qdeim_points(b.modes, info["shape"][2], comm, layout.ip_range[0])
+    extra = np.setdiff1d(np.unique(np.concatenate([np.zeros(0, np.int64)] + list(qpts.values()))),
+                         res.points)
+    points = np.concatenate([res.points, extra])
+    weights = np.concatenate([res.weights, np.zeros(extra.size)])
+    order = np.argsort(points)
+    points, weights = points[order], weights[order]
+    is_ecm = np.isin(points, res.points)
+    pdat = ops.point_data(layout, points, problem)
+    strain_modes = ops.strains_at_points(layout, Phi, points)
+    dual_at_points, gappy = {}, {}
+    for n, (b, info) in bases.items():
+        if info["kind"] != "integ":
+            continue
+        c = info["shape"][2]
+        rows = layout.gather_ip_rows(b.modes.reshape(layout.n_ip_local, c * b.n_modes), points)
+        P = rows.reshape(points.size, c, b.n_modes)
+        dual_at_points[n] = P
+        sv = np.linalg.svd(P.reshape(-1, b.n_modes), compute_uv=False) if b.n_modes else np.ones(1)
+        gappy[n] = dict(cond=float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf"),
+                        rank=int(np.sum(sv > 1e-12 * sv[0])) if b.n_modes else 0)
+    loads = ops.reduced_loads(layout, problem, Phi)
+    pod_tree, distributed = {}, {}
+    for n, (b, info) in bases.items():
+        c = info["shape"][2]
+        start = (layout.node_range[0] if info["kind"] == "nodal" else layout.ip_range[0]) * c
+        pod_tree[n] = dict(singular_values=b.singular_values, kind=info["kind"],
+                           n_points=int(info["n_points"]), n_comp=int(c),
+                           components=list(info["components"]), convention=info["convention"],
+                           inner_product=b.info["inner_product"],
+                           tolerance=float(b.tolerance) if b.tolerance is not None else -1.0,
+                           max_modes=int(b.max_modes) if b.max_modes is not None else -1,
+                           n_modes=int(b.n_modes), n_snapshots=int(b.n_snapshots),
+                           total_energy=float(b.total_energy), discarded_energy=float(b.discarded_energy),
+                           relative_error=b.relative_error(),
+                           reorthogonalized=bool(b.info.get("reorthogonalized", False)))
+        distributed[f"{prefix}pod/{n}/modes"] = (b.modes, int(start), int(info["n_points"]) * c)
+    report = dict(n_snapshots=int(n_t), modes={n: int(b.n_modes) for n, (b, _) in bases.items()},
+                  pod_relative_error={n: b.relative_error() for n, (b, _) in bases.items()},
+                  n_points=int(points.size), n_ecm_points=int(res.points.size),
+                  n_qdeim_extra=int(extra.size), ecm_error=float(res.error),
+                  ecm_converged=bool(res.converged), gappy=gappy, dirichlet=dchk)
+    tree = dict(
+        settings=_json(cfg), snapshot_times=np.asarray(times, dtype=float), pod=pod_tree,
+        points=dict(ip=points, element=pdat["element"], block=pdat["block"], local_ip=pdat["local_ip"],
+                    coordinates=pdat["coordinates"], material=pdat["material"], nodes=pdat["nodes"],
+                    shape=pdat["shape"], weight=weights, ecm=is_ecm.astype(np.int8)),
+        ecm=dict(tolerance=float(cfg["ecm_tol"]), error=float(res.error), converged=bool(res.converged),
+                 iterations=int(res.iterations), n_columns=int(res.n_columns),
+                 n_ecm_points=int(res.points.size), stress_field=cfg["ecm_stress"],
+                 displacement_field=disp, group_errors=np.asarray(res.group_errors, dtype=float),
+                 history=np.asarray(res.history, dtype=float).reshape(-1, 2)),
+        qdeim={n: dict(points=np.asarray(p, dtype=np.int64)) for n, p in qpts.items()},
+        operators=dict(
+            strain_modes=strain_modes,
+            dual={n: dict(modes_at_points=P, cond=gappy[n]["cond"], rank=gappy[n]["rank"])
+                  for n, P in dual_at_points.items()},
+            loads=dict(pressure=[dict(phi_f=np.asarray(d["phi_f"]), magnitude=d["magnitude"],
+                                      face_set=d["face_set"], table=d["table"]) for d in loads["pressure"]],
+                       centrifugal=[dict(phi_f=np.asarray(d["phi_f"]), magnitude=d["magnitude"],
+                                         element_set=d["element_set"], table=d["table"],
+                                         center=d["center"], axis=d["axis"])
+                                    for d in loads["centrifugal"]])),
+        dirichlet=dict(treatment="homogeneous: modes vanish on constrained DOFs", **dchk),
+        report=_json(report))
+    return tree, distributed, report
+
+
+# ============================================================================ driver
+def _read_family(store, series, cfg, layout):
+    """Local rows of U, dual fields and stress of every series, concatenated by columns."""
+    with CaseStore(store) as st:
+        problem = st.problem() if st.has_problem() else None
+        integ = st.field_names(series[0], "integ")
+        dual_names = cfg["dual_fields"] if cfg["dual_fields"] is not None else \
+            [n for n in integ if n != "strain"]
+        for n in dual_names:
+            if n not in integ:
+                raise ConfigError(f"dual field '{n}' is not an integration-point field of the "
+                                  f"training series (has: {integ})")
+        if cfg["ecm_stress"] not in integ:
+            raise ConfigError(f"ECM stress field '{cfg['ecm_stress']}' not in the training series")
+        names = [cfg["displacement"]] + [n for n in dict.fromkeys(dual_names + [cfg["ecm_stress"]])]
+        cols = {n: [] for n in names}
+        info = {}
+        times = []
+        for s in series:
+            for n in names:
+                S, info[n] = read_local(st, s, n, layout)
+                cols[n].append(S)
+            times.append(np.asarray(st.times(s), dtype=float))
+    full = {n: np.hstack(v) for n, v in cols.items()}
+    return problem, full, info, dual_names, times
+
+
+def run_clustering(store, clusters=None, max_clusters=6, dissimilarity="angle", modes=None,
+                   config=None, seed=0, subspace_tol=1e-2, criterion_tol=0.1, classifier=True,
+                   comm=None, progress=print) -> dict:
+    """Clustering, criterion, global + local ROMs and classifier (module docstring).
+
+    clusters : int, list of ints or None (automatic choice of k).
+    config : offline settings (``pipeline.DEFAULTS``; ``series`` is ignored: the training
+        series are used). Returns a report dict (replicated)."""
+    from .classifier import fit_classifier
+    from .training import read_training
+
+    comm = comm or mpi.comm()
+    root = comm.Get_rank() == 0
+    say = progress if (root and progress) else (lambda *a, **k: None)
+    cfg = load_config(config)
+    t_all = time.perf_counter()
+    timings = {}
+    tr = read_training(store)
+    series = tr["series"]
+    if len(series) < 2:
+        raise InputError(f"clustering needs at least 2 complete training runs (has {len(series)})", store)
+    with CaseStore(store) as st:
+        layout = Layout(st.mesh(), comm)
+    t0 = time.perf_counter()
+    F = snapshot_factor(store, series, cfg["displacement"], comm, layout)
+    timings["factor"] = time.perf_counter() - t0
+    say(f"romnet cluster: {store}: {F.n_sims} training simulations, {F.R.shape[0]} snapshots, "
+        f"{comm.Get_size()} rank(s)")
+    t0 = time.perf_counter()
+    kinds = [dissimilarity] + (["euclidean"] if dissimilarity != "euclidean" else [])
+    tab = efficiency_table(F, max_clusters, modes, kinds, seed, subspace_tol, criterion_tol)
+    timings["criterion"] = time.perf_counter() - t0
+    say(format_table(tab))
+    if clusters is None:
+        ks = [choose_k(tab[dissimilarity])]
+        say(f"  chosen k = {ks[0]} (smallest k within 10 % of the best error)")
+    else:
+        ks = sorted({int(k) for k in np.atleast_1d(clusters)})
+    for k in ks:
+        if not 1 <= k <= F.n_sims:
+            raise InputError(f"--clusters {k}: must be between 1 and {F.n_sims}")
+
+    t0 = time.perf_counter()
+    problem, full, info, dual_names, times = _read_family(store, series, cfg, layout)
+    timings["read"] = time.perf_counter() - t0
+    off = F.offsets
+    U = full[cfg["displacement"]]
+    uinfo = info[cfg["displacement"]]
+
+    def sub(cols):
+        d = {n: (full[n][:, cols], info[n]) for n in dual_names}
+        return U[:, cols], d, full[cfg["ecm_stress"]][:, cols], np.concatenate([times[i] for i in
+                                                                                 _sims_of(cols, off)])
+
+    t0 = time.perf_counter()
+    say("  global ROM (all training snapshots):")
+    allc = np.arange(U.shape[1])
+    Uc, dc, sc, tc = sub(allc)
+    rom, distributed, grep_ = build_rom_tree(layout, problem, Uc, uinfo, dc, sc, tc, cfg, comm, say)
+    rom["series"] = _json(series)
+    rom["timings"] = "{}"
+    cl = dict(dissimilarity=dissimilarity, modes=int(tab["modes"]), seed=int(seed),
+              subspace_tol=float(subspace_tol), series=_json(series), selected=int(ks[0]),
+              stored=_json(ks),
+              criterion=dict(k=np.asarray(tab["k"], dtype=np.int64),
+                             global_error=np.asarray(tab["global_error"]),
+                             kinds=_json(kinds),
+                             **{f"local_{kd}": np.asarray(tab[kd]) for kd in kinds},
+                             **{f"dissimilarity_{kd}": tab["dissimilarity"][kd] for kd in kinds}))
+    report = dict(store=str(store), series=series, criterion={kd: tab[kd] for kd in kinds},
+                  global_error=tab["global_error"][0], modes=tab["modes"], chosen=ks, local={},
+                  classifier={}, global_rom=grep_)
+    for k in ks:
+        labels = tab["labels"][dissimilarity][k] if k <= len(tab["k"]) else \
+            kmedoids_clusters(tab["dissimilarity"][dissimilarity], k, seed=seed)[0]
+        med = tab["medoids"][dissimilarity][k] if k <= len(tab["k"]) else \
+            kmedoids_clusters(tab["dissimilarity"][dissimilarity], k, seed=seed)[1]
+        kg = dict(labels=np.asarray(labels, dtype=np.int64), medoids=np.asarray(med, dtype=np.int64),
+                  n_clusters=int(k))
+        report["local"][k] = []
+        for c in range(k):
+            members = np.flatnonzero(labels == c)
+            cols = np.concatenate([np.arange(off[i], off[i + 1]) for i in members])
+            say(f"  k={k} cluster {c}: {members.size} simulation(s) {[series[i] for i in members]}")
+            Uc, dc, sc, tc = sub(cols)
+            tree, dist, rep = build_rom_tree(layout, problem, Uc, uinfo, dc, sc, tc, cfg, comm, say,
+                                             prefix=f"clusters/{k}/{cluster_key(c)}/")
+            tree["series"] = _json([series[i] for i in members])
+            tree["members"] = members.astype(np.int64)
+            kg[cluster_key(c)] = tree
+            distributed.update(dist)
+            report["local"][k].append(rep)
+        if classifier:
+            ctree, crep = fit_classifier(tr["temperature"], labels, seed=seed)
+            kg["classifier"] = ctree
+            report["classifier"][k] = crep
+            say(f"  classifier k={k}: {crep['model']} on {crep['n_components']} PCA components, "
+                f"cross-validated accuracy {crep['cv_accuracy']:.3f} (chance {crep['chance']:.3f})")
+        cl[str(k)] = kg
+    rom["clusters"] = cl
+    timings["roms"] = time.perf_counter() - t0
+    rom["timings"] = _json(timings)
+    write_rom(store, rom, distributed, comm)
+    timings["total"] = time.perf_counter() - t_all
+    report["timings"] = timings
+    report["table"] = tab
+    say("  timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
+    return report
+
+
+def _sims_of(cols, off):
+    """Simulations whose columns are in ``cols`` (whole simulations only), in order."""
+    sims = np.unique(np.searchsorted(off, cols, side="right") - 1)
+    return [int(i) for i in sims]
+
+
+# ============================================================================ reading
+def read_local_rom(path, k=None, c=0, modes=True) -> dict:
+    """The local ROM of cluster ``c`` for ``k`` clusters (default: the selected k), as the
+    same nested dict :func:`read_rom` returns for the global ROM."""
+    from .rom_store import _read_tree_filtered
+    with CaseStore(path) as st:
+        g = _rom_group(st)
+        if "clusters" not in g:
+            raise StoreError(f"{path}: the ROM has no clusters (run `romnet cluster`)")
+        cg = g["clusters"]
+        k = int(cg.attrs["selected"]) if k is None else int(k)
+        if str(k) not in cg or cluster_key(c) not in cg[str(k)]:
+            raise StoreError(f"{path}: no local ROM for k={k}, cluster {c}")
+        return _read_tree_filtered(cg[str(k)][cluster_key(c)], modes)
+
+
+def read_local_modes(path, k, c, field: str, points=None) -> np.ndarray:
+    """Like :func:`read_modes` for the local basis of cluster ``c`` of ``k`` clusters."""
+    with CaseStore(path) as st:
+        g = _rom_group(st)
+        try:
+            fg = g["clusters"][str(int(k))][cluster_key(c)]["pod"][field]
+        except KeyError as exc:
+            raise StoreError(f"{path}: no local basis '{field}' for k={k}, cluster {c}") from exc
+        n_p, n_c = int(fg.attrs["n_points"]), int(fg.attrs["n_comp"])
+        a, b, _ = (slice(None) if points is None else points).indices(n_p)
+        return fg["modes"][:, a * n_c:b * n_c].T
