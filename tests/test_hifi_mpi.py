@@ -1,4 +1,5 @@
-"""1 rank vs 2 ranks (PETSc, MUMPS LU): same iterates, relative difference <= 1e-10."""
+"""1 rank vs 2 ranks (PETSc, MUMPS LU pinned by tests/mpi/hifi_run.py whatever the size-based
+default solver is): same iterates, relative difference <= 1e-10."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -12,17 +12,22 @@ Dirichlet conditions: rows and columns of the constrained DOFs are eliminated (P
 constrained rows).
 
 PETSc: this module is the only place that imports petsc4py, and it imports mpi4py
-first (see INSTALL-NOTES). Defaults: ``-ksp_type preonly -pc_type lu
--pc_factor_mat_solver_type mumps`` (a direct solver valid for the non-symmetric tangents
-of nonlinear kinematic hardening, exact enough for the 1-vs-N-ranks identity); every
-choice is overridable by PETSc options given on the command line / ``PETSC_OPTIONS`` or
-by ``SolverOptions.petsc_options`` (e.g. ``"-ksp_type gmres -pc_type gamg -ksp_rtol
-1e-10"``; for symmetric material sets ``-pc_type cholesky`` is valid too, the matrix is
-flagged symmetric then).
+first (see INSTALL-NOTES). Defaults (measured, docs/hifi.md "Linear solver"): below
+``DIRECT_MAX_DOFS`` (20 000) DOFs ``-ksp_type preonly -pc_type lu
+-pc_factor_mat_solver_type mumps``; above, ``-ksp_type cg`` (every law has a symmetric
+tangent) or ``-ksp_type gmres`` (right preconditioned, restart 100; non-symmetric
+tangents of nonlinear kinematic hardening) with ``-pc_type gamg``, the rigid-body modes as
+near null space (block size = dim), ``-pc_gamg_reuse_interpolation true`` and
+``rtol = min(1e-4, 0.1 * ratio)`` (Newton ratio). Every choice is overridable by PETSc
+options given on the command line / ``PETSC_OPTIONS`` or by
+``SolverOptions.petsc_options`` (e.g. ``"-ksp_type preonly -pc_type lu
+-pc_factor_mat_solver_type mumps"`` to force the direct solver, ``-ksp_rtol 1e-10``).
 
 scipy: SuperLU (``scipy.sparse.linalg.splu``) on the CSR matrix, serial only.
 """
 from __future__ import annotations
+
+import time
 
 import numpy as np
 import scipy.sparse as sp
@@ -111,8 +116,9 @@ class ScipyBackend(_Base):
     def gather(self, owned):
         return np.asarray(owned, dtype=float).copy()
 
-    def solve(self, values, rhs, du_c):
-        """Solve K du = rhs with du[constrained] = du_c; values: COO values."""
+    def solve(self, values, rhs, du_c, ratio=None):
+        """Solve K du = rhs with du[constrained] = du_c; values: COO values (ratio: unused,
+        the solve is direct)."""
         data = np.bincount(self.inv, weights=values, minlength=self.nnz)
         K = sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n_dofs,) * 2)
         x = np.zeros(self.n_dofs)
@@ -133,13 +139,34 @@ class ScipyBackend(_Base):
         return du
 
 
+#: below this many DOFs the PETSc default is a direct solver (MUMPS), above it CG/GMRES +
+#: GAMG (measured on the elastoplastic c3d8 box, docs/hifi.md "Linear solver")
+DIRECT_MAX_DOFS = 20_000
+
+
+def iterative_rtol(ratio):
+    """Default relative tolerance of the Krylov solve of a Newton correction for the
+    Newton residual ratio ``ratio``: ``min(1e-4, 0.1 * ratio)``, at least 1e-12 (measured:
+    the same Newton iterations as MUMPS LU on the elastoplastic box, docs/hifi.md)."""
+    r = 1e-4 if ratio is None or not ratio > 0 else float(ratio)
+    return max(min(1e-4, 0.1 * r), 1e-12)
+
+
 class PetscBackend(_Base):
-    """Distributed backend: ghosted Vec, MPIAIJ matrix with COO assembly, KSP."""
+    """Distributed backend: ghosted Vec, MPIAIJ matrix with COO assembly, KSP.
+
+    Defaults (every one overridable by PETSc options): fewer than ``direct_max_dofs`` DOFs
+    -> ``preonly`` + MUMPS LU; more -> CG
+    (symmetric tangent) or GMRES (non-symmetric) preconditioned by GAMG with the rigid-body
+    modes of the owned nodes (``coordinates``) as near null space (matrix block size =
+    dim), interpolation reused across Newton iterations, relative tolerance
+    :func:`iterative_rtol` of the Newton ``ratio`` given to :meth:`solve` (unless
+    ``-ksp_rtol`` is given)."""
 
     name = "petsc"
 
     def __init__(self, layout, comm, coo_rows, coo_cols, constrained, symmetric=False,
-                 petsc_options=""):
+                 petsc_options="", coordinates=None, direct_max_dofs=None):
         super().__init__(layout, comm, coo_rows, coo_cols, constrained, symmetric)
         PETSc = petsc()
         if PETSc is None:
@@ -148,39 +175,74 @@ class PetscBackend(_Base):
         self.PETSc = PETSc
         pcomm = comm
         IT = PETSc.IntType
+        opts = PETSc.Options()
+        before = opts.getAll()
         if petsc_options:
-            PETSc.Options().insertString(petsc_options)
+            opts.insertString(petsc_options)
         n, N = self.n_owned, self.n_dofs
+        dim = layout.dim
+        dmax = DIRECT_MAX_DOFS if direct_max_dofs is None else int(direct_max_dofs)
+        self.default_kind = "direct" if N < dmax else "iterative"
         self.x = PETSc.Vec().createGhost(layout.ghost_dofs.astype(IT), size=(n, N), comm=pcomm)
         self.g = PETSc.Vec().createMPI((n, N), comm=pcomm)     # global-index ADD assembly
-        self.A = PETSc.Mat().createAIJ(((n, N), (n, N)), comm=pcomm)
+        self.A = PETSc.Mat().createAIJ(((n, N), (n, N)), bsize=dim, comm=pcomm)
         self.A.setPreallocationCOO(np.asarray(coo_rows, dtype=IT), np.asarray(coo_cols, dtype=IT))
         self.A.setOption(PETSc.Mat.Option.KEEP_NONZERO_PATTERN, True)
         if symmetric:
             self.A.setOption(PETSc.Mat.Option.SYMMETRIC, True)
+            self.A.setOption(PETSc.Mat.Option.SYMMETRY_ETERNAL, True)
+        self.nullspace = None
+        if coordinates is not None and self.default_kind == "iterative" and dim in (2, 3):
+            xv = PETSc.Vec().createMPI((n, N), bsize=dim, comm=pcomm)
+            xv.array[:] = np.asarray(coordinates, dtype=float).reshape(-1)[:n]
+            self.nullspace = PETSc.NullSpace().createRigidBody(xv)
+            xv.destroy()
+            self.A.setNearNullSpace(self.nullspace)
         self.rows_c = (layout.owned_range[0] * layout.dim + self.constrained).astype(IT)
         self.b = self.A.createVecLeft()
         self.du = self.A.createVecRight()
         self.xc = self.A.createVecRight()
         ksp = PETSc.KSP().create(comm=pcomm)
         ksp.setOperators(self.A)
-        ksp.setType("preonly")
         pc = ksp.getPC()
-        pc.setType("lu")
-        pc.setFactorSolverType("mumps")
+        if self.default_kind == "direct":
+            ksp.setType("preonly")
+            pc.setType("lu")              # MUMPS Cholesky measured no faster on these tangents
+            pc.setFactorSolverType("mumps")
+        else:
+            ksp.setType("cg" if symmetric else "gmres")
+            if not symmetric:
+                ksp.setPCSide(PETSc.PC.Side.RIGHT)   # rtol on the true residual
+            pc.setType("gamg")
+            if not opts.hasName("pc_gamg_reuse_interpolation"):
+                opts["pc_gamg_reuse_interpolation"] = "true"
+            if not symmetric and not opts.hasName("ksp_gmres_restart"):
+                opts["ksp_gmres_restart"] = "100"
+        self.user_rtol = opts.hasName("ksp_rtol")
         ksp.setTolerances(rtol=1e-12, atol=1e-50, max_it=2000)
         ksp.setFromOptions()
+        # options added here (the given string, the defaults above) do not outlive this
+        # backend: another solver of the same process starts from the same database
+        for k in set(opts.getAll()) - set(before):
+            opts.delValue(k)
+        self.iterative = ksp.getType() != "preonly"
         self.ksp = ksp
+        self.krylov_iterations = []
+        self.timings = {}          # accumulated seconds: assemble (COO values), dirichlet, ksp
 
     def describe(self):
         pc = self.ksp.getPC()
         s = f"petsc ksp={self.ksp.getType()} pc={pc.getType()}"
         try:
-            st = pc.getFactorSolverType()
+            st = pc.getFactorSolverType() if pc.getType() in ("lu", "cholesky") else None
             if st:
                 s += f" ({st})"
         except Exception:
             pass
+        if self.iterative:
+            s += f", rtol {'-ksp_rtol' if self.user_rtol else 'min(1e-4, 0.1 ratio)'}"
+            if self.nullspace is not None:
+                s += ", rigid-body near null space"
         return s
 
     def forward(self, owned):
@@ -213,16 +275,25 @@ class PetscBackend(_Base):
         parts = self.comm.gather(np.asarray(owned, dtype=float), root=0)
         return np.concatenate(parts) if self.comm.Get_rank() == 0 else None
 
-    def solve(self, values, rhs, du_c):
+    def solve(self, values, rhs, du_c, ratio=None):
         PETSc = self.PETSc
+        if self.iterative and not self.user_rtol:
+            self.ksp.setTolerances(rtol=iterative_rtol(ratio))
+        t0 = time.perf_counter()
         self.A.setValuesCOO(np.asarray(values, dtype=PETSc.ScalarType), addv=PETSc.InsertMode.INSERT)
+        t1 = time.perf_counter()
         self.b.array[:] = rhs
         self.xc.zeroEntries()
         self.xc.array[self.constrained] = du_c
         self.A.zeroRowsColumns(self.rows_c, diag=1.0, x=self.xc, b=self.b)
+        t2 = time.perf_counter()
         self.du.zeroEntries()
         self.ksp.solve(self.b, self.du)
+        t3 = time.perf_counter()
+        for k, v in (("assemble", t1 - t0), ("dirichlet", t2 - t1), ("ksp", t3 - t2)):
+            self.timings[k] = self.timings.get(k, 0.0) + v
         self.factorizations += 1
+        self.krylov_iterations.append(self.ksp.getIterationNumber())
         reason = self.ksp.getConvergedReason()
         if reason < 0:
             raise LinearSolveError(f"PETSc KSP diverged (reason {reason})")
@@ -232,12 +303,13 @@ class PetscBackend(_Base):
         return out
 
     def destroy(self):
-        for o in (self.ksp, self.A, self.x, self.g, self.b, self.du, self.xc):
-            o.destroy()
+        for o in (self.ksp, self.A, self.x, self.g, self.b, self.du, self.xc, self.nullspace):
+            if o is not None:
+                o.destroy()
 
 
 def make_backend(kind, layout, comm, coo_rows, coo_cols, constrained, symmetric=False,
-                 petsc_options=""):
+                 petsc_options="", coordinates=None, direct_max_dofs=None):
     """kind: "auto" (PETSc when importable, else scipy on one rank), "scipy" or "petsc"."""
     if kind not in ("auto", "scipy", "petsc"):
         raise RomnetError(f"linear solver {kind!r} unknown (auto, scipy, petsc)")
@@ -245,4 +317,5 @@ def make_backend(kind, layout, comm, coo_rows, coo_cols, constrained, symmetric=
         kind = "petsc" if petsc() is not None else "scipy"
     if kind == "scipy":
         return ScipyBackend(layout, comm, coo_rows, coo_cols, constrained, symmetric)
-    return PetscBackend(layout, comm, coo_rows, coo_cols, constrained, symmetric, petsc_options)
+    return PetscBackend(layout, comm, coo_rows, coo_cols, constrained, symmetric, petsc_options,
+                        coordinates, direct_max_dofs)

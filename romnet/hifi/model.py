@@ -22,7 +22,10 @@ __all__ = ["Model"]
 
 
 class Model:
-    def __init__(self, mesh, problem, layout):
+    def __init__(self, mesh, problem, layout, temperature_at_ips="interpolate"):
+        if temperature_at_ips not in ("interpolate", "element_mean"):
+            raise InputError(f"temperature_at_ips {temperature_at_ips!r} unknown (interpolate, element_mean)")
+        self.temperature_at_ips = temperature_at_ips
         self.mesh, self.problem, self.layout = mesh, problem, layout
         self.dim = mesh.dim
         X = mesh.coordinates[layout.local_nodes]
@@ -113,13 +116,18 @@ class Model:
     # ------------------------------------------------------------------ fields
     def temperature(self, t):
         """(n_ip,) temperature at the local ips at time t (reference temperature of each
-        law when the problem has no temperature, i.e. no thermal strain)."""
+        law when the problem has no temperature, i.e. no thermal strain). Interpolated with
+        the shape functions, or the element's mean nodal temperature at every ip
+        (``temperature_at_ips="element_mean"``, CalculiX's C3D8 convention)."""
         if self.problem.temperature is None:
             return self.ref_temperature.copy()
         tn = self.problem.temperature.at(t)[self.layout.local_nodes]
         out = np.empty(self.n_ip)
         for (_, k, _), sl in zip(self.kernels, self.ip_slices):
-            out[sl] = k.interpolate(tn).ravel()
+            if self.temperature_at_ips == "element_mean":
+                out[sl] = np.repeat(tn[k.connectivity].mean(axis=1), k.n_ip)
+            else:
+                out[sl] = k.interpolate(tn).ravel()
         return out
 
     def strain(self, U_local):

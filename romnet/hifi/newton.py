@@ -7,7 +7,12 @@ One increment t_n -> t_{n+1} (``dt`` given to the laws):
 2. Iterate: strain -> law (stress, consistent tangent, new states from the states at t_n)
    -> ``F_int = sum B^T sigma dV`` -> residual ``R = F_int - F_ext`` on the free DOFs.
    Solve ``K du = -R`` with ``du = g - U`` on the constrained DOFs (lifting: the first
-   iteration imposes the Dirichlet increment, later ones have ``du_c = 0``).
+   iteration imposes the Dirichlet increment, later ones have ``du_c = 0``). The matrix of
+   the first iteration is, by default (``SolverOptions.first_tangent="loading"``), the
+   law's tangent for a small further deviatoric loading from the converged state
+   (:func:`loading_tangent`): a plastic point keeps its elastic-plastic stiffness instead
+   of the elastic one the law gives at U_n, which saves 2-4 iterations per increment of
+   monotonic plastic loading; ``"current"``: the tangent of the law evaluated at U_n.
 
 Convergence (``ratio``, like Z-set's ``*ratio``)::
 
@@ -55,6 +60,29 @@ class StepInfo:
     failures: list = field(default_factory=list)
 
 
+#: size of the probing strain step of :func:`loading_tangent`, relative to |dev eps|
+LOADING_PROBE = 1e-4
+
+
+def loading_tangent(model, eps, sig, T, dt, states, D):
+    """Tangent for the first Newton iteration of an increment: the law integrated from the
+    states at t_n to the strain ``eps + h d`` (``d`` the unit deviatoric direction of the
+    stress ``sig``, ``h = LOADING_PROBE * max(|dev eps|, 1e-6)``): a point on its yield
+    surface returns its elastic-plastic tangent for continued loading, an elastic point its
+    elastic tangent. Points where that evaluation fails keep ``D``."""
+    s = np.array(sig, dtype=float)
+    s[:, :3] -= s[:, :3].mean(axis=1, keepdims=True)
+    e = np.array(eps, dtype=float)
+    e[:, :3] -= e[:, :3].mean(axis=1, keepdims=True)
+    ns = np.linalg.norm(s, axis=1)
+    h = LOADING_PROBE * np.maximum(np.linalg.norm(e, axis=1), 1e-6)
+    d = np.divide(s, ns[:, None], out=np.zeros_like(s), where=ns[:, None] > 0)
+    _, Dp, _, ok, _ = model.integrate(eps + h[:, None] * d, T, dt, states, tangent=True)
+    ok &= np.all(np.isfinite(Dp), axis=(1, 2))
+    Dp[~ok] = D[~ok]
+    return Dp
+
+
 def newton_attempt(solver, state, t1):
     """One Newton solve from ``state`` to t1 without cutting. Returns (new state, history)."""
     model, be, loads, opt = solver.model, solver.backend, solver.loads, solver.options
@@ -97,7 +125,10 @@ def newton_attempt(solver, state, t1):
         if r_first is not None and it > 1 and rn > 1e4 * max(r_first, ratio * ref):
             raise _AttemptFailed(f"diverging (||R|| grew from {r_first:.3e} to {rn:.3e})")
         try:
-            du = be.solve(model.matrix_values(D), -R, duc)
+            Dm = D
+            if it == 0 and opt.first_tangent == "loading":
+                Dm = loading_tangent(model, eps, sig, T, dt, state.states, D)
+            du = be.solve(model.matrix_values(Dm), -R, duc, ratio=ratio)
         except LinearSolveError as exc:
             raise _AttemptFailed(str(exc)) from None
         U += du

@@ -1,0 +1,94 @@
+"""Linear-solver defaults of the HF solver (size-based MUMPS / CG or GMRES + GAMG), the
+first-iteration tangent and the CalculiX temperature convention."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from hifi_cases import box_plastic_case
+from romnet.hifi import HFSolver, SolverOptions
+from romnet.hifi.linear import DIRECT_MAX_DOFS, iterative_rtol, petsc
+from romnet.meshing import box
+from romnet.problem import Temperature
+
+needs_petsc = pytest.mark.skipif(petsc() is None, reason="petsc4py not importable: PETSc defaults untested")
+MUMPS = "-ksp_type preonly -pc_type lu -pc_factor_mat_solver_type mumps"
+
+
+def _run(mesh, pb, **kw):
+    s = HFSolver(mesh, pb, options=SolverOptions(verbose=False, **kw))
+    st = s.initial_state()
+    its = []
+    for t, _, _ in s.schedule()[1:]:
+        st, info = s.step(st, t)
+        its.append(info.iterations)
+    return s, s.gather_U(st), its
+
+
+def test_iterative_rtol():
+    assert iterative_rtol(1e-5) == pytest.approx(1e-6)
+    assert iterative_rtol(1e-2) == pytest.approx(1e-4)
+    assert iterative_rtol(None) == pytest.approx(1e-5)
+    assert iterative_rtol(1e-20) == pytest.approx(1e-12)
+
+
+@needs_petsc
+def test_default_is_direct_below_threshold():
+    mesh, pb = box_plastic_case(n_inc=2)
+    s = HFSolver(mesh, pb, options=SolverOptions(verbose=False, linear="petsc"))
+    assert s.layout.n_dofs < DIRECT_MAX_DOFS
+    assert "mumps" in s.backend.describe() and not s.backend.iterative
+
+
+@needs_petsc
+def test_cg_gamg_default_above_threshold_matches_mumps():
+    mesh, pb = box_plastic_case(n=(6, 4, 4), n_inc=4, strain_max=4e-3)
+    pb.stepping.ratio = 1e-8
+    s, U_it, its_it = _run(mesh, pb, linear="petsc", direct_max_dofs=0)
+    d = s.backend.describe()
+    assert "ksp=cg" in d and "gamg" in d and "near null space" in d, d
+    assert s.backend.A.getBlockSize() == 3
+    assert max(s.backend.krylov_iterations) > 1
+    _, U_lu, its_lu = _run(mesh, pb, linear="petsc", direct_max_dofs=0, petsc_options=MUMPS)
+    assert np.linalg.norm(U_it - U_lu) <= 1e-6 * np.linalg.norm(U_lu)
+    assert abs(sum(its_it) - sum(its_lu)) <= len(its_lu)
+
+
+@needs_petsc
+def test_gmres_for_nonsymmetric_tangent():
+    mesh, pb = box_plastic_case(n_inc=2)
+    pb = copy.deepcopy(pb)
+    for m in pb.materials:
+        m.spec["kinematic"] = {"type": "nonlinear", "C": 5e4, "D": 500.0}
+    s = HFSolver(mesh, pb, options=SolverOptions(verbose=False, linear="petsc", direct_max_dofs=0))
+    assert not s.model.symmetric
+    assert "ksp=gmres" in s.backend.describe()
+    st = s.initial_state()
+    for t, _, _ in s.schedule()[1:]:
+        st, _ = s.step(st, t)
+
+
+def test_loading_first_tangent_saves_iterations():
+    mesh, pb = box_plastic_case(n=(4, 2, 2), n_inc=6, strain_max=6e-3)
+    pb.stepping.ratio = 1e-8
+    _, U_a, its_a = _run(mesh, pb, linear="scipy", first_tangent="loading")
+    _, U_b, its_b = _run(mesh, pb, linear="scipy", first_tangent="current")
+    assert np.linalg.norm(U_a - U_b) <= 1e-7 * np.linalg.norm(U_b)
+    assert sum(its_a) < sum(its_b)
+    with pytest.raises(Exception, match="first_tangent"):
+        HFSolver(mesh, pb, options=SolverOptions(linear="scipy", first_tangent="nope"))
+
+
+def test_temperature_element_mean():
+    mesh, pb = box_plastic_case(n=(3, 2, 2), n_inc=2)
+    T = 20.0 + 100.0 * mesh.coordinates[:, 0] + 10.0 * mesh.coordinates[:, 1]
+    pb.temperature = Temperature(np.array([0.0, 1.0]), np.stack([T, T]))
+    s = HFSolver(mesh, pb, options=SolverOptions(linear="scipy", verbose=False, temperature_at_ips="element_mean"))
+    conn = mesh.blocks[0].connectivity
+    got = s.model.temperature(0.5)
+    assert np.allclose(got, np.repeat(T[conn].mean(axis=1), 8))
+    s2 = HFSolver(mesh, pb, options=SolverOptions(linear="scipy", verbose=False))
+    assert not np.allclose(s2.model.temperature(0.5), got)
+    assert box  # meshing import used by hifi_cases
