@@ -15,9 +15,9 @@
    relative RMS projection error <= ``criterion_tol`` (0.1);
 3. choice of k: ``clusters`` if given, else the smallest k whose error is within 10 % of
    the smallest error over k = 1 .. max_clusters (diminishing returns);
-4. the global ROM (``/rom``, all training snapshots, exactly the steps of ``romnet
-   offline``) and one complete local ROM per cluster of the chosen k(s) (POD of U and of
-   the dual fields, ECM, QDEIM, operators), with the same offline settings;
+4. the global ROM (``/rom``, all training snapshots, :func:`.pipeline.build_rom_tree`:
+   the steps of ``romnet offline``) and one complete local ROM per cluster of the chosen
+   k(s) (POD of U and of the dual fields, ECM, QDEIM, operators), same offline settings;
 5. the classifier from the input temperature to the cluster (:mod:`.classifier`);
 6. everything written at once (``write_rom``, atomic): ``docs/rom-schema.md``,
    section ``/rom/clusters``.
@@ -32,15 +32,12 @@ import time
 import numpy as np
 
 from .. import mpi
-from ..errors import ConfigError, InputError, StoreError
+from ..errors import InputError, StoreError
 from ..store import CaseStore
-from . import operators as ops
 from .clustering import dissimilarity as make_dissimilarity
 from .clustering import kmedoids_clusters, snapshot_factor
-from .ecm import ecm, internal_force_integrand
-from .pipeline import load_config, read_local
-from .pod import Layout, IntegL2, NodalL2, pod, truncation_rank
-from .qdeim import qdeim_points
+from .pipeline import build_rom_tree, load_config, read_snapshots
+from .pod import Layout, truncation_rank
 from .rom_store import _json, _rom_group, write_rom
 
 __all__ = ["projection_error", "efficiency_table", "format_table", "default_modes",
@@ -119,134 +116,7 @@ def choose_k(errors, within=0.10):
     return int(np.flatnonzero(e <= best * (1.0 + within) + 1e-300)[0]) + 1
 
 
-# ============================================================================ ROM of a set of snapshots
-def build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, say, prefix=""):
-    """Steps 2-6 of :func:`romnet.offline.pipeline.run_offline` on given local snapshot
-    rows: returns (tree, distributed, report) with the layout of ``/rom`` (distributed
-    keys prefixed by ``prefix``)."""
-    n_t = U.shape[1]
-    bases = {}
-    dchk = ops.check_dirichlet(layout, problem, U)
-    disp = cfg["displacement"]
-    bases[disp] = (pod(U, NodalL2(layout), comm, tol=cfg["pod_tol"], max_modes=cfg["pod_max_modes"],
-                       reorthogonalize=cfg["reorthogonalize"], progress=say, name=disp), uinfo)
-    Phi = bases[disp][0].modes
-    dchk.update(ops.check_dirichlet(layout, problem, U, Phi))
-    dual_tol = cfg["dual_tol"] if cfg["dual_tol"] is not None else cfg["pod_tol"]
-    for n, (S, info) in dual.items():
-        bases[n] = (pod(S, IntegL2(layout, info["shape"][2]), comm, tol=dual_tol,
-                        max_modes=cfg["dual_max_modes"], reorthogonalize=cfg["reorthogonalize"],
-                        progress=say, name=n), info)
-    eps = ops.mode_strains(layout, Phi)
-    sig = stress.reshape(layout.n_ip_local, 6, n_t)
-    G, groups = internal_force_integrand(sig, eps)
-    del eps
-    res = ecm(G, layout.local_dV(), comm, ip_offset=layout.ip_range[0], tol=cfg["ecm_tol"],
-              groups=groups, warm_start=cfg["warm_start"], max_points=cfg["ecm_max_points"])
-    del G
-    say(f"  ECM: {res.points.size} points, max relative error {res.error:.2e} "
-        f"({'converged' if res.converged else 'NOT converged'})")
-    qfields = cfg["qdeim_fields"] if cfg["qdeim_fields"] is not None else list(dual)
-    qpts = {}
-    for n in qfields:
-        if n not in bases:
-            raise ConfigError(f"qdeim field '{n}' has no POD basis (dual fields: {list(dual)})")
-        b, info = bases[n]
-        qpts[n] = qdeim_points(b.modes, info["shape"][2], comm, layout.ip_range[0])
-    extra = np.setdiff1d(np.unique(np.concatenate([np.zeros(0, np.int64)] + list(qpts.values()))),
-                         res.points)
-    points = np.concatenate([res.points, extra])
-    weights = np.concatenate([res.weights, np.zeros(extra.size)])
-    order = np.argsort(points)
-    points, weights = points[order], weights[order]
-    is_ecm = np.isin(points, res.points)
-    pdat = ops.point_data(layout, points, problem)
-    strain_modes = ops.strains_at_points(layout, Phi, points)
-    dual_at_points, gappy = {}, {}
-    for n, (b, info) in bases.items():
-        if info["kind"] != "integ":
-            continue
-        c = info["shape"][2]
-        rows = layout.gather_ip_rows(b.modes.reshape(layout.n_ip_local, c * b.n_modes), points)
-        P = rows.reshape(points.size, c, b.n_modes)
-        dual_at_points[n] = P
-        sv = np.linalg.svd(P.reshape(-1, b.n_modes), compute_uv=False) if b.n_modes else np.ones(1)
-        gappy[n] = dict(cond=float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf"),
-                        rank=int(np.sum(sv > 1e-12 * sv[0])) if b.n_modes else 0)
-    loads = ops.reduced_loads(layout, problem, Phi)
-    pod_tree, distributed = {}, {}
-    for n, (b, info) in bases.items():
-        c = info["shape"][2]
-        start = (layout.node_range[0] if info["kind"] == "nodal" else layout.ip_range[0]) * c
-        pod_tree[n] = dict(singular_values=b.singular_values, kind=info["kind"],
-                           n_points=int(info["n_points"]), n_comp=int(c),
-                           components=list(info["components"]), convention=info["convention"],
-                           inner_product=b.info["inner_product"],
-                           tolerance=float(b.tolerance) if b.tolerance is not None else -1.0,
-                           max_modes=int(b.max_modes) if b.max_modes is not None else -1,
-                           n_modes=int(b.n_modes), n_snapshots=int(b.n_snapshots),
-                           total_energy=float(b.total_energy), discarded_energy=float(b.discarded_energy),
-                           relative_error=b.relative_error(),
-                           reorthogonalized=bool(b.info.get("reorthogonalized", False)))
-        distributed[f"{prefix}pod/{n}/modes"] = (b.modes, int(start), int(info["n_points"]) * c)
-    report = dict(n_snapshots=int(n_t), modes={n: int(b.n_modes) for n, (b, _) in bases.items()},
-                  pod_relative_error={n: b.relative_error() for n, (b, _) in bases.items()},
-                  n_points=int(points.size), n_ecm_points=int(res.points.size),
-                  n_qdeim_extra=int(extra.size), ecm_error=float(res.error),
-                  ecm_converged=bool(res.converged), gappy=gappy, dirichlet=dchk)
-    tree = dict(
-        settings=_json(cfg), snapshot_times=np.asarray(times, dtype=float), pod=pod_tree,
-        points=dict(ip=points, element=pdat["element"], block=pdat["block"], local_ip=pdat["local_ip"],
-                    coordinates=pdat["coordinates"], material=pdat["material"], nodes=pdat["nodes"],
-                    shape=pdat["shape"], weight=weights, ecm=is_ecm.astype(np.int8)),
-        ecm=dict(tolerance=float(cfg["ecm_tol"]), error=float(res.error), converged=bool(res.converged),
-                 iterations=int(res.iterations), n_columns=int(res.n_columns),
-                 n_ecm_points=int(res.points.size), stress_field=cfg["ecm_stress"],
-                 displacement_field=disp, group_errors=np.asarray(res.group_errors, dtype=float),
-                 history=np.asarray(res.history, dtype=float).reshape(-1, 2)),
-        qdeim={n: dict(points=np.asarray(p, dtype=np.int64)) for n, p in qpts.items()},
-        operators=dict(
-            strain_modes=strain_modes,
-            dual={n: dict(modes_at_points=P, cond=gappy[n]["cond"], rank=gappy[n]["rank"])
-                  for n, P in dual_at_points.items()},
-            loads=dict(pressure=[dict(phi_f=np.asarray(d["phi_f"]), magnitude=d["magnitude"],
-                                      face_set=d["face_set"], table=d["table"]) for d in loads["pressure"]],
-                       centrifugal=[dict(phi_f=np.asarray(d["phi_f"]), magnitude=d["magnitude"],
-                                         element_set=d["element_set"], table=d["table"],
-                                         center=d["center"], axis=d["axis"])
-                                    for d in loads["centrifugal"]])),
-        dirichlet=dict(treatment="homogeneous: modes vanish on constrained DOFs", **dchk),
-        report=_json(report))
-    return tree, distributed, report
-
-
 # ============================================================================ driver
-def _read_family(store, series, cfg, layout):
-    """Local rows of U, dual fields and stress of every series, concatenated by columns."""
-    with CaseStore(store) as st:
-        problem = st.problem() if st.has_problem() else None
-        integ = st.field_names(series[0], "integ")
-        dual_names = cfg["dual_fields"] if cfg["dual_fields"] is not None else \
-            [n for n in integ if n != "strain"]
-        for n in dual_names:
-            if n not in integ:
-                raise ConfigError(f"dual field '{n}' is not an integration-point field of the "
-                                  f"training series (has: {integ})")
-        if cfg["ecm_stress"] not in integ:
-            raise ConfigError(f"ECM stress field '{cfg['ecm_stress']}' not in the training series")
-        names = [cfg["displacement"]] + [n for n in dict.fromkeys(dual_names + [cfg["ecm_stress"]])]
-        cols = {n: [] for n in names}
-        info = {}
-        times = []
-        for s in series:
-            for n in names:
-                S, info[n] = read_local(st, s, n, layout)
-                cols[n].append(S)
-            times.append(np.asarray(st.times(s), dtype=float))
-    full = {n: np.hstack(v) for n, v in cols.items()}
-    return problem, full, info, dual_names, times
-
-
 def run_clustering(store, clusters=None, max_clusters=6, dissimilarity="angle", modes=None,
                    config=None, seed=0, subspace_tol=1e-2, criterion_tol=0.1, classifier=True,
                    comm=None, progress=print) -> dict:
@@ -290,24 +160,20 @@ def run_clustering(store, clusters=None, max_clusters=6, dissimilarity="angle", 
             raise InputError(f"--clusters {k}: must be between 1 and {F.n_sims}")
 
     t0 = time.perf_counter()
-    problem, full, info, dual_names, times = _read_family(store, series, cfg, layout)
+    with CaseStore(store) as st:
+        problem = st.problem() if st.has_problem() else None
+        U, uinfo, dual, stress, times = read_snapshots(st, series, cfg, layout)
     timings["read"] = time.perf_counter() - t0
     off = F.offsets
-    U = full[cfg["displacement"]]
-    uinfo = info[cfg["displacement"]]
 
     def sub(cols):
-        d = {n: (full[n][:, cols], info[n]) for n in dual_names}
-        return U[:, cols], d, full[cfg["ecm_stress"]][:, cols], np.concatenate([times[i] for i in
-                                                                                 _sims_of(cols, off)])
+        return (U[:, cols], {n: (S[:, cols], info) for n, (S, info) in dual.items()}, stress[:, cols],
+                times[cols])
 
     t0 = time.perf_counter()
     say("  global ROM (all training snapshots):")
-    allc = np.arange(U.shape[1])
-    Uc, dc, sc, tc = sub(allc)
-    rom, distributed, grep_ = build_rom_tree(layout, problem, Uc, uinfo, dc, sc, tc, cfg, comm, say)
+    rom, distributed, grep_ = build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, say)
     rom["series"] = _json(series)
-    rom["timings"] = "{}"
     cl = dict(dissimilarity=dissimilarity, modes=int(tab["modes"]), seed=int(seed),
               subspace_tol=float(subspace_tol), series=_json(series), selected=int(ks[0]),
               stored=_json(ks),
@@ -355,12 +221,6 @@ def run_clustering(store, clusters=None, max_clusters=6, dissimilarity="angle", 
     report["table"] = tab
     say("  timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in timings.items()))
     return report
-
-
-def _sims_of(cols, off):
-    """Simulations whose columns are in ``cols`` (whole simulations only), in order."""
-    sims = np.unique(np.searchsorted(off, cols, side="right") - 1)
-    return [int(i) for i in sims]
 
 
 # ============================================================================ reading

@@ -16,7 +16,8 @@ Settings (``[offline]`` table of a case.toml, a dict, or command-line options):
 =================  ==========  =================================================================
 key                default     meaning
 =================  ==========  =================================================================
-series             "imported"  result series holding the training snapshots
+series             "imported"  result series holding the training snapshots: a name, a list
+                               of names or a glob ("train_*": a training family)
 displacement       "U"         nodal displacement field
 dual_fields        all         integration-point fields to POD (default: every integ field
                                except ``strain``, which follows from U)
@@ -35,6 +36,7 @@ reorthogonalize    "auto"      re-orthonormalise modes (True / False / "auto")
 """
 from __future__ import annotations
 
+import fnmatch
 import time
 from pathlib import Path
 
@@ -50,7 +52,8 @@ from .pod import IntegL2, Layout, NodalL2, pod
 from .qdeim import qdeim_points
 from .rom_store import _json, write_rom
 
-__all__ = ["DEFAULTS", "load_config", "run_offline", "read_local"]
+__all__ = ["DEFAULTS", "load_config", "run_offline", "read_local", "read_snapshots", "resolve_series",
+           "build_rom_tree"]
 
 DEFAULTS = dict(series="imported", displacement="U", dual_fields=None, pod_tol=1e-6,
                 pod_max_modes=None, dual_tol=None, dual_max_modes=None, ecm_tol=1e-5,
@@ -108,62 +111,85 @@ def read_local(st: CaseStore, series, name, layout):
     return np.ascontiguousarray(v.reshape(n_t, n_p * c).T), info
 
 
-def run_offline(store, config=None, comm=None, progress=print) -> dict:
-    """Run the offline stage on ``store`` and write ``/rom``; returns a report dict
-    (replicated on every rank): modes per field, points, ECM error, timings, settings."""
-    comm = comm or mpi.comm()
-    cfg = load_config(config)
-    root = comm.Get_rank() == 0
-    say = progress if (root and progress) else (lambda *a, **k: None)
+def resolve_series(st: CaseStore, spec):
+    """Training series named by the ``series`` setting: a name (returned as is, a str),
+    a list of names, or a glob pattern (``"train_*"``: the matching series with at least
+    one complete output, sorted). Lists and patterns give a list."""
+    if isinstance(spec, (list, tuple)):
+        names = [str(s) for s in spec]
+        if not names:
+            raise ConfigError("[offline] series: empty list")
+        have = st.series_names()
+        missing = [s for s in names if s not in have]
+        if missing:
+            raise InputError(f"no result series {missing} (has: {have})", st.path)
+        return names
+    spec = str(spec)
+    if not any(ch in spec for ch in "*?["):
+        return spec
+    names = sorted(s for s in fnmatch.filter(st.series_names(), spec) if st.n_complete(s) > 0)
+    if not names:
+        raise InputError(f"no complete result series matches '{spec}' (has: {st.series_names()})", st.path)
+    return names
+
+
+def read_snapshots(st: CaseStore, series, cfg, layout):
+    """This rank's rows of the training snapshots of one series or a list of series
+    (columns concatenated in series order). Returns (U, uinfo, dual {name: (S, info)},
+    stress (rows, n_t), times (n_t,))."""
+    names = [series] if isinstance(series, str) else list(series)
+    label = f"series '{series}'" if isinstance(series, str) else "the training series"
+    disp = cfg["displacement"]
+    integ = st.field_names(names[0], "integ")
+    dual_names = cfg["dual_fields"] if cfg["dual_fields"] is not None else \
+        [n for n in integ if n != "strain"]
+    for n in dual_names:
+        if n not in integ:
+            raise ConfigError(f"dual field '{n}' is not an integration-point field of {label} "
+                              f"(has: {integ})")
+    stress_name = cfg["ecm_stress"]
+    if stress_name not in integ:
+        raise ConfigError(f"ECM stress field '{stress_name}' not in {label} (has: {integ})")
+    fields = [disp] + list(dict.fromkeys(list(dual_names) + [stress_name]))
+    cols = {n: [] for n in fields}
+    info = {}
+    for s in names:
+        for n in fields:
+            S, info[n] = read_local(st, s, n, layout)
+            cols[n].append(S)
+    full = {n: (v[0] if len(v) == 1 else np.hstack(v)) for n, v in cols.items()}
+    uinfo = info[disp]
+    if uinfo["kind"] != "nodal":
+        raise InputError(f"displacement field '{disp}' is not nodal", st.path)
+    if uinfo["shape"][2] != layout.mesh.dim:
+        raise InputError(f"displacement field '{disp}' has {uinfo['shape'][2]} "
+                         f"components, the mesh dimension is {layout.mesh.dim}", st.path)
+    times = np.concatenate([np.asarray(st.times(s), dtype=float) for s in names])
+    return (full[disp], uinfo, {n: (full[n], info[n]) for n in dual_names}, full[stress_name], times)
+
+
+def build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, say, prefix=""):
+    """Steps 2-6 of the offline stage on given local snapshot rows (``U`` (rows, n_t),
+    ``dual`` {name: (S, info)}, ``stress`` (rows, n_t) Mandel, ``times`` (n_t,)).
+
+    Returns (tree, distributed, report): ``tree`` has the layout of ``/rom``
+    (``docs/rom-schema.md``; ``report`` and ``settings`` included, ``series`` and
+    ``timings`` left to the caller), ``distributed`` the POD modes for :func:`write_rom`
+    (keys prefixed by ``prefix``, e.g. ``clusters/3/000/`` for a local ROM), ``report`` a
+    dict with ``timings`` per step (``pod_displacement`` .. ``operators``)."""
     timings = {}
-    t_all = time.perf_counter()
 
     def tick(key, t0):
         timings[key] = timings.get(key, 0.0) + time.perf_counter() - t0
 
-    # ---------------------------------------------------------------- 1. read
-    t0 = time.perf_counter()
-    series = cfg["series"]
-    with CaseStore(store) as st:
-        mesh = st.mesh()
-        problem = st.problem() if st.has_problem() else None
-        times = st.times(series)
-        layout = Layout(mesh, comm)
-        U, uinfo = read_local(st, series, cfg["displacement"], layout)
-        if uinfo["kind"] != "nodal":
-            raise InputError(f"displacement field '{cfg['displacement']}' is not nodal", store)
-        if uinfo["shape"][2] != mesh.dim:
-            raise InputError(f"displacement field '{cfg['displacement']}' has {uinfo['shape'][2]} "
-                             f"components, the mesh dimension is {mesh.dim}", store)
-        integ = st.field_names(series, "integ")
-        dual_names = cfg["dual_fields"] if cfg["dual_fields"] is not None else \
-            [n for n in integ if n != "strain"]
-        for n in dual_names:
-            if n not in integ:
-                raise ConfigError(f"dual field '{n}' is not an integration-point field of series "
-                                  f"'{series}' (has: {integ})")
-        dual = {n: read_local(st, series, n, layout) for n in dual_names}
-        stress_name = cfg["ecm_stress"]
-        if stress_name not in dual:
-            if stress_name not in integ:
-                raise ConfigError(f"ECM stress field '{stress_name}' not in series '{series}' (has: {integ})")
-            stress = read_local(st, series, stress_name, layout)
-        else:
-            stress = dual[stress_name]
     n_t = U.shape[1]
-    tick("read", t0)
-    say(f"offline: {store}: series '{series}', {n_t} snapshots, {mesh.n_nodes} nodes, "
-        f"{layout.n_ip_total} integration points, {comm.Get_size()} rank(s)")
-
+    disp = cfg["displacement"]
     # ---------------------------------------------------------------- 2. POD U
     t0 = time.perf_counter()
     dchk = ops.check_dirichlet(layout, problem, U)
-    bases = {}
-    bases[cfg["displacement"]] = (pod(U, NodalL2(layout), comm, tol=cfg["pod_tol"],
-                                      max_modes=cfg["pod_max_modes"],
-                                      reorthogonalize=cfg["reorthogonalize"], progress=say,
-                                      name=cfg["displacement"]), uinfo)
-    Phi = bases[cfg["displacement"]][0].modes
+    bases = {disp: (pod(U, NodalL2(layout), comm, tol=cfg["pod_tol"], max_modes=cfg["pod_max_modes"],
+                        reorthogonalize=cfg["reorthogonalize"], progress=say, name=disp), uinfo)}
+    Phi = bases[disp][0].modes
     dchk.update(ops.check_dirichlet(layout, problem, U, Phi))
     tick("pod_displacement", t0)
 
@@ -179,7 +205,7 @@ def run_offline(store, config=None, comm=None, progress=print) -> dict:
     # ---------------------------------------------------------------- 4. ECM
     t0 = time.perf_counter()
     eps = ops.mode_strains(layout, Phi)
-    sig = stress[0].reshape(layout.n_ip_local, 6, n_t)
+    sig = stress.reshape(layout.n_ip_local, 6, n_t)
     G, groups = internal_force_integrand(sig, eps)
     del eps
     say(f"  ECM: {G.shape[1]} integrand columns ({n_t} snapshots x {Phi.shape[1]} modes + volume), "
@@ -230,8 +256,6 @@ def run_offline(store, config=None, comm=None, progress=print) -> dict:
     loads = ops.reduced_loads(layout, problem, Phi)
     tick("operators", t0)
 
-    # ---------------------------------------------------------------- 7. write
-    t0 = time.perf_counter()
     pod_tree, distributed = {}, {}
     for n, (b, info) in bases.items():
         c = info["shape"][2]
@@ -239,33 +263,31 @@ def run_offline(store, config=None, comm=None, progress=print) -> dict:
         pod_tree[n] = dict(singular_values=b.singular_values, kind=info["kind"],
                            n_points=int(info["n_points"]), n_comp=int(c),
                            components=list(info["components"]), convention=info["convention"],
-                           inner_product=b.info["inner_product"], tolerance=float(b.tolerance)
-                           if b.tolerance is not None else -1.0,
+                           inner_product=b.info["inner_product"],
+                           tolerance=float(b.tolerance) if b.tolerance is not None else -1.0,
                            max_modes=int(b.max_modes) if b.max_modes is not None else -1,
                            n_modes=int(b.n_modes), n_snapshots=int(b.n_snapshots),
                            total_energy=float(b.total_energy), discarded_energy=float(b.discarded_energy),
                            relative_error=b.relative_error(),
                            reorthogonalized=bool(b.info.get("reorthogonalized", False)))
-        distributed[f"pod/{n}/modes"] = (b.modes, int(start), int(info["n_points"]) * c)
-    report = dict(store=str(store), series=series, n_snapshots=int(n_t), n_ranks=comm.Get_size(),
+        distributed[f"{prefix}pod/{n}/modes"] = (b.modes, int(start), int(info["n_points"]) * c)
+    report = dict(n_snapshots=int(n_t), n_ranks=comm.Get_size(),
                   modes={n: int(b.n_modes) for n, (b, _) in bases.items()},
                   singular_values={n: b.singular_values.tolist() for n, (b, _) in bases.items()},
                   pod_relative_error={n: b.relative_error() for n, (b, _) in bases.items()},
                   n_points=int(points.size), n_ecm_points=int(res.points.size),
-                  n_qdeim_extra=int(extra.size), ecm_error=res.error, ecm_converged=res.converged,
-                  ecm_iterations=res.iterations, gappy=gappy, dirichlet=dchk)
-    rom = dict(
-        series=series, settings=_json(cfg),
-        snapshot_times=np.asarray(times, dtype=float),
-        pod=pod_tree,
+                  n_qdeim_extra=int(extra.size), ecm_error=float(res.error),
+                  ecm_converged=bool(res.converged), ecm_iterations=int(res.iterations),
+                  gappy=gappy, dirichlet=dchk, timings=timings)
+    tree = dict(
+        settings=_json(cfg), snapshot_times=np.asarray(times, dtype=float), pod=pod_tree,
         points=dict(ip=points, element=pdat["element"], block=pdat["block"], local_ip=pdat["local_ip"],
                     coordinates=pdat["coordinates"], material=pdat["material"], nodes=pdat["nodes"],
                     shape=pdat["shape"], weight=weights, ecm=is_ecm.astype(np.int8)),
         ecm=dict(tolerance=float(cfg["ecm_tol"]), error=float(res.error), converged=bool(res.converged),
                  iterations=int(res.iterations), n_columns=int(res.n_columns),
-                 n_ecm_points=int(res.points.size), stress_field=stress_name,
-                 displacement_field=cfg["displacement"],
-                 group_errors=np.asarray(res.group_errors, dtype=float),
+                 n_ecm_points=int(res.points.size), stress_field=cfg["ecm_stress"],
+                 displacement_field=disp, group_errors=np.asarray(res.group_errors, dtype=float),
                  history=np.asarray(res.history, dtype=float).reshape(-1, 2)),
         qdeim={n: dict(points=np.asarray(p, dtype=np.int64)) for n, p in qpts.items()},
         operators=dict(
@@ -278,14 +300,57 @@ def run_offline(store, config=None, comm=None, progress=print) -> dict:
                                          element_set=d["element_set"], table=d["table"],
                                          center=d["center"], axis=d["axis"])
                                     for d in loads["centrifugal"]])),
-        dirichlet=dict(treatment="homogeneous: modes vanish on constrained DOFs", **dchk),
-    )
+        dirichlet=dict(treatment="homogeneous: modes vanish on constrained DOFs", **dchk))
+    tree["report"] = stored_report(report)
+    return tree, distributed, report
+
+
+def stored_report(report) -> str:
+    """The JSON ``report`` attribute: the report without the (long) singular values."""
+    return _json({k: v for k, v in report.items() if k != "singular_values"})
+
+
+def run_offline(store, config=None, comm=None, progress=print) -> dict:
+    """Run the offline stage on ``store`` and write ``/rom``; returns a report dict
+    (replicated on every rank): modes per field, points, ECM error, timings, settings.
+
+    ``series`` (setting) may be one series, a list of series or a glob pattern
+    (``"train_*"``: a training family, :mod:`romnet.offline.training`): one global ROM of
+    all their snapshots; ``/rom`` attribute ``series`` is then a JSON list."""
+    comm = comm or mpi.comm()
+    cfg = load_config(config)
+    root = comm.Get_rank() == 0
+    say = progress if (root and progress) else (lambda *a, **k: None)
+    t_all = time.perf_counter()
+
+    # ---------------------------------------------------------------- 1. read
+    t0 = time.perf_counter()
+    with CaseStore(store) as st:
+        series = resolve_series(st, cfg["series"])
+        mesh = st.mesh()
+        problem = st.problem() if st.has_problem() else None
+        layout = Layout(mesh, comm)
+        U, uinfo, dual, stress, times = read_snapshots(st, series, cfg, layout)
+    t_read = time.perf_counter() - t0
+    what = f"series '{series}'" if isinstance(series, str) else f"{len(series)} series ({', '.join(series)})"
+    say(f"offline: {store}: {what}, {U.shape[1]} snapshots, {mesh.n_nodes} nodes, "
+        f"{layout.n_ip_total} integration points, {comm.Get_size()} rank(s)")
+
+    # ---------------------------------------------------------------- 2.-6.
+    rom, distributed, rep = build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg,
+                                           comm, say)
+    del U, dual, stress
+    timings = dict(read=t_read, **rep.pop("timings"))
+
+    # ---------------------------------------------------------------- 7. write
+    t0 = time.perf_counter()
+    report = dict(store=str(store), series=series, **rep)
+    rom["series"] = series if isinstance(series, str) else _json(series)
     # report / timings written last (timings of the write itself are in the report only)
-    timings_pre = dict(timings)
-    rom["timings"] = _json(timings_pre)
-    rom["report"] = _json({k: v for k, v in report.items() if k != "singular_values"})
+    rom["timings"] = _json(timings)
+    rom["report"] = stored_report(report)
     write_rom(store, rom, distributed, comm)
-    tick("write", t0)
+    timings["write"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_all
     report["timings"] = timings
     report["settings"] = cfg

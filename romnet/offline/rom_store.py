@@ -17,7 +17,7 @@ from ..errors import StoreError
 from ..store import CHUNK_VALUES, CaseStore, check_store, rewrite_store
 
 __all__ = ["ROM_FORMAT", "ROM_SCHEMA_VERSION", "write_rom", "read_rom", "read_modes", "has_rom",
-           "rom_summary"]
+           "rom_summary", "series_list"]
 
 ROM_FORMAT = "romnet-rom"
 ROM_SCHEMA_VERSION = 1
@@ -133,6 +133,24 @@ def _rom_group(st):
     return g
 
 
+def series_list(value) -> list:
+    """The training series of a ROM's ``series`` attribute as a list: the attribute is one
+    name (``romnet offline`` on one series) or a JSON list (several series, a training
+    family, local ROMs); :func:`read_rom` decodes the JSON, raw strings are accepted too."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str):
+        if value[:1] == "[":
+            try:
+                return [str(v) for v in json.loads(value)]
+            except ValueError:
+                pass
+        return [value]
+    return [str(v) for v in value]
+
+
 def read_rom(path, modes=True) -> dict:
     """The whole ``/rom`` group as nested dicts (attributes decoded from JSON). With
     ``modes=False`` the (large) POD mode datasets are left out."""
@@ -188,7 +206,10 @@ def rom_summary(path) -> str:
         if "rom" not in st.f:
             return ""
         g = _rom_group(st)
-        lines = [f"rom: series '{g.attrs.get('series', '?')}', written {g.attrs.get('created', '?')} "
+        ser = series_list(g.attrs.get("series"))
+        ser_txt = f"series '{ser[0]}'" if len(ser) == 1 else \
+            f"{len(ser)} series ({', '.join(ser[:3])}{', ...' if len(ser) > 3 else ''})"
+        lines = [f"rom: {ser_txt}, written {g.attrs.get('created', '?')} "
                  f"by romnet {g.attrs.get('romnet_version', '?')}"]
         for name, fg in g.get("pod", {}).items():
             a = fg.attrs
@@ -206,7 +227,9 @@ def rom_summary(path) -> str:
             lines.append(f"  ECM: tolerance {e['tolerance']}, max relative error {float(e['error']):.2e}, "
                          f"{int(e['n_columns'])} integrand columns")
         if "clusters" in g:
-            lines.append(f"  clusters: {len(g['clusters'])}")
+            ca = _read_tree_attrs(g["clusters"])
+            lines.append(f"  clusters: local ROMs for k = {ca.get('stored', '?')}, selected k = "
+                         f"{ca.get('selected', '?')} ({ca.get('dissimilarity', '?')} dissimilarity)")
         else:
             lines.append("  clusters: none (single global basis)")
         if "timings" in g.attrs:

@@ -4,6 +4,8 @@
 >>> rom = load_rom("case.h5")                      # reads /rom (small operators only)
 >>> res = rom.run()                                # the store's own loading
 >>> res = rom.run("hot.h5", enrich=True, tol=1e-3) # another loading (case store, same mesh)
+>>> res.selection                                  # which ROM ran: global, or a local ROM
+>>> rom.run("hot.h5", cluster=1)                   # force local ROM 1 (cluster="global": global)
 >>> res.times, res.coords, res.indicator, res.enrichments
 >>> U = res.U()                                    # (n_t, n_nodes, dim), Phi a (reads the modes)
 >>> p = res.reconstruct("p")                       # (n_t, n_ip, 1), Gappy-POD
@@ -15,6 +17,12 @@ store's own problem), a case store path (its ``/problem``), a :class:`romnet.pro
 or a dict of :class:`Problem` attributes overriding the ROM store's problem (e.g.
 ``{"temperature": Temperature(...)}``). Only the nodal temperature of the nodes the reduced
 points need is read from a store (:func:`read_loading`).
+
+Local ROMs (``/rom/clusters``, ``romnet cluster``): ``rom.local`` holds one model per
+cluster of the selected k; :meth:`OnlineROM.select` gives the local ROM the stored
+classifier predicts from the loading's nodal temperature (the hottest key field, the input
+descriptor of the training family: :func:`romnet.offline.classifier.predict_cluster`),
+unless ``cluster=`` forces one (an index, or ``"global"`` for the global ROM).
 """
 from __future__ import annotations
 
@@ -107,7 +115,9 @@ class OnlineResult:
     iterations / cuts per increment, seconds per increment (reduced solve only),
     point_values {field: [ (n_p, n_comp) per output ]} at the points active then (Mandel
     tensors), gappy {field: (n_t, m)} Gappy coefficients in the final dual bases,
-    enrichments (list of dicts), model (final ReducedModel)."""
+    enrichments (list of dicts), model (final ReducedModel), selection (which ROM ran:
+    {'label', 'cluster' (None: global), 'k', 'how' ('global' | 'classifier' | 'forced'),
+    'predicted' (the classifier's cluster, if it was asked)})."""
     times: np.ndarray
     coords: np.ndarray
     indicator: np.ndarray
@@ -120,6 +130,12 @@ class OnlineResult:
     enrichments: list = field(default_factory=list)
     hf_increments: int = 0
     wall_time: float = 0.0
+    selection: dict = field(default_factory=dict)
+
+    @property
+    def cluster(self):
+        """Local ROM (cluster index) the run used; None for the global ROM."""
+        return self.selection.get("cluster")
 
     def U(self, nodes=None):
         """(n_t, n_nodes_sel, dim) displacement ``Phi a`` (nodes: a slice, e.g. a rank's rows)."""
@@ -146,25 +162,79 @@ class OnlineResult:
 
 
 class OnlineROM:
-    """A ROM ready to run: one model (or, later, several local models + a classifier:
-    :meth:`select`)."""
+    """A ROM ready to run: the global model (``models[0]``) and, for a clustered ROM, the
+    local models ``local[c]`` + a classifier hook ``classifier(T_nodal) -> c``
+    (:meth:`select`)."""
 
     def __init__(self, store, models, comm=None):
         self.store = Path(store)
         self.models = models
         self.comm = comm or mpi.comm()
+        self.local = [m for m in models if getattr(m, "is_local", False)]
         self.classifier = None
+        if self.local:
+            from ..offline.classifier import predict_cluster
+            k = self.local[0].k
+            self.classifier = lambda T: predict_cluster(self.store, T, k)
 
     @property
     def model(self):
         return self.models[0]
 
-    def select(self, problem):
-        """The local model for a loading (a classifier over loadings, later issue);
-        today the single global model."""
-        if self.classifier is not None:  # pragma: no cover - later issue
-            return self.models[int(self.classifier(problem))]
+    @property
+    def global_model(self):
         return self.models[0]
+
+    def select(self, loading=None, cluster=None):
+        """The model for a loading: ``cluster="global"`` the global ROM, an int that local
+        ROM, None the classifier's choice from the loading's nodal temperature (the
+        global ROM when the store has no local ROMs or no classifier)."""
+        return self.selection(loading, cluster)[0]
+
+    def selection(self, loading=None, cluster=None):
+        """(model, {'label', 'cluster', 'k', 'how', 'predicted'}) (see :meth:`select`)."""
+        predicted = None
+        if isinstance(cluster, str) and cluster.lower() == "global":
+            model, how = self.models[0], "forced" if self.local else "global"
+        elif cluster is not None:
+            try:
+                c = int(cluster)
+            except (TypeError, ValueError):
+                raise InputError(f"cluster must be an index or 'global', got {cluster!r}") from None
+            if not self.local:
+                raise InputError(f"{self.store}: cluster={c}: the ROM has no local ROMs (run `romnet cluster`)")
+            if not 0 <= c < len(self.local):
+                raise InputError(f"cluster={c}: the ROM has {len(self.local)} local ROMs")
+            model, how = self.local[c], "forced"
+        elif self.local and self.classifier is not None:
+            T = self.loading_temperature(loading)
+            if T is None:
+                raise InputError("the loading has no temperature: the classifier cannot choose a local "
+                                 "ROM (give cluster= or cluster='global')")
+            predicted = int(self.classifier(T))
+            if not 0 <= predicted < len(self.local):
+                raise InputError(f"the classifier chose cluster {predicted}, the ROM has "
+                                 f"{len(self.local)} local ROMs")
+            model, how = self.local[predicted], "classifier"
+        else:
+            model, how = self.models[0], "global"
+        return model, dict(label=model.label, cluster=model.cluster, k=model.k, how=how,
+                           predicted=predicted)
+
+    def loading_temperature(self, loading=None):
+        """Nodal temperature key fields (n_keys, n_nodes) of a loading (the classifier's
+        input; :func:`predict_cluster` keeps the hottest key field), None without one."""
+        if isinstance(loading, dict) and "temperature" not in loading:
+            loading = None
+        if loading is None or isinstance(loading, (str, Path)):
+            return _store_temperature(self.store if loading is None else loading)
+        temp = loading["temperature"] if isinstance(loading, dict) else getattr(loading, "temperature", None)
+        if temp is None:
+            return None
+        if getattr(temp, "nodes", None) is not None:
+            raise InputError("the loading's temperature is restricted to some nodes; the classifier "
+                             "needs the whole nodal field")
+        return np.atleast_2d(np.asarray(temp.fields, dtype=float))
 
     # ------------------------------------------------------------------ loading
     def loading(self, loading=None, nodes=None):
@@ -189,15 +259,23 @@ class OnlineROM:
 
     # ------------------------------------------------------------------ run
     def run(self, loading=None, times=None, enrich=False, tol=1e-3, progress=None, options=None,
-            indicator_field="p", update_store=True, hf_options=None) -> OnlineResult:
+            indicator_field="p", update_store=True, hf_options=None, cluster=None) -> OnlineResult:
         """Solve the reduced problem on ``loading`` at output ``times`` (default: the
         loading's stepping). ``enrich``: when the indicator exceeds ``tol`` at an
         increment, one HF increment enriches the ROM (:mod:`.enrichment`), the increment is
-        redone; with ``update_store`` the enriched ROM replaces the store's ``/rom``."""
+        redone; with ``update_store`` the enriched ROM replaces the store's ``/rom``.
+        ``cluster``: with local ROMs, None lets the classifier choose, an index forces that
+        local ROM, ``"global"`` the global ROM (:meth:`select`); ``res.selection`` says
+        which ROM ran."""
         t_all = time.perf_counter()
         comm = self.comm
         say = progress if (progress and comm.Get_rank() == 0) else (lambda *a, **k: None)
-        model = self.select(loading)
+        model, selection = self.selection(loading, cluster)
+        if enrich and model.is_local:
+            raise InputError("enrichment of a local ROM is not supported (run with cluster='global')")
+        if enrich and update_store and self.local:
+            raise InputError("enrichment would rewrite /rom without its local ROMs; use "
+                             "update_store=False (or a store without clusters)")
         problem, source = self.loading(loading, model.needed_nodes())
         if problem.stepping is None and times is None:
             raise InputError("the loading has no time stepping; give times=")
@@ -207,7 +285,8 @@ class OnlineROM:
         if ind is None and enrich:
             raise InputError(f"enrichment needs the '{indicator_field}' dual basis for the indicator")
         state = solver.initial_state(sched[0])
-        res = OnlineResult(sched, np.zeros((len(sched), model.n_modes)), np.zeros(len(sched)), model)
+        res = OnlineResult(sched, np.zeros((len(sched), model.n_modes)), np.zeros(len(sched)), model,
+                           selection=selection)
         coords = [state.a.copy()]
         pvals = {n: [] for n in model.dual}
         gap = {n: [] for n in model.dual}
@@ -225,6 +304,10 @@ class OnlineROM:
         res.indicator[0] = 0.0
         history = [(float(sched[0]), state.a.copy())]
         enricher = None
+        if selection["how"] != "global":
+            say(f"online: {model.label} ({selection['how']}"
+                + (f", classifier: cluster {selection['predicted']}" if selection["predicted"] is not None
+                   else "") + ")")
         say(f"online: {model.summary()}; {len(sched) - 1} increments")
         for j in range(1, len(sched)):
             t1 = float(sched[j])
@@ -288,6 +371,24 @@ class OnlineROM:
         return res
 
 
-def load_rom(store, comm=None) -> OnlineROM:
-    """Read the ROM of a case store (``/rom``; only the small operators)."""
-    return OnlineROM(store, load_models(store), comm)
+def _store_temperature(path):
+    """Temperature key fields (n_keys, n_nodes) of a case store's problem, None without one
+    (only the temperature is read)."""
+    from ..store import CaseStore
+    with CaseStore(path) as st:
+        if not st.has_problem():
+            raise InputError(f"{path}: the store has no problem definition (a loading needs one)")
+        g = st.f["problem"]
+        temp = json.loads(g["definition"][()]).get("temperature")
+        if temp is None:
+            return None
+        f = temp["fields"]
+        arr = g["arrays"][f["$array"]][()] if isinstance(f, dict) else f
+    return np.atleast_2d(np.asarray(arr, dtype=float))
+
+
+def load_rom(store, comm=None, k=None) -> OnlineROM:
+    """Read the ROM of a case store (``/rom``; only the small operators). With local ROMs
+    (``/rom/clusters``), those of ``k`` clusters (default: the selected k) and the stored
+    classifier are loaded too."""
+    return OnlineROM(store, load_models(store, k), comm)

@@ -6,9 +6,11 @@ temperature interpolation per point, the dual bases at the points (Gappy-POD), t
 load vectors and the POD metadata. The full POD modes (mesh-sized) are read on demand by
 :meth:`ReducedModel.modes` (reconstruction, enrichment) -- never by the reduced solver.
 
-Local ROMs (several bases + a classifier, ``/rom/clusters``) are a later issue;
-:func:`load_models` returns a list of models and ``select`` picks one, so a clustered ROM
-only has to add entries and a classifier (see ``docs/online.md``).
+Local ROMs (``/rom/clusters``, written by ``romnet cluster``): :func:`load_models` returns
+the global model first, then one model per cluster of the selected number of clusters k
+(``cluster`` = c, ``k`` = k, modes read from ``/rom/clusters/<k>/<c>/pod``);
+:meth:`romnet.online.api.OnlineROM.select` picks one with the stored classifier
+(``docs/online.md``).
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..offline.rom_store import read_modes, read_rom
+from ..offline.rom_store import read_modes, read_rom, series_list
 
 __all__ = ["ReducedModel", "load_models"]
 
@@ -41,6 +43,13 @@ class ReducedModel:
     settings: dict = field(default_factory=dict)
     tree: dict = field(default_factory=dict)   # whole /rom tree without the modes (enrichment)
     label: str = "global"
+    cluster: int | None = None        # local ROM: cluster index c (None: the global ROM)
+    k: int | None = None              # local ROM: number of clusters of its clustering
+    series: list = field(default_factory=list)  # training series (one or several)
+
+    @property
+    def is_local(self) -> bool:
+        return self.cluster is not None
 
     # ---------------------------------------------------------------- sizes
     @property
@@ -73,6 +82,9 @@ class ReducedModel:
     def modes(self, field=None, points=None) -> np.ndarray:
         """(n_rows, n_modes) POD modes of ``field`` (default U) for a contiguous slice of
         nodes / ips (mesh-sized: reconstruction and enrichment only)."""
+        if self.is_local:
+            from ..offline.local_bases import read_local_modes
+            return read_local_modes(self.store, self.k, self.cluster, field or self.displacement, points)
         return read_modes(self.store, field or self.displacement, points)
 
     def summary(self) -> str:
@@ -82,7 +94,7 @@ class ReducedModel:
 
     # ---------------------------------------------------------------- reading
     @classmethod
-    def from_tree(cls, store, rom: dict, label="global"):
+    def from_tree(cls, store, rom: dict, label="global", cluster=None, k=None):
         pts = rom["points"]
         op = rom["operators"]
         ecm = rom.get("ecm", {})
@@ -103,7 +115,8 @@ class ReducedModel:
                    np.asarray(pts["shape"], dtype=float), dual, dual_info, loads, pod_info,
                    displacement=disp, stress_field=ecm.get("stress_field", "stress"),
                    settings=rom.get("settings", {}) if isinstance(rom.get("settings"), dict) else {},
-                   tree=rom, label=label)
+                   tree=rom, label=label, cluster=None if cluster is None else int(cluster),
+                   k=None if k is None else int(k), series=series_list(rom.get("series")))
 
     @classmethod
     def load(cls, store):
@@ -111,10 +124,22 @@ class ReducedModel:
         return cls.from_tree(store, read_rom(store, modes=False))
 
 
-def load_models(store) -> list:
-    """Every reduced model of a store: one global model today; a clustered ROM
-    (``/rom/clusters``, later issue) would return one model per cluster."""
+def load_models(store, k=None) -> list:
+    """Every reduced model of a store: the global model first; with ``/rom/clusters``, then
+    one local model per cluster c = 0 .. k-1 of ``k`` clusters (default: the selected k).
+    ``series`` of each model is a list (one name or several)."""
     rom = read_rom(store, modes=False)
-    if "clusters" in rom:  # pragma: no cover - later issue
-        raise InputError(f"{store}: local (clustered) ROMs are not supported by this romnet yet")
-    return [ReducedModel.from_tree(store, rom)]
+    clusters = rom.pop("clusters", None)
+    models = [ReducedModel.from_tree(store, rom)]
+    if clusters is None:
+        return models
+    k = int(clusters["selected"]) if k is None else int(k)
+    if str(k) not in clusters:
+        raise InputError(f"{store}: no local ROMs for k={k} (stored: {clusters.get('stored')})")
+    kg = clusters[str(k)]
+    for c in range(int(kg.get("n_clusters", k))):
+        key = f"{c:03d}"
+        if key not in kg:
+            raise InputError(f"{store}: /rom/clusters/{k} has no local ROM {key}")
+        models.append(ReducedModel.from_tree(store, kg[key], label=f"local {c} of {k}", cluster=c, k=k))
+    return models
