@@ -177,3 +177,20 @@ def test_factor_same_on_two_ranks(tmp_path):
     o = np.load(tmp_path / "o.npz")
     assert np.allclose(o["R"].T @ o["R"], F.R.T @ F.R, rtol=0, atol=1e-12 * np.abs(F.R).max() ** 2)
     assert np.allclose(o["D"], dissimilarity(F, "angle"), atol=1e-10)
+
+
+def test_classifier_with_a_single_member_cluster_has_finite_accuracy():
+    """A cluster with one run makes some CV folds single-class: the accuracy stays finite."""
+    import warnings
+
+    from romnet.offline.classifier import StoredClassifier, fit_classifier
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(8, 30))
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 2])
+    X[y == 1] += 3.0
+    X[y == 2] -= 3.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree, rep = fit_classifier(X, y, seed=0)
+    assert np.isfinite(rep["cv_accuracy"]) and 0.0 <= rep["cv_accuracy"] <= 1.0
+    assert StoredClassifier(tree).predict(X[:1]).shape == (1,)

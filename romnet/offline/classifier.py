@@ -84,7 +84,9 @@ def fit_classifier(X, labels, seed=0, max_components=10):
         # PCA inside the fold may get fewer samples than n_c: cap it for the folds
         n_train = n - int(np.ceil(n / cv.get_n_splits()))
         pipe.steps[0][1].n_components = int(max(1, min(n_c, n_train - 1)))
-        sc = float(np.mean(cross_val_score(pipe, X, y, cv=cv)))
+        # a fold whose training part holds one class only cannot fit some models: such a
+        # fold scores 0 (counts against the model) instead of making the mean nan
+        sc = float(np.mean(cross_val_score(pipe, X, y, cv=cv, error_score=0.0)))
         scores[name] = sc
         if best is None or sc > best[0] + 1e-12:
             best = (sc, name, kind, params, est)
