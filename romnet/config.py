@@ -22,7 +22,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-KNOWN_STEPS = ("import", "info", "verify-law", "hifi", "offline")
+KNOWN_STEPS = ("import", "info", "verify-law", "hifi", "offline", "online")
 
 
 def load_case_config(case_dir) -> dict:

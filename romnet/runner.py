@@ -52,6 +52,19 @@ def run_case(case_dir, output=None, progress=print) -> int:
             run_offline(store, config=cfg.get("offline"), progress=progress)
             from .offline.rom_store import rom_summary
             progress(rom_summary(store))
+        elif step == "online":
+            from .hifi import compare_stores
+            from .online.api import load_rom
+            res = load_rom(store).run(progress=progress)
+            online_store = out / "online.h5"
+            res.save(online_store, source_store=store)
+            sec = sorted(res.seconds) if hasattr(res, "seconds") else []
+            if len(sec):
+                progress(f"   online: {len(sec)} increments, median {1e3 * sec[len(sec) // 2]:.1f} ms "
+                         "per increment")
+            if "imported" in _series_of(store):
+                progress("   ROM (online) vs the imported results:")
+                progress(compare_stores(online_store, store, series_a="online").table())
         elif step == "verify-law":
             from .verify_law import verify_law
             rep = verify_law(store, progress=progress)
