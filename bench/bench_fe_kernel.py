@@ -8,46 +8,17 @@ integration points per second (element-ip pairs processed per second).
 from __future__ import annotations
 
 import argparse
-import itertools
 import time
 
 import numpy as np
 
-from romnet.fe import ElementKernel, get_element_type
+from romnet.fe import ElementKernel
+from romnet.meshing import box_mesh as _box_mesh
 
 
 def box_mesh(name, n):
-    """Unit cube, n cells per direction; c3d8 hexes or c3d10 tets (6 per cube, Kuhn split)."""
-    et = get_element_type(name)
-    p = 2 if et.n_nodes > et.n_corners else 1
-    m = n * p + 1
-    if et.family == "hex":
-        maps = [lambda x: (x + 1.0) / 2.0]
-    else:
-        maps = []
-        for perm in itertools.permutations(range(3)):
-            v = [np.zeros(3)]
-            for k in perm:
-                v.append(v[-1].copy())
-                v[-1][k] = 1.0
-            v = np.array(v)
-            if np.linalg.det(v[1:] - v[0]) < 0:
-                v[[1, 2]] = v[[2, 1]]
-            maps.append(lambda x, v=v: v[0] + x @ (v[1:] - v[0]))
-    origins = np.array(list(itertools.product(range(n), repeat=3)))[:, ::-1] * p
-    conn = []
-    for f in maps:
-        loc = np.rint(p * f(et.reference_nodes)).astype(int)
-        lat = origins[:, None, :] + loc[None]
-        conn.append(np.ravel_multi_index(tuple(np.moveaxis(lat, -1, 0)), (m,) * 3, order="F"))
-    conn = np.concatenate(conn)
-    grid = np.stack(np.meshgrid(*([np.arange(m)] * 3), indexing="ij"), -1).reshape(-1, 3, order="F")
-    X = grid / (m - 1)
-    used, conn = np.unique(conn, return_inverse=True)
-    X = X[used]
-    rng = np.random.default_rng(0)
-    X = X + rng.uniform(-0.05, 0.05, X.shape) / (m - 1)  # mild distortion
-    return X, conn.reshape(-1, et.n_nodes)
+    """Unit cube, n cells per direction (romnet.meshing: c3d8 hexes, c3d10 Kuhn-split tets)."""
+    return _box_mesh(name, n=n, box=(1.0, 1.0, 1.0))
 
 
 def best(fn, repeat):

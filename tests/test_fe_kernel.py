@@ -4,7 +4,6 @@ Tolerances: patch tests and exact integrals 1e-12 (relative to O(1) data, unit-s
 assembly identities 1e-12 relative to the largest entry; rigid-body modes of the
 stiffness 1e-10 relative to ||K||.
 """
-import itertools
 
 import numpy as np
 import pytest
@@ -13,6 +12,7 @@ import scipy.sparse as sp
 from romnet.errors import InputError, UnsupportedError
 from romnet.fe import (PLANE_STRAIN_TYPES, VOLUME_TYPES, ElementKernel, FaceKernel,
                        boundary_faces, faces_of_elements, get_element_type)
+from romnet.meshing import box_mesh as _box_mesh
 from romnet.tensors import SQRT2
 
 SOLID = list(VOLUME_TYPES) + list(PLANE_STRAIN_TYPES)
@@ -20,53 +20,9 @@ BOX = (1.0, 0.8, 0.6)
 
 
 # ----------------------------------------------------------------------------- meshes
-def _simplex_cells(dim):
-    """Unit-cube (dim=3) / unit-square (dim=2) split in positive simplices (vertex lists)."""
-    cells = []
-    for perm in itertools.permutations(range(dim)):
-        v = [np.zeros(dim)]
-        for k in perm:
-            v.append(v[-1].copy())
-            v[-1][k] = 1.0
-        v = np.array(v)
-        if np.linalg.det(v[1:] - v[0]) < 0:
-            v[[1, 2]] = v[[2, 1]]
-        cells.append(v)
-    return cells
-
-
-def _cell_maps(et):
-    """Maps reference coords -> unit-cell coords, one per sub-cell of a grid cell."""
-    if et.family in ("hex", "quad"):
-        return [lambda x: (x + 1.0) / 2.0]
-    if et.family in ("tet", "tri"):
-        return [lambda x, v=v: v[0] + x @ (v[1:] - v[0]) for v in _simplex_cells(et.dim)]
-    # wedge: triangles of the xy unit square x z
-    maps = []
-    for tri in (np.array([[0, 0], [1, 0], [0, 1]], float), np.array([[1, 0], [1, 1], [0, 1]], float)):
-        maps.append(lambda x, t=tri: np.c_[t[0] + x[:, :2] @ (t[1:] - t[0]), (x[:, 2] + 1) / 2])
-    return maps
-
-
 def box_mesh(name, n=2, box=BOX):
-    """Structured mesh of the box [0, box] with n cells per direction (split into
-    simplices/wedges as needed). Unused lattice nodes are dropped.
-    Returns coordinates (n_nodes, dim), connectivity (n_el, n_en)."""
-    et = get_element_type(name)
-    d = et.dim
-    p = 2 if et.n_nodes > et.n_corners else 1   # lattice refinement for mid-edge nodes
-    m = n * p + 1
-    local = [np.rint(p * f(et.reference_nodes)).astype(int) for f in _cell_maps(et)]
-    origins = np.array(list(itertools.product(range(n), repeat=d)))[:, ::-1] * p
-    conn = []
-    for loc in local:
-        lat = origins[:, None, :] + loc[None]                     # (n_cells, n_en, d)
-        conn.append(np.ravel_multi_index(tuple(np.moveaxis(lat, -1, 0)), (m,) * d, order="F"))
-    conn = np.concatenate(conn)
-    grid = np.stack(np.meshgrid(*([np.arange(m)] * d), indexing="ij"), -1).reshape(-1, d, order="F")
-    X = grid / (m - 1) * np.asarray(box[:d])
-    used, conn = np.unique(conn, return_inverse=True)
-    return X[used], conn.reshape(-1, et.n_nodes)
+    """Structured mesh of the box (romnet.meshing.box_mesh)."""
+    return _box_mesh(name, n=n, box=box)
 
 
 def distort(name, X, conn, amp=0.1, seed=0, straight=False, box=BOX):
