@@ -184,6 +184,38 @@ def check_store(path) -> None:
         pass
 
 
+def problem_from_definition(tree: dict, arrays, with_temperature: bool = True) -> Problem:
+    """Problem from the JSON tree of ``/problem/definition`` and the ``/problem/arrays``
+    group; ``with_temperature=False`` leaves ``temperature`` None without reading its
+    (mesh-sized) fields."""
+    def deref(obj):
+        if isinstance(obj, dict):
+            if set(obj) == {"$array"}:
+                return arrays[obj["$array"]][()]
+            return {k: deref(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [deref(v) for v in obj]
+        return obj
+
+    tree = deref({k: v for k, v in tree.items() if with_temperature or k != "temperature"})
+    pb = Problem(source=tree.get("source", ""))
+    pb.materials = [MaterialAssignment(**m) for m in tree["materials"]]
+    pb.dirichlet = [Dirichlet(**d) for d in tree["dirichlet"]]
+    pb.pressure = [Pressure(**{**p, "value": np.asarray(p["value"]) if isinstance(p["value"], list) else p["value"]})
+                   for p in tree["pressure"]]
+    pb.centrifugal = [Centrifugal(**c) for c in tree["centrifugal"]]
+    pb.tables = {k: TimeTable(**t) for k, t in tree["tables"].items()}
+    if tree["stepping"] is not None:
+        st = dict(tree["stepping"])
+        st["times"] = np.asarray(st["times"], dtype=float)
+        pb.stepping = TimeStepping(**st)
+    if tree.get("temperature") is not None:
+        t = tree["temperature"]
+        pb.temperature = Temperature(np.asarray(t["times"], dtype=float),
+                                     np.asarray(t["fields"], dtype=float), t["period"])
+    return pb
+
+
 class CaseStore:
     """Read-only access to a case store, usable as a context manager.
 
@@ -253,35 +285,7 @@ class CaseStore:
 
     def problem(self) -> Problem:
         g = self._get("problem")
-        tree = json.loads(g["definition"][()])
-        arrays = g["arrays"]
-
-        def deref(obj):
-            if isinstance(obj, dict):
-                if set(obj) == {"$array"}:
-                    return arrays[obj["$array"]][()]
-                return {k: deref(v) for k, v in obj.items()}
-            if isinstance(obj, list):
-                return [deref(v) for v in obj]
-            return obj
-
-        tree = deref(tree)
-        pb = Problem(source=tree.get("source", ""))
-        pb.materials = [MaterialAssignment(**m) for m in tree["materials"]]
-        pb.dirichlet = [Dirichlet(**d) for d in tree["dirichlet"]]
-        pb.pressure = [Pressure(**{**p, "value": np.asarray(p["value"]) if isinstance(p["value"], list) else p["value"]})
-                       for p in tree["pressure"]]
-        pb.centrifugal = [Centrifugal(**c) for c in tree["centrifugal"]]
-        pb.tables = {k: TimeTable(**t) for k, t in tree["tables"].items()}
-        if tree["stepping"] is not None:
-            s = dict(tree["stepping"])
-            s["times"] = np.asarray(s["times"], dtype=float)
-            pb.stepping = TimeStepping(**s)
-        if tree["temperature"] is not None:
-            t = tree["temperature"]
-            pb.temperature = Temperature(np.asarray(t["times"], dtype=float),
-                                         np.asarray(t["fields"], dtype=float), t["period"])
-        return pb
+        return problem_from_definition(json.loads(g["definition"][()]), g["arrays"])
 
     # ---- results
     def series_names(self) -> list:

@@ -36,8 +36,8 @@ import numpy as np
 
 from .. import mpi
 from ..errors import InputError
-from ..problem import (Centrifugal, Dirichlet, MaterialAssignment, Pressure, Problem, Temperature,
-                       TimeStepping, TimeTable)
+from ..problem import Problem, Temperature
+from ..store import problem_from_definition
 from .indicator import PIndicator
 from .reconstruction import Gappy, reconstruct_dual, reconstruct_U
 from .reduced_model import load_models
@@ -73,37 +73,13 @@ def read_loading(path, nodes=None, full=False) -> Problem:
             tarr = g["arrays"][key][:, np.asarray(nodes, dtype=np.int64)]
             temp["fields"] = [[0.0]]  # placeholder, replaced below
         # everything else through the regular reader on a tree without the big array
-        pb = _problem_from_tree(tree, g["arrays"])
+        pb = problem_from_definition(tree, g["arrays"], with_temperature=False)
     if temp is not None:
         fields = tarr if tarr is not None else np.asarray(temp["fields"], dtype=float)[:, nodes]
         t = _PointTemperature(np.asarray(temp["times"], dtype=float), np.asarray(fields, dtype=float),
                               temp["period"])
         t.nodes = np.asarray(nodes, dtype=np.int64)
         pb.temperature = t
-    return pb
-
-
-def _problem_from_tree(tree, arrays) -> Problem:
-    def deref(obj):
-        if isinstance(obj, dict):
-            if set(obj) == {"$array"}:
-                return arrays[obj["$array"]][()]
-            return {k: deref(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [deref(v) for v in obj]
-        return obj
-    tree = deref({k: v for k, v in tree.items() if k != "temperature"})
-    pb = Problem(source=tree.get("source", ""))
-    pb.materials = [MaterialAssignment(**m) for m in tree["materials"]]
-    pb.dirichlet = [Dirichlet(**d) for d in tree["dirichlet"]]
-    pb.pressure = [Pressure(**{**p, "value": np.asarray(p["value"]) if isinstance(p["value"], list) else p["value"]})
-                   for p in tree["pressure"]]
-    pb.centrifugal = [Centrifugal(**c) for c in tree["centrifugal"]]
-    pb.tables = {k: TimeTable(**t) for k, t in tree["tables"].items()}
-    if tree["stepping"] is not None:
-        s = dict(tree["stepping"])
-        s["times"] = np.asarray(s["times"], dtype=float)
-        pb.stepping = TimeStepping(**s)
     return pb
 
 
