@@ -52,7 +52,7 @@ from romnet.problem import (Centrifugal, Dirichlet, MaterialAssignment, Pressure
                             Temperature, TimeStepping, TimeTable)
 
 from .material import read_material
-from .tokens import (eval_expression, parse_vector, read_lines, referenced_file, to_float,
+from .tokens import (eval_expression, split_blocks, parse_vector, read_lines, referenced_file, to_float,
                      to_int)
 
 IGNORED_SECTIONS = ("linear_solver", "output")
@@ -82,18 +82,6 @@ class Deck:
     ignored: list = field(default_factory=list)
 
 
-def _blocks(lines, level):
-    pre, blocks = [], []
-    for ln in lines:
-        if ln.keyword.startswith("*") and ln.level == level:
-            blocks.append((ln, []))
-        elif blocks:
-            blocks[-1][1].append(ln)
-        else:
-            pre.append(ln)
-    return pre, blocks
-
-
 def parse_deck(path) -> Deck:
     """First pass: split the deck in sections and find its mesh file."""
     path = Path(path)
@@ -111,7 +99,7 @@ def parse_deck(path) -> Deck:
         if ln.keyword.startswith("****"):
             raise UnsupportedError(f"unsupported keyword '{ln.keyword}' in ****calcul", path, ln.number)
         body.append(ln)
-    pre, sections = _blocks(body, 3)
+    pre, sections = split_blocks(body, 3)
     if pre:
         raise InputError(f"unexpected '{pre[0].keyword}' before the first *** keyword", path, pre[0].number)
     mesh_file = mesh_line = None
@@ -125,7 +113,7 @@ def parse_deck(path) -> Deck:
         if name == "mesh":
             if mesh_file is not None:
                 raise UnsupportedError("second ***mesh", path, h.number)
-            _, blocks = _blocks(content, 2)
+            _, blocks = split_blocks(content, 2)
             if h.args:
                 raise UnsupportedError(f"***mesh: unexpected '{' '.join(h.args)}'", path, h.number)
             for kw, rest in blocks:
@@ -260,7 +248,7 @@ class _Builder:
     def s_bc(self, h, content):
         if h.args:
             raise UnsupportedError(f"***bc: unexpected '{' '.join(h.args)}'", self.path, h.number)
-        pre, blocks = _blocks(content, 2)
+        pre, blocks = split_blocks(content, 2)
         if pre:
             raise InputError(f"unexpected '{pre[0].keyword}' in ***bc", self.path, pre[0].number)
         for kw, items in blocks:
@@ -405,7 +393,7 @@ class _Builder:
         return new
 
     def s_parameter(self, h, content):
-        pre, blocks = _blocks(content, 2)
+        pre, blocks = split_blocks(content, 2)
         if pre:
             raise InputError(f"unexpected '{pre[0].keyword}' in ***parameter", self.path, pre[0].number)
         for kw, body in blocks:
@@ -480,7 +468,7 @@ class _Builder:
         return Temperature(np.asarray(times), np.asarray(fields, dtype=np.float64), period or None)
 
     def s_table(self, h, content):
-        pre, blocks = _blocks(content, 2)
+        pre, blocks = split_blocks(content, 2)
         if pre:
             raise InputError(f"unexpected '{pre[0].keyword}' in ***table", self.path, pre[0].number)
         for kw, body in blocks:

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from romnet.errors import InputError, UnsupportedError
 
-from .tokens import read_lines, to_float, to_int
+from .tokens import read_lines, split_blocks, to_float, to_int
 
 #: Z-set's ``theta_method_a 1.`` evaluates the isotropic hardening at p_n + 0.999 dp, not at
 #: p_{n+1}: measured on MecaSequentialSimpleMises (linear hardening H = 100), where Z-set's
@@ -127,20 +127,6 @@ def _take(coefs: dict, names, path, line, context: str) -> dict:
     return {k: coefs[k][0] for k in names}
 
 
-def _blocks(lines, level):
-    """Split ``lines`` into (keyword line, body lines) at keywords of exactly ``level`` stars;
-    returns (preamble lines, blocks)."""
-    pre, blocks = [], []
-    for ln in lines:
-        if ln.keyword.startswith("*") and ln.level == level:
-            blocks.append((ln, []))
-        elif blocks:
-            blocks[-1][1].append(ln)
-        else:
-            pre.append(ln)
-    return pre, blocks
-
-
 def read_material(path) -> dict:
     """Parse a Z-set material file into a romnet material spec dict."""
     path = Path(path)
@@ -154,7 +140,7 @@ def read_material(path) -> dict:
         if ln.keyword == "***return":
             break
         body.append(ln)
-    pre, sections = _blocks(body, 3)
+    pre, sections = split_blocks(body, 3)
     if pre:
         raise InputError(f"unexpected '{pre[0].keyword}' before ***material/***behavior", path, pre[0].number)
     behavior = None
@@ -214,7 +200,7 @@ def _behavior(head, content, path, spec):
                                head.number)
     law = head.args[0]
     spec["law"] = "gen_evp" if law == "gen_evp" else "elastic"
-    pre, blocks = _blocks(content, 2)
+    pre, blocks = split_blocks(content, 2)
     if pre:
         raise InputError(f"unexpected '{pre[0].keyword}' in ***behavior before any ** keyword", path,
                          pre[0].number)
@@ -267,7 +253,7 @@ def _potential(kw, body, path, spec):
         raise UnsupportedError(f"**potential {a[0] if a else ''}: only gen_evp is supported", path, kw.number)
     if len(a) > 2:
         raise UnsupportedError(f"**potential: unexpected '{' '.join(a[2:])}'", path, kw.number)
-    pre, blocks = _blocks(body, 1)
+    pre, blocks = split_blocks(body, 1)
     if pre:
         raise InputError(f"unexpected '{pre[0].keyword}' in **potential", path, pre[0].number)
     seen = set()

@@ -97,6 +97,20 @@ class Lines:
         return (Line(n, t, "") for n, t in zip(self.nums, self.toks))
 
 
+def split_blocks(lines, level):
+    """Split ``lines`` into (keyword line, body lines) at keywords of exactly ``level`` stars;
+    returns (preamble lines, blocks)."""
+    pre, blocks = [], []
+    for ln in lines:
+        if ln.keyword.startswith("*") and ln.level == level:
+            blocks.append((ln, []))
+        elif blocks:
+            blocks[-1][1].append(ln)
+        else:
+            pre.append(ln)
+    return pre, blocks
+
+
 def read_lines(path, what: str = "file") -> Lines:
     """Non-empty, comment-stripped lines of ``path``."""
     text = read_text(path, what)
