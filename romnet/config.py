@@ -25,16 +25,22 @@ except ModuleNotFoundError:  # Python 3.10
 KNOWN_STEPS = ("import", "info", "verify-law", "hifi", "offline", "online")
 
 
+def read_toml(path) -> dict:
+    """Parsed TOML file; a missing or malformed file is a ConfigError naming it."""
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{p}: {exc}") from exc
+
+
 def load_case_config(case_dir) -> dict:
     case_dir = Path(case_dir)
     path = case_dir / "case.toml"
     if not path.is_file():
         raise ConfigError(f"{path}: no case.toml in case directory '{case_dir}'")
-    try:
-        with open(path, "rb") as fh:
-            cfg = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+    cfg = read_toml(path)
     case = cfg.setdefault("case", {})
     case.setdefault("name", case_dir.resolve().name)
     steps = case.setdefault("steps", list(KNOWN_STEPS))

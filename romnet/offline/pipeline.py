@@ -68,16 +68,8 @@ def load_config(config=None) -> dict:
     if config is None:
         return cfg
     if isinstance(config, (str, Path)):
-        try:
-            import tomllib
-        except ModuleNotFoundError:  # pragma: no cover
-            import tomli as tomllib
-        p = Path(config)
-        try:
-            with open(p, "rb") as fh:
-                tree = tomllib.load(fh)
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{p}: {exc}") from exc
+        from ..config import read_toml
+        tree = read_toml(config)
         config = tree.get("offline", {})
     unknown = set(config) - set(DEFAULTS)
     if unknown:

@@ -10,17 +10,10 @@ from pathlib import Path
 
 def _loading_from_config(path):
     """``[online] loading = "other.h5"`` (relative to the toml file) from a case.toml."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # pragma: no cover
-        import tomli as tomllib
+    from ..config import read_toml
     from ..errors import ConfigError
     p = Path(path)
-    try:
-        with open(p, "rb") as fh:
-            tree = tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{p}: {exc}") from exc
+    tree = read_toml(p)
     sec = tree.get("online", {})
     unknown = set(sec) - {"loading", "enrich", "tol", "ratio"}
     if unknown:
