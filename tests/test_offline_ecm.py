@@ -124,3 +124,59 @@ def test_internal_force_integrand_mandel_dot():
         r = 1 / SQRT2
         return np.array([[v[0], r * v[3], r * v[5]], [r * v[3], v[1], r * v[4]], [r * v[5], r * v[4], v[2]]])
     assert np.isclose(G[2, 1 * 3 + 2], np.sum(full(s[2, :, 1]) * full(e[2, :, 2])))
+
+
+def _self_equilibrated(z, j):
+    """Stress of snapshot j minus its dV-projection on the mode strains: its reduced internal
+    forces vanish to round-off (like residual stresses after unloading)."""
+    eps, dV = z["eps"], z["dV"]
+    s0 = z["sig"][:, :, j]
+    gram = np.einsum("qci,q,qcj->ij", eps, dV, eps)
+    c = np.linalg.solve(gram, np.einsum("qci,q,qc->i", eps, dV, s0))
+    return s0 - np.einsum("qci,i->qc", eps, c)
+
+
+def test_ecm_self_equilibrated_snapshot(zset):
+    """A snapshot with (nearly) zero reduced forces but large stresses: measured against
+    ZERO_TOL x its integrand's magnitude, ECM converges; normalised by its own |b| (the
+    former ECM, zero_tol=0) it cannot, and says so with the error it reached."""
+    from romnet.offline.ecm import ZERO_TOL
+    z = zset
+    se = _self_equilibrated(z, z["sig"].shape[2] - 1)
+    sig = np.concatenate([z["sig"], se[:, :, None]], axis=2)
+    G, groups = internal_force_integrand(sig, z["eps"])
+    last = groups == groups[-2]
+    b, A = G[:, last].T @ z["dV"], np.abs(G[:, last]).T @ z["dV"]
+    assert np.linalg.norm(b) < 1e-10 * np.linalg.norm(A)
+    res = ecm(G, z["dV"], tol=1e-5, groups=groups)
+    again = ecm(G, z["dV"], tol=1e-5, groups=groups)
+    assert res.converged and res.error <= 1e-5 and res.message.startswith("converged")
+    assert np.array_equal(res.points, again.points) and np.array_equal(res.weights, again.weights)
+    # the self-equilibrated group is integrated to tol x ZERO_TOL x |int |g| dV||
+    red = np.einsum("p,pc,pck->k", res.weights, se[res.points], z["eps"][res.points])
+    assert np.linalg.norm(red - b) <= 1.001e-5 * ZERO_TOL * np.linalg.norm(A)
+    old = ecm(G, z["dV"], tol=1e-5, groups=groups, zero_tol=0.0, max_iterations=200)
+    assert not old.converged and old.error > 1e-3
+    assert old.message.startswith("NOT converged") and f"{old.error:.3e}" in old.message
+
+
+def test_ecm_near_ties_go_to_the_smallest_index(zset):
+    """Every point duplicated (half weight each), the copy's row perturbed by 1e-13
+    relative (random signs): scores differ by round-off only, and the greedy must pick the
+    original (smaller global index) every time; with tie_rtol=0 it picks copies too."""
+    z = zset
+    n = z["G"].shape[0]
+    noise = np.random.default_rng(0).choice([-1.0, 1.0], size=z["G"].shape)
+    G2 = np.vstack([z["G"], z["G"] * (1 + 1e-13 * noise)])
+    dV2 = np.concatenate([z["dV"], z["dV"]]) / 2
+    res = ecm(G2, dV2, tol=1e-4, groups=z["groups"])
+    assert res.converged and res.points.max() < n
+    strict = ecm(G2, dV2, tol=1e-4, groups=z["groups"], tie_rtol=0.0)
+    assert strict.points.max() >= n
+
+
+def test_ecm_stop_messages(zset):
+    z = zset
+    res = ecm(z["G"], z["dV"], tol=1e-12, groups=z["groups"], max_points=10)
+    assert not res.converged and "max_points=10" in res.message and f"{res.error:.3e}" in res.message
+    assert set(res.timings) >= {"setup", "score", "select", "nnls", "total"}

@@ -68,6 +68,16 @@ def test_ecm_and_qdeim_same_on_1_and_2_ranks(runs):
     assert np.array_equal(a["syn_qdeim"], b["syn_qdeim"])
 
 
+def test_ecm_with_self_equilibrated_snapshot_same_on_1_and_2_ranks(runs):
+    """A snapshot whose reduced forces vanish (|b| / int |g| ~ round-off) converges (its
+    error floored by ZERO_TOL x its integrand) and gives the same points on 1 and 2 ranks."""
+    a, b = runs[1], runs[2]
+    assert a["se_ratio"] < 1e-8 and b["se_ratio"] < 1e-8
+    assert a["se_converged"] and b["se_converged"] and a["se_error"] <= 1e-6 and b["se_error"] <= 1e-6
+    assert np.array_equal(a["se_points"], b["se_points"])
+    assert rel(b["se_weights"], a["se_weights"]) <= 1e-8
+
+
 def test_pipeline_same_on_1_and_2_ranks(runs):
     a, b = runs[1], runs[2]
     k = a["store_modes_U"].shape[1]

@@ -47,7 +47,7 @@ from ..errors import ConfigError, InputError
 from ..store import CaseStore
 from ..tensors import COMPONENTS, storage_to_mandel
 from . import operators as ops
-from .ecm import ecm, internal_force_integrand
+from .ecm import ZERO_TOL, ecm, internal_force_integrand
 from .pod import IntegL2, Layout, NodalL2, pod
 from .qdeim import qdeim_points
 from .rom_store import _json, write_rom
@@ -279,7 +279,7 @@ def build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, sa
         ecm=dict(tolerance=float(cfg["ecm_tol"]), error=float(res.error), converged=bool(res.converged),
                  iterations=int(res.iterations), n_columns=int(res.n_columns),
                  n_ecm_points=int(res.points.size), stress_field=cfg["ecm_stress"],
-                 displacement_field=disp, group_errors=np.asarray(res.group_errors, dtype=float),
+                 displacement_field=disp, message=str(res.message), zero_tol=float(ZERO_TOL), group_errors=np.asarray(res.group_errors, dtype=float),
                  history=np.asarray(res.history, dtype=float).reshape(-1, 2)),
         qdeim={n: dict(points=np.asarray(p, dtype=np.int64)) for n, p in qpts.items()},
         operators=dict(
