@@ -110,6 +110,19 @@ class TimeStepping:
     ratio: float = 1e-4
     max_iterations: int = 20
 
+    def outputs(self):
+        """[(t, cycle, increment)] of every output: the start (cycle 1, increment 0), then
+        each increment end of each cycle; cycle c (1-based) shifts the times by
+        (c - 1) * period, period = times[-1] - times[0] (s); increments count on across
+        cycles."""
+        times = np.asarray(self.times, dtype=float)
+        period = times[-1] - times[0]
+        out = [(float(times[0]), 1, 0)]
+        for c in range(max(1, int(self.cycles))):
+            for t in times[1:]:
+                out.append((float(t + c * period), c + 1, len(out)))
+        return out
+
 
 @dataclass
 class Problem:

@@ -128,7 +128,7 @@ def newton_attempt(solver, state, t1):
             Dm = D
             if it == 0 and opt.first_tangent == "loading":
                 Dm = loading_tangent(model, eps, sig, T, dt, state.states, D)
-            du = be.solve(model.matrix_values(Dm), -R, duc, ratio=ratio)
+            du = be.solve(model.matrix_values(Dm), -R, duc, ratio=ratio, new_increment=(it == 0))
         except LinearSolveError as exc:
             raise _AttemptFailed(str(exc)) from None
         U += du

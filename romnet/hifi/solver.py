@@ -46,7 +46,9 @@ class SolverOptions:
     under monotonic plastic loading; a function of U_n and the states only, so a resumed
     run is identical) or "current" (the law evaluated at U_n: elastic at every point); temperature_at_ips: "interpolate" (shape functions) or
     "element_mean" (mean of the element's nodal temperatures at every ip, CalculiX's
-    convention for C3D8, e.g. to compare with it)."""
+    convention for C3D8, e.g. to compare with it); pc_lag: iterative linear solvers keep the
+    preconditioner built at the first Newton iteration of an increment for its later
+    iterations while it stays effective (:meth:`romnet.hifi.linear.PetscBackend.solve`)."""
     linear: str = "auto"
     petsc_options: str = ""
     max_cuts: int = 6
@@ -57,6 +59,7 @@ class SolverOptions:
     first_tangent: str = "loading"
     direct_max_dofs: int | None = None
     temperature_at_ips: str = "interpolate"
+    pc_lag: bool = True
 
 
 @dataclass
@@ -125,7 +128,8 @@ class HFSolver:
                                     self.model.coo_cols, self.loads.constrained, self.model.symmetric,
                                     self.options.petsc_options,
                                     coordinates=mesh.coordinates[self.layout.local_nodes[:self.layout.n_owned_nodes]],
-                                    direct_max_dofs=self.options.direct_max_dofs)
+                                    direct_max_dofs=self.options.direct_max_dofs,
+                                    pc_lag=self.options.pc_lag)
         st = problem.stepping
         self.ratio = float(self.options.ratio if self.options.ratio is not None else st.ratio)
         self.max_iterations = int(self.options.max_iterations if self.options.max_iterations is not None
@@ -135,16 +139,7 @@ class HFSolver:
     def schedule(self):
         """[(t, cycle, increment)] of every output: the start, then each increment end of
         each cycle (cycle c shifts the times by c * period, period = times[-1] - times[0])."""
-        st = self.problem.stepping
-        times = np.asarray(st.times, dtype=float)
-        period = times[-1] - times[0]
-        out = [(float(times[0]), 1, 0)]
-        inc = 0
-        for c in range(max(1, int(st.cycles))):
-            for t in times[1:]:
-                inc += 1
-                out.append((float(t + c * period), c + 1, inc))
-        return out
+        return self.problem.stepping.outputs()
 
     # ------------------------------------------------------------------ states
     def initial_state(self):
