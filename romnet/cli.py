@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "romnet.offline.cli",   # romnet offline
     "romnet.offline.clustering_cli",  # romnet train, romnet cluster
     "romnet.online.cli",    # romnet online
+    "romnet.online.calibrate_cli",  # romnet calibrate
     "romnet.export_cli",    # romnet export
 )
 
@@ -89,6 +90,9 @@ def cmd_info(args):
     text = rom_summary(args.store)
     if text:
         print(text)
+        from .online.calibration import calibration_summary
+        cal = calibration_summary(args.store)
+        print(cal if cal else "  calibration: none (romnet calibrate STORE fits one)")
     return 0
 
 

@@ -1,25 +1,48 @@
 """Adaptive enrichment on a loading outside the training set (MecaSequential, thermal
 strain x1.75: temperature fields 20 + 1.75 (T - 20)); HF reference by romnet.hifi.
 
-Tolerances: displacement error tolerance 5e-3 (max over outputs, L2 over nodes, vs the HF
-run on the hot loading); indicator tolerance 2e-2. The non-enriched ROM's error must exceed
-5 x 5e-3; the enriched run's error must be below 5e-3 with fewer HF increments than the run
-has increments; the enriched ROM is stored and the next run starts improved.
+Errors: displacement, max over outputs of the L2 norm over the nodes relative to the HF run
+on the hot loading. The non-enriched ROM's error (measured 5.0e-2) must exceed 5 x the
+tolerance in both tests.
+
+* raw indicator criterion (as in Casenave et al. 2019): indicator tolerance 2e-2, U error
+  tolerance 5e-3 (measured: 2.0e-3 with 6 HF increments of 10);
+* calibrated criterion (issue 6): the ROM's indicator is calibrated on HF validation runs of
+  the thermal factors of tests/test_calibration.py ``CAL`` (0.6 .. 1.9, not 1.75), and the run
+  enriches when the *estimated U error* exceeds 1e-3. Tolerance: U error <= 1e-3 with fewer
+  HF increments than increments (measured: 5.0e-4 with 8 HF increments of 10; the raw
+  indicator at tol 1e-3 enriches at all 10), and after every enrichment the redone reduced
+  increment within 1e-3 of the HF increment (measured <= 7e-5).
+
+ECM update (:mod:`romnet.online.ecm_update`): the warm-started NNLS gives the same solution
+as ``scipy.optimize.nnls``, and the ECM update the same points as the offline ECM on a real
+enrichment integrand (weights to 1e-9 relative); 1 vs 2 ranks: same points.
 """
 from __future__ import annotations
 
+import shutil
+import time
+
 import numpy as np
 import pytest
+from scipy.optimize import nnls
 
-from conftest import zset_case
+import romnet.online.enrichment as enrichment_module
+from conftest import REPO, run_mpi, zset_case
 from romnet.case import Case
 from romnet.hifi import SolverOptions, run_hifi
+from romnet.offline.ecm import ecm
 from romnet.offline.pipeline import run_offline
 from romnet.offline.rom_store import read_rom
 from romnet.online import load_rom
-from romnet.store import CaseStore, read_case, write_case
+from romnet.online.calibration import calibrate_rom
+from romnet.online.ecm_update import WarmNNLS, ecm_update
+from romnet.store import CaseStore, write_case
+from test_calibration import CAL, scaled_family
 
 U_TOL, IND_TOL = 5e-3, 2e-2
+U_TOL_CAL = 1e-3
+HF = SolverOptions(linear="scipy", verbose=False)
 
 
 def u_error(U, Uref):
@@ -33,33 +56,141 @@ def hot(tmp_path_factory):
     case = ADAPTER.read(zset_case("MecaSequential") / "cube.ut")
     rom = write_case(d / "cube.h5", case)
     run_offline(rom, {"pod_tol": 1e-6, "ecm_tol": 1e-5}, progress=None)
+    shutil.copyfile(rom, d / "cube-pristine.h5")
     pb = case.problem
     pb.temperature.fields = 20.0 + 1.75 * (np.asarray(pb.temperature.fields) - 20.0)
     loading = write_case(d / "hot.h5", Case(case.mesh, pb, {}, {"code": "test"}))
-    run_hifi(loading, d / "hot-hifi.h5", options=SolverOptions(linear="scipy", verbose=False), progress=None)
+    run_hifi(loading, d / "hot-hifi.h5", options=HF, progress=None)
     with CaseStore(d / "hot-hifi.h5") as st:
         Uref = st.read_field("hifi", "U")
-    return rom, loading, Uref
+    return rom, loading, Uref, d
 
 
-def test_enrichment_reaches_tolerance(hot):
-    rom_path, loading, Uref = hot
+def test_enrichment_reaches_tolerance(hot, monkeypatch):
+    rom_path, loading, Uref, d = hot
     plain = load_rom(rom_path).run(loading)
     e0 = u_error(plain.U(), Uref)
     assert e0 > 5 * U_TOL, e0
     assert plain.indicator.max() > IND_TOL
-    res = load_rom(rom_path).run(loading, enrich=True, tol=IND_TOL, progress=print)
+    captured = []
+    real = enrichment_module.ecm_update
+
+    def spy(G, dV, comm, **kw):
+        if not captured:
+            captured.append((np.array(G), np.array(dV), kw))
+        return real(G, dV, comm, **kw)
+    monkeypatch.setattr(enrichment_module, "ecm_update", spy)
+    t0 = time.perf_counter()
+    res = load_rom(rom_path).run(loading, enrich=True, tol=IND_TOL, progress=print, hf_options=HF)
+    wall = time.perf_counter() - t0
     e1 = u_error(res.U(), Uref)
     n_inc = len(res.times) - 1
     print(f"\nnon-enriched U error {e0:.2e}; enriched {e1:.2e} with {res.hf_increments} HF increments "
-          f"of {n_inc}; log: {[(r['increment'], r['modes_after'], r['points_after']) for r in res.enrichments]}")
+          f"of {n_inc} in {wall:.1f} s (ECM {sum(r['ecm_seconds'] for r in res.enrichments):.1f} s); log: "
+          f"{[(r['increment'], r['modes_after'], r['points_after']) for r in res.enrichments]}")
     assert res.enrichments and 0 < res.hf_increments < n_inc
     assert e1 <= U_TOL
     for r in res.enrichments:
         assert r["indicator_after"] < IND_TOL and r["modes_after"] > r["modes_before"]
+        assert r["ecm_converged"]
     # the enriched ROM was stored: the next run starts improved
     rom = read_rom(rom_path, modes=False)
     assert rom["enrichment"]["count"] == len(res.enrichments)
     assert rom["pod"]["U"]["n_modes"] == res.model.n_modes
     again = load_rom(rom_path).run(loading)
     assert u_error(again.U(), Uref) < e0 / 5
+    np.savez(d / "ecm_case.npz", G=captured[0][0], dV=captured[0][1], groups=captured[0][2]["groups"],
+             warm=captured[0][2]["warm_start"], tol=captured[0][2]["tol"])
+
+
+def test_calibrated_enrichment_reaches_1e3(hot, tmp_path):
+    rom_src, loading, Uref, d = hot
+    store = tmp_path / "cube.h5"
+    shutil.copyfile(d / "cube-pristine.h5", store)
+    vals = scaled_family(tmp_path, CAL)
+    cal = calibrate_rom(store, validation=list(vals.values()), progress=None)
+    assert cal["fits"]["U"]["indicator"] == "stress"
+    plain = load_rom(store).run(loading)
+    e0 = u_error(plain.U(), Uref)
+    assert e0 > 5 * U_TOL_CAL
+    res = load_rom(store).run(loading, enrich=True, tol=U_TOL_CAL, criterion="estimate", progress=print,
+                              hf_options=HF)
+    U = res.U()
+    per = [np.linalg.norm(U[i] - Uref[i]) / np.linalg.norm(Uref[i]) for i in range(1, len(U))]
+    n_inc = len(res.times) - 1
+    print(f"\nestimate criterion, tol {U_TOL_CAL:g}: U error {max(per):.2e} with {res.hf_increments} HF "
+          f"increments of {n_inc} (enriched at {[r['increment'] for r in res.enrichments]}); per increment "
+          + " ".join(f"{x:.1e}" for x in per) + "; estimated " + " ".join(
+              f"{x:.1e}" for x in res.estimated_error["U"][1:]) + "; redone vs HF "
+          + " ".join(f"{r['redo_vs_hf']:.1e}" for r in res.enrichments))
+    assert max(per) <= U_TOL_CAL
+    assert 0 < res.hf_increments < n_inc
+    for r in res.enrichments:
+        assert r["criterion"] == "estimate" and r["estimate_before"] > U_TOL_CAL
+        assert r["redo_vs_hf"] <= 1e-3
+    # increments that were not enriched were estimated below the tolerance
+    enriched = {r["increment"] for r in res.enrichments}
+    for j in range(1, n_inc + 1):
+        if j not in enriched:
+            assert res.estimated_error["U"][j] <= U_TOL_CAL
+    # the calibration survives the rewrite of /rom by the enrichment
+    rom = read_rom(store, modes=False)
+    assert rom["enrichment"]["count"] == res.hf_increments
+    assert rom["calibration"]["fits"]["U"]["slope"] == pytest.approx(cal["fits"]["U"]["slope"])
+
+
+def test_warm_nnls_matches_scipy():
+    """Each add() gives scipy's NNLS solution on (previous positive columns + the new one)."""
+    rng = np.random.default_rng(3)
+    for trial in range(4):
+        m = 40
+        b = rng.normal(size=m) if trial % 2 else np.abs(rng.normal(size=m))
+        s = WarmNNLS(b, refresh=7)
+        cols = {}
+        for step in range(45):
+            c = rng.normal(size=m) + (0.5 if trial > 1 else 0.0)
+            cols[step] = c
+            prev = list(s.ids)
+            s.add([step], c[:, None])
+            ids = prev + [step]
+            w_ref, _ = nnls(np.column_stack([cols[i] for i in ids]), b)
+            w = np.zeros(len(ids))
+            w[[ids.index(i) for i in s.ids]] = s.w
+            assert np.allclose(w, w_ref, rtol=1e-8, atol=1e-9 * max(np.abs(w_ref).max(), 1e-300)), (trial, step)
+            assert np.all(s.w > 0) and s.C.shape == (m, len(s.ids))
+        assert s.calls == 45
+
+
+def test_ecm_update_same_points_as_offline_ecm(hot, tmp_path):
+    _, _, _, d = hot
+    case = d / "ecm_case.npz"
+    if not case.exists():
+        pytest.skip("needs test_enrichment_reaches_tolerance (captures a real enrichment integrand)")
+    z = np.load(case)
+    kw = dict(tol=float(z["tol"]), groups=z["groups"], warm_start=z["warm"])
+    t0 = time.perf_counter()
+    a = ecm(z["G"], z["dV"], **kw)
+    t1 = time.perf_counter()
+    b = ecm_update(z["G"], z["dV"], **kw)
+    t2 = time.perf_counter()
+    print(f"\nECM on an enrichment integrand {z['G'].shape}: offline {a.points.size} points in {t1 - t0:.2f} s, "
+          f"update {b.points.size} points in {t2 - t1:.2f} s, NNLS fallbacks {b.nnls_fallbacks}")
+    assert np.array_equal(a.points, b.points)
+    assert np.allclose(a.weights, b.weights, rtol=1e-9, atol=1e-9 * a.weights.max())
+    assert b.error <= kw["tol"] and b.converged
+    # the error is what it says: recomputed from the points and weights
+    G, dV, g = z["G"], z["dV"], z["groups"]
+    exact = G.T @ dV
+    red = G[b.points].T @ b.weights
+    A = np.sqrt(np.bincount(g, weights=(np.abs(G).T @ dV) ** 2))
+    B = np.sqrt(np.bincount(g, weights=exact ** 2))
+    err = np.sqrt(np.bincount(g, weights=(red - exact) ** 2)) / np.maximum(B, 1e-3 * A)
+    assert err.max() == pytest.approx(b.error, rel=1e-6)
+    # 1 vs 2 ranks
+    out = {}
+    for n in (1, 2):
+        run_mpi(REPO / "tests" / "mpi" / "online_ecm.py", case, tmp_path / f"e{n}.npz", n=n)
+        out[n] = np.load(tmp_path / f"e{n}.npz")
+    assert int(out[2]["size"]) == 2
+    assert np.array_equal(out[1]["points"], out[2]["points"]) and np.array_equal(out[1]["points"], b.points)
+    assert np.abs(out[1]["weights"] - out[2]["weights"]).max() <= 1e-10 * b.weights.max()

@@ -167,3 +167,21 @@ def test_offline_on_several_series(family, tmp_path):
         run_offline(p2, {**CFG, "series": "nothing_*"}, progress=None)
     with pytest.raises(InputError, match="no result series"):
         run_offline(p2, {**CFG, "series": ["train_001", "bogus"]}, progress=None)
+
+
+def test_cli_cluster_option(family, capsys):
+    """``romnet online --cluster K|global``: the progress and the last line say which ROM ran."""
+    from romnet.cli import main
+    path = str(family[0])
+    assert main(["online", path, "--cluster", "global"]) == 0
+    out = capsys.readouterr().out
+    assert "online: global ROM (forced)" in out and "ROM global (forced)" in out
+    assert main(["online", path, "--cluster", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "online: local 1 of 2 ROM (forced)" in out and "ROM local 1 of 2 (forced)" in out
+    assert main(["online", path]) == 0
+    out = capsys.readouterr().out
+    assert "(classifier, classifier: cluster" in out and "ROM local " in out
+    assert main(["online", path, "--cluster", "7"]) == 2
+    assert main(["online", path, "--cluster", "hot"]) == 2
+    assert "--cluster" in capsys.readouterr().err

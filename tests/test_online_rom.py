@@ -120,3 +120,23 @@ def test_indicator_calibration_fit(tmp_path):
     assert np.allclose(estimate_error(cal, [1e-3]), 0.3 * 1e-3 ** 0.8, rtol=0.2)
     paths = calibration_report(cal, eta, err, tmp_path / "cal")
     assert paths["table"].exists() and paths["fit"].exists()
+
+
+def test_multi_cycle_run_stores_cycles(zrom, tmp_path):
+    """A loading run over 2 cycles: outputs of cycle 2 shifted by the period, the stored
+    result series carries the cycle of every output and increments counting on."""
+    from romnet.online.reconstruction import write_result_store
+    with CaseStore(zrom) as st:
+        pb = st.problem()
+    pb.stepping.cycles = 2
+    res = load_rom(zrom).run(pb)
+    t = np.asarray(pb.stepping.times, dtype=float)
+    n = len(t) - 1
+    assert len(res.times) == 2 * n + 1
+    assert np.allclose(res.times[n + 1:], t[1:] + (t[-1] - t[0]))
+    assert res.cycles.tolist() == [1] * (n + 1) + [2] * n
+    out = write_result_store(res, tmp_path / "two.h5", zrom, fields=["p"])
+    with CaseStore(out) as st:
+        s = st.series("online")
+    assert s.cycles.tolist() == res.cycles.tolist()
+    assert s.increments.tolist() == list(range(2 * n + 1))

@@ -5,8 +5,12 @@ enrichment by one HF increment (``docs/online.md``).
 * :mod:`.reduced_model` -- what is read from ``/rom`` (:class:`ReducedModel`).
 * :mod:`.solver` -- :class:`ReducedSolver` (Newton, increment cutting, MPI over points).
 * :mod:`.reconstruction` -- :class:`Gappy`, full fields, result store / XDMF.
-* :mod:`.indicator` -- :class:`PIndicator`, calibration.
+* :mod:`.indicator` -- :class:`PIndicator` (relative Gappy residual of p / stress), the
+  log-log fit and reports.
+* :mod:`.calibration` -- :func:`calibrate_rom`: indicator -> estimated error on validation
+  runs with HF references, stored at ``/rom/calibration`` (``romnet calibrate``).
 * :mod:`.enrichment` -- :class:`Enricher` (HF increment, POD update, ECM warm start).
+* :mod:`.ecm_update` -- the ECM greedy with a warm-started, incrementally factorized NNLS.
 * :mod:`.api` -- :func:`load_rom`, :meth:`OnlineROM.run`, :class:`OnlineResult`.
 """
 from .api import OnlineResult, OnlineROM, load_rom, read_loading

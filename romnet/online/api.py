@@ -38,7 +38,7 @@ from .. import mpi
 from ..errors import InputError
 from ..problem import Problem, Temperature
 from ..store import problem_from_definition
-from .indicator import PIndicator
+from .indicator import PIndicator, estimate_error
 from .reconstruction import Gappy, reconstruct_dual, reconstruct_U
 from .reduced_model import load_models
 from .solver import OnlineOptions, ReducedSolver, schedule
@@ -93,7 +93,14 @@ class OnlineResult:
     tensors), gappy {field: (n_t, m)} Gappy coefficients in the final dual bases,
     enrichments (list of dicts), model (final ReducedModel), selection (which ROM ran:
     {'label', 'cluster' (None: global), 'k', 'how' ('global' | 'classifier' | 'forced'),
-    'predicted' (the classifier's cluster, if it was asked)})."""
+    'predicted' (the classifier's cluster, if it was asked)}).
+
+    indicators {field: (n_t,)}: the relative Gappy residual of every indicator field at
+    every output (``p`` = ``indicator``; ``stress``); estimated_error {kind: (n_t,)}: the
+    stored calibration's estimate of the relative ``U`` / ``p`` error at every output
+    (empty without ``/rom/calibration``); output 0 (the initial state) holds 0.
+    cycles (n_t,): the loading cycle (1-based) of every output (all 1 when ``times`` were
+    given instead of the loading's stepping)."""
     times: np.ndarray
     coords: np.ndarray
     indicator: np.ndarray
@@ -107,6 +114,9 @@ class OnlineResult:
     hf_increments: int = 0
     wall_time: float = 0.0
     selection: dict = field(default_factory=dict)
+    indicators: dict = field(default_factory=dict)
+    estimated_error: dict = field(default_factory=dict)
+    cycles: np.ndarray | None = None
 
     @property
     def cluster(self):
@@ -147,6 +157,8 @@ class OnlineROM:
         self.models = models
         self.comm = comm or mpi.comm()
         self.local = [m for m in models if getattr(m, "is_local", False)]
+        #: /rom/calibration (indicator -> estimated error, :mod:`.calibration`); None without
+        self.calibration = models[0].tree.get("calibration") if models else None
         self.classifier = None
         if self.local:
             from ..offline.classifier import predict_cluster
@@ -235,34 +247,57 @@ class OnlineROM:
 
     # ------------------------------------------------------------------ run
     def run(self, loading=None, times=None, enrich=False, tol=1e-3, progress=None, options=None,
-            indicator_field="p", update_store=True, hf_options=None, cluster=None) -> OnlineResult:
+            indicator_field="p", update_store=True, hf_options=None, cluster=None,
+            criterion="indicator", error_kind="U") -> OnlineResult:
         """Solve the reduced problem on ``loading`` at output ``times`` (default: the
-        loading's stepping). ``enrich``: when the indicator exceeds ``tol`` at an
-        increment, one HF increment enriches the ROM (:mod:`.enrichment`), the increment is
-        redone; with ``update_store`` the enriched ROM replaces the store's ``/rom``.
+        loading's stepping).
+
+        ``enrich``: when the enrichment criterion exceeds ``tol`` at an increment, one HF
+        increment enriches the ROM (:mod:`.enrichment`) and the increment is redone; with
+        ``update_store`` the enriched ROM replaces the store's ``/rom``. ``criterion``:
+        ``"indicator"`` (default) compares the raw indicator of ``indicator_field``
+        (relative Gappy residual of p) with ``tol``; ``"estimate"`` compares the
+        estimated ``error_kind`` error (``"U"`` or ``"p"``) of the stored calibration
+        (``/rom/calibration``, :mod:`.calibration`) with ``tol``, i.e. ``tol`` is then a
+        tolerance on the relative error itself.
         ``cluster``: with local ROMs, None lets the classifier choose, an index forces that
         local ROM, ``"global"`` the global ROM (:meth:`select`); ``res.selection`` says
         which ROM ran."""
+        from .calibration import fits_of
         t_all = time.perf_counter()
         comm = self.comm
         say = progress if (progress and comm.Get_rank() == 0) else (lambda *a, **k: None)
         model, selection = self.selection(loading, cluster)
+        if criterion not in ("indicator", "estimate"):
+            raise InputError(f"criterion must be 'indicator' or 'estimate', got {criterion!r}")
         if enrich and model.is_local:
             raise InputError("enrichment of a local ROM is not supported (run with cluster='global')")
         if enrich and update_store and self.local:
             raise InputError("enrichment would rewrite /rom without its local ROMs; use "
                              "update_store=False (or a store without clusters)")
+        fits = fits_of(self.calibration)
+        if enrich and criterion == "estimate" and error_kind not in fits:
+            raise InputError(f"{self.store}: criterion 'estimate' needs a calibration of the {error_kind} error "
+                             "(/rom/calibration: run `romnet calibrate`)")
+        if enrich and criterion == "estimate" and fits[error_kind].get("indicator", "p") not in model.dual:
+            raise InputError(f"the calibration estimates the {error_kind} error from the "
+                             f"'{fits[error_kind].get('indicator')}' indicator, which {model.label} ROM lacks")
         problem, source = self.loading(loading, model.needed_nodes())
         if problem.stepping is None and times is None:
             raise InputError("the loading has no time stepping; give times=")
         sched = schedule(problem.stepping, times)
         solver = ReducedSolver(model, problem, comm, options or OnlineOptions())
-        ind = PIndicator(model, indicator_field) if indicator_field in model.dual else None
-        if ind is None and enrich:
+        names = _indicator_fields(model, indicator_field, fits)
+        inds = {n: PIndicator(model, n) for n in names}
+        if indicator_field not in inds and enrich:
             raise InputError(f"enrichment needs the '{indicator_field}' dual basis for the indicator")
         state = solver.initial_state(sched[0])
         res = OnlineResult(sched, np.zeros((len(sched), model.n_modes)), np.zeros(len(sched)), model,
                            selection=selection)
+        res.cycles = (np.array([c for _, c, _ in problem.stepping.outputs()]) if times is None
+                      else np.ones(len(sched), dtype=int))
+        res.indicators = {n: np.zeros(len(sched)) for n in inds}
+        res.estimated_error = {k: np.zeros(len(sched)) for k in fits}
         coords = [state.a.copy()]
         pvals = {n: [] for n in model.dual}
         gap = {n: [] for n in model.dual}
@@ -276,30 +311,45 @@ class OnlineROM:
                     gap[n].append(gappy[n].coefficients(pvals[n][-1]))
             return pf
 
-        pf = record(state)
-        res.indicator[0] = 0.0
+        def measure(pf):
+            """({indicator field: eta}, {error kind: estimate}, value compared with tol)."""
+            etas = {n: float(ind(pf[n].reshape(model.n_points, -1))) for n, ind in inds.items()}
+            est = {k: float(estimate_error(f, etas[f.get("indicator", "p")])) for k, f in fits.items()
+                   if f.get("indicator", "p") in etas}
+            value = est.get(error_kind, np.inf) if criterion == "estimate" else etas.get(indicator_field, 0.0)
+            return etas, est, value
+
+        def describe(etas, est):
+            txt = f"indicator {etas.get(indicator_field, 0.0):.3e}"
+            if est:
+                txt += " (est. error " + ", ".join(f"{k} {v:.2e}" for k, v in est.items()) + ")"
+            return txt
+
+        record(state)
         history = [(float(sched[0]), state.a.copy())]
         enricher = None
-        if selection["how"] != "global":
-            say(f"online: {model.label} ({selection['how']}"
-                + (f", classifier: cluster {selection['predicted']}" if selection["predicted"] is not None
-                   else "") + ")")
-        say(f"online: {model.summary()}; {len(sched) - 1} increments")
+        say(f"online: {model.label} ROM ({selection['how']}"
+            + (f", classifier: cluster {selection['predicted']}" if selection["predicted"] is not None else "")
+            + ")")
+        what = f"estimated {error_kind} error" if criterion == "estimate" else "indicator"
+        say(f"online: {model.summary()}; {len(sched) - 1} increments"
+            + (f"; enrichment when the {what} > {tol:g}" if enrich else ""))
         for j in range(1, len(sched)):
             t1 = float(sched[j])
             ts = time.perf_counter()
             new, info = solver.step(state, t1)
             secs = time.perf_counter() - ts
             pf = solver.point_fields(new)
-            eta = float(ind(pf[indicator_field].reshape(model.n_points, -1))) if ind else 0.0
-            if enrich and eta > tol:
+            etas, est, value = measure(pf)
+            if enrich and value > tol:
                 from .enrichment import Enricher
                 if enricher is None:
                     enricher = Enricher(self.store, source, comm=comm, options=hf_options, progress=say)
-                say(f"  increment {j} t={t1:g}: indicator {eta:.3e} > {tol:g}: enriching")
+                say(f"  increment {j} t={t1:g}: {describe(etas, est)} > {tol:g}: enriching")
                 out = enricher.enrich(model, history, state, t1, solver)
                 log = out["log"]
-                log.update(increment=j, time=t1, indicator_before=eta)
+                log.update(increment=j, time=t1, indicator_before=etas.get(indicator_field, 0.0),
+                           estimate_before=est.get(error_kind), criterion=criterion)
                 model = out["model"]
                 # express the recorded outputs in the new bases
                 coords = [out["transforms"][model.displacement] @ c for c in coords]
@@ -310,18 +360,22 @@ class OnlineROM:
                 gappy = {n: Gappy(model.dual[n]) for n in model.dual}
                 problem = enricher.problem  # full loading in memory (the new points need other nodes)
                 solver = ReducedSolver(model, problem, comm, options or OnlineOptions())
-                ind = PIndicator(model, indicator_field)
+                inds = {n: PIndicator(model, n) for n in inds}
                 state = solver.state_from(state.t, out["a_n"], out["states_at_points"])
                 ts = time.perf_counter()
                 new, info = solver.step(state, t1)
                 secs = time.perf_counter() - ts
                 pf = solver.point_fields(new)
-                eta = float(ind(pf[indicator_field].reshape(model.n_points, -1)))
-                log["indicator_after"] = eta
+                etas, est, value = measure(pf)
+                log["indicator_after"] = etas.get(indicator_field, 0.0)
+                log["estimate_after"] = est.get(error_kind)
+                if out.get("U_hf") is not None:
+                    log["redo_vs_hf"] = enricher.distance_to_hf(model, new.a, out["U_hf"])
                 res.enrichments.append(log)
                 res.hf_increments += 1
                 say(f"    enriched: {log['modes_before']} -> {log['modes_after']} U modes, "
-                    f"{log['points_before']} -> {log['points_after']} points, indicator now {eta:.3e}")
+                    f"{log['points_before']} -> {log['points_after']} points, {describe(etas, est)}"
+                    + (f", redone increment vs HF {log['redo_vs_hf']:.1e}" if "redo_vs_hf" in log else ""))
             for n in model.dual:
                 if n in pf:
                     v = pf[n].reshape(model.n_points, -1)
@@ -329,13 +383,17 @@ class OnlineROM:
                     gap[n].append(gappy[n].coefficients(v))
             history.extend(info.substeps)
             coords.append(new.a.copy())
-            res.indicator[j] = eta
+            for n, v in etas.items():
+                res.indicators[n][j] = v
+            for k, v in est.items():
+                res.estimated_error[k][j] = v
+            res.indicator[j] = etas.get(indicator_field, 0.0)
             res.iterations.append(info.iterations)
             res.cuts.append(info.cuts)
             res.seconds.append(secs)
             state = new
             say(f"  increment {j} t={t1:g}: {info.iterations} iterations, {info.cuts} cut(s), "
-                f"indicator {eta:.3e}, {secs * 1e3:.2f} ms")
+                f"{describe(etas, est)}, {secs * 1e3:.2f} ms")
         res.model = model
         res.coords = np.asarray(coords)
         res.point_values = pvals
@@ -345,6 +403,18 @@ class OnlineROM:
             say(f"  enriched ROM written to {self.store} ({len(res.enrichments)} enrichment(s))")
         res.wall_time = time.perf_counter() - t_all
         return res
+
+
+#: dual fields whose Gappy residual is computed at every increment when the ROM has them:
+#: p (the indicator, Casenave et al. 2019) and stress (measured to follow the displacement
+#: error closely: docs/online.md, "Calibration")
+INDICATOR_FIELDS = ("p", "stress")
+
+
+def _indicator_fields(model, indicator_field, fits):
+    names = [n for n in (indicator_field, *INDICATOR_FIELDS) if n in model.dual]
+    names += [f.get("indicator") for f in fits.values() if f.get("indicator") in model.dual]
+    return list(dict.fromkeys(names))
 
 
 def _store_temperature(path):

@@ -1,6 +1,7 @@
 """Adaptive enrichment of a ROM by one HF increment (Casenave et al. 2019).
 
-When the indicator exceeds the tolerance at the increment t_n -> t_{n+1}:
+When the enrichment criterion exceeds the tolerance at the increment t_n -> t_{n+1} (the
+indicator, or the calibrated estimate of the error: :meth:`romnet.online.api.OnlineROM.run`):
 
 1. HF state at t_n: ``U_n = Phi a_n`` on the whole mesh; internal variables at ALL
    integration points by integrating the law along the reconstructed strain history
@@ -9,35 +10,40 @@ When the indicator exceeds the tolerance at the increment t_n -> t_{n+1}:
 2. ONE HF increment t_n -> t_{n+1} (:meth:`romnet.hifi.HFSolver.step` from that state);
 3. incremental POD update (:func:`romnet.offline.pod.pod_update`) of U and of every dual
    basis with the HF result (tensors in Mandel form);
-4. ECM warm-started from the current ECM points, on the reduced internal forces of the
-   updated stress basis' principal snapshots ``s_j psi_j`` (those with
+4. ECM warm-started from the current ECM points (:func:`.ecm_update.ecm_update`: the
+   offline greedy with an incrementally factorized NNLS), on the reduced internal forces of
+   the updated stress basis' principal snapshots ``s_j psi_j`` (those with
    ``s_j > ecm_tol s_0``) with the updated displacement modes; QDEIM points of the updated
    dual bases; operators recomputed at the new points (:mod:`romnet.offline.operators`,
    loads with the ROM store's own problem so magnitudes keep their meaning);
 5. returned: the new model, ``a_n`` in the new basis, the law states at the new points at
-   t_n, and the transforms old -> new coordinates (``Phi_new^T M Phi_old``; the same in
-   the dual bases' products) -- the caller redoes the increment.
+   t_n, the transforms old -> new coordinates (``Phi_new^T M Phi_old``; the same in
+   the dual bases' products) and the HF displacement at t_{n+1} -- the caller redoes the
+   increment and logs how close the redone reduced solution is to the HF one
+   (:meth:`Enricher.distance_to_hf`, ``redo_vs_hf`` in the log).
 
 :meth:`Enricher.write` replaces the store's ``/rom`` atomically
 (:func:`romnet.offline.rom_store.write_rom`) with the enriched ROM and an
-``/rom/enrichment`` log (attribute ``log``, JSON list), so the next run starts improved.
+``/rom/enrichment`` log (attribute ``log``, JSON list), so the next run starts improved;
+a stored ``/rom/calibration`` is kept (the mapping describes the indicator, which keeps its
+meaning for the enriched ROM: measured, docs/online.md).
 Cost: O(mesh) per enrichment (and O(mesh x increments) for step 1); the reduced solve
 itself stays mesh-independent.
 """
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 
 from ..offline import operators as ops
-from ..offline.ecm import ecm, internal_force_integrand
+from ..offline.ecm import internal_force_integrand
 from ..offline.pod import IntegL2, Layout, NodalL2, PODBasis, gram, pod_update
 from ..offline.qdeim import qdeim_points
 from ..offline.rom_store import _json, read_modes, write_rom
 from ..store import CaseStore
+from .ecm_update import ecm_update
 from .reduced_model import ReducedModel
 
 __all__ = ["Enricher"]
@@ -163,7 +169,7 @@ class Enricher:
         G, groups = internal_force_integrand(sig, eps)
         del eps
         warm = model.ip[model.weights > 0]
-        res = ecm(G, L.local_dV(), comm, ip_offset=ia, tol=self.ecm_tol, groups=groups, warm_start=warm)
+        res = ecm_update(G, L.local_dV(), comm, ip_offset=ia, tol=self.ecm_tol, groups=groups, warm_start=warm)
         del G
         qpts = {}
         for n in self.qdeim_fields:
@@ -200,9 +206,17 @@ class Enricher:
                    dual_modes_after={n: int(b.n_modes) for n, (b, _, i) in self.bases.items()
                                      if i["kind"] == "integ"},
                    points_before=int(model.n_points), points_after=int(points.size),
-                   ecm_error=float(res.error), ecm_converged=bool(res.converged),
+                   ecm_error=float(res.error), ecm_converged=bool(res.converged), ecm_seconds=float(res.seconds),
                    seconds=time.perf_counter() - t_start)
-        return dict(model=new_model, a_n=a_n, states_at_points=S_pts, transforms=transforms, log=log)
+        return dict(model=new_model, a_n=a_n, states_at_points=S_pts, transforms=transforms, log=log,
+                    U_hf=U1[:, :self.mesh.dim])
+
+    def distance_to_hf(self, model, a, U_hf):
+        """Relative distance ``||Phi a - U_hf|| / ||U_hf||`` (Euclidean over all nodal DOF)
+        of a reduced solution to the HF increment's result (replicated)."""
+        U = (model.modes(model.displacement) @ np.asarray(a)).reshape(U_hf.shape)
+        n = float(np.linalg.norm(U_hf))
+        return float(np.linalg.norm(U - U_hf) / n) if n > 0 else 0.0
 
     def _model_modes_override(self, model):
         """The enriched model's full modes live in memory until written: make
@@ -263,6 +277,8 @@ class Enricher:
             timings=old.get("timings", {}), report=old.get("report", {}),
             enrichment=dict(old.get("enrichment", {})),
         )
+        if old.get("calibration"):
+            tree["calibration"] = old["calibration"]   # kept: the mapping describes the indicator
         return tree
 
     def write(self, model, log):
@@ -274,6 +290,9 @@ class Enricher:
         for k in ("settings", "timings", "report"):
             if isinstance(tree.get(k), (dict, list)):
                 tree[k] = _json(tree[k])
+        if tree.get("calibration"):
+            from .calibration import encode_calibration
+            tree["calibration"] = encode_calibration(tree["calibration"])
         for n, d in tree["pod"].items():
             d["components"] = list(d.get("components", []))
         L = self.layout

@@ -26,7 +26,7 @@ import numpy as np
 
 from .reconstruction import Gappy
 
-__all__ = ["PIndicator", "calibrate", "estimate_error", "calibration_report"]
+__all__ = ["PIndicator", "calibrate", "estimate_error", "calibration_report", "calibration_table"]
 
 
 class PIndicator:
@@ -106,6 +106,76 @@ def calibration_report(cal, indicators, errors, out_prefix) -> dict:
     ax.set_xlabel("indicator (relative Gappy residual of p)")
     ax.set_ylabel("displacement error vs HF")
     ax.legend()
+    fig.tight_layout()
+    paths["png"] = out.with_suffix(".png")
+    fig.savefig(paths["png"], dpi=100)
+    plt.close(fig)
+    return paths
+
+
+def calibration_table(cal: dict, out_prefix) -> dict:
+    """Report of a ROM calibration (:func:`romnet.online.calibration.calibrate_rom`):
+    ``<prefix>.txt`` (for each error kind the chosen fit and the prediction factors of
+    every candidate indicator, then one row per validation increment: run, increment,
+    time, each indicator, U error and its estimate, p error and its estimate),
+    ``<prefix>.json`` (fits, quality, runs) and ``<prefix>.png`` (one log-log panel per
+    error kind against its chosen indicator: increments coloured by run, the fit and the
+    fit x 3 and / 3 lines) when matplotlib is importable. Returns the paths."""
+    out = Path(out_prefix)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    inds = {n: np.asarray(v, dtype=float) for n, v in cal["indicators"].items()}
+    kinds = [k for k in ("U", "p") if k in cal["fits"]]
+    xs_of = {k: inds[cal["fits"][k].get("indicator", "p")] for k in kinds}
+    est = {k: estimate_error(cal["fits"][k], xs_of[k]) for k in kinds}
+    lines = []
+    for k in kinds:
+        f = cal["fits"][k]
+        lines.append(f"# {k} error: log10(err) = {f['slope']:.4f} log10(eta_{f['indicator']}) + {f['intercept']:.4f}; "
+                     f"r2 {f['r2']:.4f}, n {f['n']}, rms log residual {f['rms_log_residual']:.3f}")
+        for name, q in cal["quality"][k].items():
+            for lab, st in (("in sample", q["in_sample"]), ("leave one run out", q["leave_one_run_out"])):
+                lines.append(f"#   on eta_{name:<8s} r2 {q['fit']['r2']:.3f}; factor max(est/err, err/est), {lab}: "
+                             f"median {st['median']:.3g}, 90% {st['p90']:.3g}, max {st['max']:.3g} "
+                             f"({st['n']} increments)")
+    names = [r["name"] for r in cal["runs"]]
+    lines.append(f"{'run':>12s} {'inc':>4s} {'time':>10s} " + " ".join(f"{'eta_' + n:>12s}" for n in inds)
+                 + " " + " ".join(f"{'err_' + k:>11s} {'est_' + k:>11s}" for k in kinds))
+    for i in range(len(cal["run"])):
+        lines.append(f"{names[int(cal['run'][i])]:>12s} {int(cal['increment'][i]):4d} {cal['time'][i]:10.4g} "
+                     + " ".join(f"{v[i]:12.3e}" for v in inds.values()) + " "
+                     + " ".join(f"{cal['error_' + k][i]:11.3e} {est[k][i]:11.3e}" for k in kinds))
+    paths = {"table": out.with_suffix(".txt"), "fit": out.with_suffix(".json")}
+    paths["table"].write_text("\n".join(lines) + "\n")
+    paths["fit"].write_text(json.dumps({"fits": cal["fits"], "quality": cal["quality"], "runs": cal["runs"]},
+                                       indent=1, default=str))
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        paths["png"] = None
+        return paths
+    fig, axes = plt.subplots(1, len(kinds), figsize=(5.2 * len(kinds), 4.4), squeeze=False)
+    run = np.asarray(cal["run"], dtype=int)
+    for ax, k in zip(axes[0], kinds):
+        f = cal["fits"][k]
+        eta = xs_of[k]
+        err = np.asarray(cal["error_" + k], dtype=float)
+        m = (eta > 0) & (err > 0) & np.isfinite(err)
+        for r in np.unique(run):
+            mr = m & (run == r)
+            ax.loglog(eta[mr], err[mr], "o", ms=4, label=names[r] if len(names) <= 12 else None)
+        if m.any():
+            xs = np.logspace(np.log10(eta[m].min()), np.log10(eta[m].max()), 50)
+            ys = estimate_error(f, xs)
+            ax.loglog(xs, ys, "k-", label=f"fit (r2 {f['r2']:.2f})")
+            ax.loglog(xs, ys * 3, "k:", xs, ys / 3, "k:")
+        ax.set_xlabel(f"indicator: relative Gappy residual of {f['indicator']} at the reduced points")
+        ax.set_ylabel(f"relative {k} error vs HF")
+        q = cal["quality"][k][f["indicator"]]["leave_one_run_out"]
+        ax.set_title(f"{k} error; leave-one-run-out factor: median {q['median']:.2g}, 90% {q['p90']:.2g}, "
+                     f"max {q['max']:.2g}", fontsize=8)
+        ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()
     paths["png"] = out.with_suffix(".png")
     fig.savefig(paths["png"], dpi=100)

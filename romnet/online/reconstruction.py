@@ -70,7 +70,10 @@ def write_result_store(result, out_path, source_store, series="online", fields=N
     """Copy ``source_store`` (a case store on the same mesh: the loading's, or the ROM's)
     to ``out_path`` and write the run as result series ``series``: nodal ``U`` and the
     reconstructed dual fields (storage convention), plus group ``/results/<series>/rom``
-    with the reduced coordinates, indicator and the enrichment log (JSON attribute).
+    with the reduced coordinates, indicator (``indicator``, ``indicator_<field>``), estimated
+    errors (``estimated_error_<kind>``, with a calibration), the enrichment log (JSON
+    attribute ``enrichments``) and the ROM that ran (attributes ``rom``: its label,
+    ``selection``: JSON of ``OnlineResult.selection``).
     Written atomically; returns the path."""
     import json
 
@@ -88,7 +91,9 @@ def write_result_store(result, out_path, source_store, series="online", fields=N
         ucomp = st.field_info("imported", "U")["components"] if has_u else \
             [f"U{i + 1}" for i in range(model.dim)]
     n_t = len(result.times)
-    s = SnapshotSeries(np.asarray(result.times), increments=np.arange(n_t), cycles=np.ones(n_t, int),
+    cycles = getattr(result, "cycles", None)
+    s = SnapshotSeries(np.asarray(result.times), increments=np.arange(n_t),
+                       cycles=np.ones(n_t, int) if cycles is None else np.asarray(cycles, dtype=int),
                        source="romnet online")
     s.nodal[model.displacement] = Field(model.displacement, ucomp, result.U())
     for n in (fields if fields is not None else result.dual_names()):
@@ -107,6 +112,12 @@ def write_result_store(result, out_path, source_store, series="online", fields=N
         r.create_dataset("indicator", data=np.asarray(result.indicator))
         r.attrs["enrichments"] = json.dumps(result.enrichments, default=float)
         r.attrs["rom_store"] = str(model.store)
+        r.attrs["rom"] = str(result.selection.get("label", model.label))
+        r.attrs["selection"] = json.dumps(result.selection, default=str)
+        for n, v in getattr(result, "indicators", {}).items():
+            r.create_dataset(f"indicator_{n}", data=np.asarray(v))
+        for k, v in getattr(result, "estimated_error", {}).items():
+            r.create_dataset(f"estimated_error_{k}", data=np.asarray(v))
     return out_path
 
 

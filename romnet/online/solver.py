@@ -79,12 +79,7 @@ def schedule(stepping, times=None):
     shifted by c * period, like :meth:`romnet.hifi.HFSolver.schedule`)."""
     if times is not None:
         return np.asarray(times, dtype=float)
-    t = np.asarray(stepping.times, dtype=float)
-    period = t[-1] - t[0]
-    out = [t[0]]
-    for c in range(max(1, int(stepping.cycles))):
-        out.extend(t[1:] + c * period)
-    return np.asarray(out)
+    return np.array([t for t, _, _ in stepping.outputs()])
 
 
 class ReducedSolver:
