@@ -32,13 +32,12 @@
 # Notes
 # * The offline stage reads the series 'hifi' written by stage 2 and writes /rom into
 #   OUT/hifi.h5 (the store is modified in place).
-# * `romnet online` is being written (romnet/online/): its line is kept here, check
-#   `romnet online --help` for the final options. The online loading is the same problem
-#   with another temperature sample (ONLINE_SEED); for an imported case it is the case's
-#   own problem.
+# * The online loading is the same problem with another temperature sample (ONLINE_SEED);
+#   for an imported case it is the case's own problem.
 # * Training families (`romnet train`, several temperature samples in one store) and
 #   clustering (`romnet cluster`) are not used here: this script trains the ROM on the
-#   single HF run of stage 2.
+#   single HF run of stage 2. The whole pipeline with both, a Monte Carlo and a report:
+#   `mpirun -n 2 romnet run cases/blade` (cases/blade/README.md).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -106,7 +105,6 @@ say "offline done in $(elapsed "$t0") s"
 [[ "$STOP_AFTER" == offline ]] && exit 0
 
 # ---------------------------------------------------------------- 4. online
-# (romnet online is being written: check `romnet online --help` for its final options)
 t0=$(stamp)
 LOADING_ARGS=()
 if [[ -z "${INPUT_STORE:-}" && -z "${IMPORT_CODE:-}" ]]; then

@@ -1,6 +1,17 @@
 #!/usr/bin/env bash
-# Main job on the embedded default case (sets up .venv on first use).
+# Main job: the whole pipeline on the small generated turbine blade (cases/blade):
+# `mpirun -n $N romnet run cases/blade` (sets up .venv on first use). N ranks (default 2);
+# output in out/blade/ (report.md). Extra arguments go to `romnet run` (e.g. -o DIR).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/ensure-env.sh"
 cd "$ROMNET_ROOT"
-exec romnet run cases/zset_cube "$@"
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"   # threaded BLAS only contends on few cores
+N="${N:-2}"
+if [[ "$N" == 1 ]]; then
+    exec romnet run cases/blade "$@"
+fi
+MPIRUN="${MPIRUN:-}"
+if [[ -z "$MPIRUN" ]]; then
+    if [[ -x "$VENV/bin/mpirun" ]]; then MPIRUN="$VENV/bin/mpirun"; else MPIRUN=mpirun; fi
+fi
+exec "$MPIRUN" -n "$N" romnet run cases/blade "$@"

@@ -1,0 +1,220 @@
+"""Online Monte Carlo over new temperature fields (step ``online`` with ``[online] samples``).
+
+Sample ``i`` (0 .. samples-1): the temperature field of the case's sampler with the seed
+sequence ``(seed, i)`` (:func:`romnet.sampling.sample_parameters`; the training family uses
+``([training] seed, i)``: keep the two seeds different), put into the store's problem with
+:func:`romnet.sampling.with_temperature` (same loads, materials and stepping). Then:
+
+1. the ROM chosen by ``[online] cluster`` runs on it: ``"classifier"`` (default) the local
+   ROM the stored classifier predicts from the field (the global ROM when the store has no
+   local ROMs), ``"global"`` the global ROM, an index that local ROM;
+2. with ``enrich = true``, adaptive enrichment at ``tolerance`` (relative Gappy residual of
+   p, :mod:`romnet.online.indicator`): the online API enriches the global ROM only, so a
+   sample is run directly with enrichment when the chosen ROM is the global one; when it is a
+   local ROM whose indicator exceeded ``tolerance`` at some increment, the sample is run
+   again with the global ROM and enrichment (``fallback``; both run times counted). The
+   enriched ROM is not written back (each sample starts from the stored ROM: the samples
+   are independent and the store keeps its local ROMs);
+3. the first ``hf_references`` samples are also run with romnet's HF solver at the ROM's
+   output times; per output k (b the HF reference, a the ROM: ``U = Phi a``, p by
+   Gappy-POD over every integration point) ``err[k] = ||a_k - b_k|| / max(||b_k||,
+   1e-2 max_j ||b_j||)`` (the definition of :func:`romnet.hifi.compare_stores`), and the
+   wall-time speed-up HF / ROM of that sample.
+
+Written by rank 0: ``out/<name>/montecarlo.json`` = ``{"settings", "samples": [...],
+"summary"}``; each sample: ``index, seed, temperature_max, hot_spot (amplitude, center,
+width), rom ("local c" / "global"), cluster, predicted, fallback, wall_time_s, solve_s,
+increments, newton_iterations, cuts, times, indicator (per output), indicator_max,
+enrichments, first_indicator_max``; with an HF reference also ``hf_wall_time_s,
+hf_iterations, u_rel_err, p_rel_err (per output), u_rel_err_max, p_rel_err_max, speedup``
+(and ``first_u_rel_err_max, first_p_rel_err_max`` of the local ROM run of a fallback).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .context import Context
+
+ERROR_FLOOR = 1e-2   # relative floor of the error denominators (as romnet.hifi.compare_stores)
+
+
+def relative_errors(a, b) -> np.ndarray:
+    """Per-output relative errors of ``a`` against the reference ``b`` (both (n_t, ...)):
+    ``||a_k - b_k|| / max(||b_k||, 1e-2 max_j ||b_j||)``, NaN where both vanish (all NaN
+    when ``a`` is None)."""
+    if a is None:
+        return np.full(len(b), np.nan)
+    a = np.asarray(a, dtype=float).reshape(len(a), -1)
+    b = np.asarray(b, dtype=float).reshape(len(b), -1)
+    nb = np.linalg.norm(b, axis=1)
+    den = np.maximum(nb, ERROR_FLOOR * nb.max(initial=0.0))
+    num = np.linalg.norm(a - b, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.where(num > 0, np.inf, np.nan))
+
+
+def _max(v):
+    v = np.asarray(v, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.max()) if v.size else float("nan")
+
+
+def hf_reference(mesh, problem, times, comm):
+    """HF run of ``problem`` at output ``times`` (times[0] the initial state). Returns
+    (U (n_t, n_nodes, dim), p (n_t, n_ip) on rank 0 (None elsewhere), wall s, Newton iterations)."""
+    from ..hifi import HFSolver, SolverOptions
+    comm.Barrier()
+    t0 = time.perf_counter()
+    solver = HFSolver(mesh, problem, comm=comm, options=SolverOptions(verbose=False))
+    state = solver.initial_state()
+    U, p, its = [], [], 0
+
+    def keep(st):
+        o = solver.output_fields(st)
+        if o is not None and comm.Get_rank() == 0:
+            U.append(np.asarray(o["U"], dtype=float)[:, :mesh.dim])
+            p.append(np.asarray(o["p"], dtype=float).ravel())
+    keep(state)
+    for t in np.asarray(times, dtype=float)[1:]:
+        state, info = solver.step(state, float(t))
+        its += info.iterations
+        keep(state)
+    comm.Barrier()
+    wall = time.perf_counter() - t0
+    if comm.Get_rank() != 0:
+        return None, None, wall, its
+    return np.asarray(U), np.asarray(p), wall, its
+
+
+def rom_fields(res):
+    """(U (n_t, n_nodes, dim), p (n_t, n_ip)) of an online result (p by Gappy-POD).
+    Collective: an enriched ROM's modes are gathered from every rank. p is None when the
+    ROM has no p basis."""
+    return res.U(), (res.reconstruct("p")[..., 0] if "p" in res.gappy else None)
+
+
+def _run_rom(rom, pb, on, opts, comm):
+    """The ROM run(s) of one sample (module docstring, steps 1-2). Returns (final result,
+    first result or None, wall seconds, fallback)."""
+    cluster = None if on["cluster"] == "classifier" else on["cluster"]
+    comm.Barrier()
+    t0 = time.perf_counter()
+    model, _ = rom.selection(pb, cluster)
+    enrich, tol = bool(on["enrich"]), float(on["tolerance"])
+    if enrich and not model.is_local:
+        res = rom.run(pb, cluster=cluster, enrich=True, tol=tol, update_store=False, options=opts)
+        first, fallback = None, False
+    else:
+        res = rom.run(pb, cluster=cluster, options=opts)
+        first, fallback = None, False
+        if enrich and float(np.max(res.indicator)) > tol:
+            first, fallback = res, True
+            res = rom.run(pb, cluster="global", enrich=True, tol=tol, update_store=False, options=opts)
+    comm.Barrier()
+    return res, first, time.perf_counter() - t0, fallback
+
+
+def run_montecarlo(ctx: Context) -> dict:
+    """The Monte Carlo of the module docstring (collective); returns the montecarlo.json
+    dict (replicated on every rank except the per-output HF errors, rank 0's)."""
+    from ..online.api import load_rom
+    from ..online.solver import OnlineOptions
+    from ..sampling import sample_parameters, temperature_field, with_temperature
+    from ..store import CaseStore
+    on = ctx.cfg["online"]
+    comm = ctx.comm
+    n, seed, n_ref = int(on["samples"]), int(on["seed"]), min(int(on["hf_references"]), int(on["samples"]))
+    sampler = ctx.sampler()
+    with CaseStore(ctx.store) as st:
+        mesh, problem = st.mesh(), st.problem()
+    opts = OnlineOptions(ratio=on["ratio"]) if "ratio" in on else None
+    t_load = time.perf_counter()
+    rom = load_rom(ctx.store, comm)
+    t_load = time.perf_counter() - t_load
+    ctx.say(f"   Monte Carlo: {n} temperature samples (seeds ({seed}, i)), ROM "
+            f"{'with local ROMs + classifier' if rom.local else 'global'}"
+            + (f", enrichment at indicator > {on['tolerance']:g}" if on["enrich"] else ", no enrichment")
+            + f", {n_ref} HF reference(s); ROM loaded in {t_load:.2f} s")
+    samples = []
+    for i in range(n):
+        params = sample_parameters([seed, i], sampler)
+        T = temperature_field(mesh.coordinates, params)
+        pb = with_temperature(problem, T, sampler.t_ref)
+        res, first, wall, fallback = _run_rom(rom, pb, on, opts, comm)
+        sel = (first or res).selection
+        rec = dict(index=i, seed=[seed, i], temperature_max=float(T.max()),
+                   hot_spot=dict(amplitude=params["amplitude"], center=params["center"], width=params["width"]),
+                   rom=sel["label"], cluster=sel["cluster"], predicted=sel["predicted"], fallback=fallback,
+                   final_rom=res.selection["label"], wall_time_s=wall,
+                   solve_s=float(np.sum(res.seconds) + (np.sum(first.seconds) if first else 0.0)),
+                   increments=len(res.times) - 1, newton_iterations=int(np.sum(res.iterations)),
+                   cuts=int(np.sum(res.cuts)), times=np.asarray(res.times).tolist(),
+                   indicator=np.asarray(res.indicator).tolist(), indicator_max=float(np.max(res.indicator)),
+                   enrichments=len(res.enrichments),
+                   first_indicator_max=float(np.max(first.indicator)) if first else None)
+        line = (f"sample {i + 1}/{n}: {wall:.2f} s, {sel['label']}"
+                + (" -> global (fallback)" if fallback else "")
+                + f", indicator {rec['indicator_max']:.1e}, {rec['enrichments']} enrichments")
+        if i < n_ref:
+            Uh, ph, hf_wall, hf_its = hf_reference(mesh, pb, res.times, comm)
+            rec.update(hf_wall_time_s=hf_wall, hf_iterations=hf_its, speedup=hf_wall / wall)
+            # every rank: the modes of an enriched ROM are gathered collectively
+            Ur, pr = rom_fields(res)
+            Uf, pf = rom_fields(first) if first is not None else (None, None)
+            if ctx.root:
+                rec.update(u_rel_err=relative_errors(Ur, Uh).tolist(), p_rel_err=relative_errors(pr, ph).tolist())
+                rec.update(u_rel_err_max=_max(rec["u_rel_err"]), p_rel_err_max=_max(rec["p_rel_err"]))
+                if first is not None:
+                    rec.update(first_u_rel_err_max=_max(relative_errors(Uf, Uh)),
+                               first_p_rel_err_max=_max(relative_errors(pf, ph)))
+                line += (f"; HF {hf_wall:.2f} s (speed-up {hf_wall / wall:.1f}): U err {rec['u_rel_err_max']:.1e}, "
+                         f"p err {rec['p_rel_err_max']:.1e}")
+            comm.Barrier()
+        ctx.say("   " + line)
+        samples.append(rec)
+    out = dict(settings={k: on[k] for k in ("samples", "seed", "tolerance", "hf_references", "enrich", "cluster")},
+               rom_load_s=t_load, samples=samples, summary=summarize(samples))
+    ctx.write_json("montecarlo.json", out)
+    s = out["summary"]
+    ctx.say(f"   Monte Carlo: {n} samples, ROM wall time mean {s['rom_wall_mean_s']:.3f} s (max "
+            f"{s['rom_wall_max_s']:.3f} s), {s['enrichments']} enrichment(s), {s['fallbacks']} fallback(s); "
+            + (f"HF references: U err max {s['u_rel_err_max']:.2e}, p err max {s['p_rel_err_max']:.2e}, "
+               f"speed-up mean {s['speedup_mean']:.1f}" if s["n_references"] else "no HF reference"))
+    return out
+
+
+def summarize(samples) -> dict:
+    """Aggregate figures of the Monte Carlo samples (NaN when there is nothing to aggregate):
+    ROM wall times (``plain``: samples run without enrichment nor fallback), enrichments,
+    HF-reference errors (max, and median over the outputs k >= 1 of all references) and
+    speed-ups."""
+    wall = np.asarray([r["wall_time_s"] for r in samples], dtype=float)
+    refs = [r for r in samples if "hf_wall_time_s" in r]
+    clusters = {}
+    for r in samples:
+        clusters[r["rom"]] = clusters.get(r["rom"], 0) + 1
+
+    def agg(key, fn):
+        v = np.asarray([r[key] for r in refs if r.get(key) is not None], dtype=float)
+        return float(fn(v)) if v.size else float("nan")
+
+    def per_output(key):
+        v = np.concatenate([np.asarray(r[key], dtype=float)[1:] for r in refs if r.get(key) is not None] or
+                           [np.zeros(0)])
+        v = v[np.isfinite(v)]
+        return float(np.median(v)) if v.size else float("nan")
+    plain = np.asarray([r["wall_time_s"] for r in samples if not r["enrichments"] and not r["fallback"]])
+    return dict(n_samples=len(samples), n_references=len(refs),
+                rom_wall_mean_s=float(wall.mean()) if wall.size else float("nan"),
+                rom_wall_median_s=float(np.median(wall)) if wall.size else float("nan"),
+                rom_wall_max_s=float(wall.max()) if wall.size else float("nan"),
+                indicator_max=float(max((r["indicator_max"] for r in samples), default=float("nan"))),
+                enrichments=int(sum(r["enrichments"] for r in samples)),
+                fallbacks=int(sum(bool(r["fallback"]) for r in samples)), roms=clusters,
+                n_plain=int(plain.size), rom_wall_plain_mean_s=float(plain.mean()) if plain.size else float("nan"),
+                hf_wall_mean_s=agg("hf_wall_time_s", np.mean), speedup_mean=agg("speedup", np.mean),
+                speedup_min=agg("speedup", np.min), u_rel_err_max=agg("u_rel_err_max", np.max),
+                p_rel_err_max=agg("p_rel_err_max", np.max), u_rel_err_median=per_output("u_rel_err"),
+                p_rel_err_median=per_output("p_rel_err"))
