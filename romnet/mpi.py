@@ -72,3 +72,57 @@ def rprint(*args, communicator=None, **kw):
     """print on rank 0 only (flushes)."""
     if is_root(communicator):
         print(*args, **kw, flush=True)
+
+
+def _block_owner(lo, hi, idx, communicator):
+    """Rank owning each global row of ``idx`` when every rank holds the contiguous block
+    [lo, hi) (blocks in rank order, possibly empty)."""
+    bounds = communicator.allgather((int(lo), int(hi)))
+    starts = np.asarray([b[0] for b in bounds], dtype=np.int64)
+    return np.searchsorted(starts, np.asarray(idx, dtype=np.int64), side="right") - 1
+
+
+def push_rows(idx, rows, lo, hi, communicator=None):
+    """Redistribute rows held anywhere to contiguous blocks: every rank holds some rows of a
+    global array (global row indices ``idx`` (m,), values ``rows`` (m, ...); each row on
+    exactly one rank) and gets back the rows [lo, hi) of its own block, (hi - lo, ...).
+    Collective (one all-to-all); nothing is gathered on one rank. Raises RomnetError if the
+    block is not covered exactly."""
+    from .errors import RomnetError
+    c = communicator or comm()
+    idx = np.asarray(idx, dtype=np.int64)
+    rows = np.asarray(rows, dtype=float).reshape((idx.size,) + np.shape(rows)[1:])
+    if c.Get_size() == 1:
+        got_idx, got = [idx], [rows]
+    else:
+        dest = _block_owner(lo, hi, idx, c)
+        recv = c.alltoall([(idx[dest == r], rows[dest == r]) for r in range(c.Get_size())])
+        got_idx, got = [i for i, _ in recv], [v for _, v in recv]
+    out = np.empty((hi - lo,) + rows.shape[1:])
+    seen = np.zeros(hi - lo, dtype=bool)
+    for i, v in zip(got_idx, got):
+        if i.size and (i.min() < lo or i.max() >= hi):
+            raise RomnetError(f"push_rows: rows {i.min()}..{i.max()} outside the block [{lo}, {hi})")
+        out[i - lo] = v
+        seen[i - lo] = True
+    if not seen.all():
+        raise RomnetError(f"push_rows: {int((~seen).sum())} rows of the block [{lo}, {hi}) were not held by any rank")
+    return out
+
+
+def pull_rows(block, lo, idx, communicator=None):
+    """Rows at global indices ``idx`` (any order, repeats allowed) of a global array held as
+    contiguous blocks (this rank: ``block`` = rows [lo, lo + len(block))). Returns
+    (len(idx), ...). Collective (two all-to-alls: requests, replies)."""
+    c = communicator or comm()
+    block = np.asarray(block, dtype=float)
+    idx = np.asarray(idx, dtype=np.int64)
+    if c.Get_size() == 1:
+        return block[idx - lo]
+    src = _block_owner(lo, lo + len(block), idx, c)
+    asked = c.alltoall([idx[src == r] for r in range(c.Get_size())])
+    got = c.alltoall([block[np.asarray(a, dtype=np.int64) - lo] for a in asked])
+    out = np.empty((idx.size,) + block.shape[1:])
+    for r in range(c.Get_size()):
+        out[src == r] = got[r]
+    return out

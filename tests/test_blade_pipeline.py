@@ -138,3 +138,61 @@ def test_cycles_step_in_report(tmp_path, monkeypatch):
     text = (ctx.out / "report.md").read_text()
     assert "## Cycle extrapolation" in text and "p_rel_err_last_cycle" in text and "0.0035" in text
     assert "| 2 | 0.0035 |" in text
+
+
+class _FakeRun:
+    def __init__(self, label, indicator):
+        self.selection = {"label": label, "cluster": None, "predicted": None}
+        self.indicator = indicator
+
+
+class _FakeModel:
+    def __init__(self, local):
+        self.is_local = local
+
+
+class _FakeRom:
+    """A ROM whose local model fails (ConvergenceError) and whose global one does or
+    does not, recording the runs asked for."""
+
+    def __init__(self, global_fails):
+        self.global_fails, self.calls = global_fails, []
+
+    def selection(self, pb, cluster):
+        return _FakeModel(True), None
+
+    def run(self, pb, cluster=None, enrich=False, **kw):
+        from romnet.errors import ConvergenceError
+        self.calls.append((cluster, enrich))
+        if cluster != "global" or self.global_fails:
+            raise ConvergenceError("reduced increment to t=1 did not converge after 4 cuts")
+        return _FakeRun("global", [0.0, 1e-2])
+
+
+class _Comm:
+    def Barrier(self):
+        pass
+
+
+@pytest.mark.parametrize("global_fails", [False, True])
+def test_reduced_newton_failure_falls_back_or_is_recorded(global_fails):
+    """A sample whose local ROM's reduced Newton fails is rerun on the global ROM with
+    enrichment; when that fails too the sample is recorded as failed (no crash), counted
+    by the summary and shown by the report table."""
+    from romnet.workflow.montecarlo import _run_rom, summarize
+    rom = _FakeRom(global_fails)
+    on = dict(cluster="classifier", enrich=True, tolerance=0.1)
+    res, first, wall, fallback, failure = _run_rom(rom, None, on, None, _Comm())
+    assert rom.calls == [(None, False), ("global", True)] and fallback and first is None
+    if global_fails:
+        assert res is None and "did not converge" in failure
+        rec = dict(index=0, seed=[1, 0], temperature_max=600.0, rom="failed", failed=failure, fallback=True,
+                   wall_time_s=wall, enrichments=0, indicator_max=float("nan"))
+        s = summarize([rec])
+        assert s["failures"] == 1 and s["n_references"] == 0
+    else:
+        assert res.selection["label"] == "global" and failure is None
+    # without enrichment the failure is recorded, not retried
+    rom = _FakeRom(False)
+    res, _, _, fallback, failure = _run_rom(rom, None, dict(on, enrich=False), None, _Comm())
+    assert res is None and not fallback and rom.calls == [(None, False)] and failure

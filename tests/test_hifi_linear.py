@@ -73,6 +73,23 @@ def test_preconditioner_lag_same_solution_fewer_builds():
 
 
 @needs_petsc
+def test_multigrid_level_options_take_effect_then_leave_the_database():
+    """Level options (read when GAMG builds its levels, at the first solve) reach the
+    smoothers; afterwards the options this solver added are gone from PETSc's database."""
+    mesh, pb = box_plastic_case(n=(6, 4, 4), n_inc=1)
+    s, _, _ = _run(mesh, pb, linear="petsc", direct_max_dofs=0,
+                   petsc_options="-mg_levels_ksp_max_it 3 -pc_gamg_threshold 0.01")
+    pc = s.backend.ksp.getPC()
+    assert pc.getMGLevels() >= 2
+    assert pc.getMGSmoother(pc.getMGLevels() - 1).getTolerances()[3] == 3
+    names = set(petsc().Options().getAll())
+    assert not names & {"mg_levels_ksp_max_it", "pc_gamg_threshold", "pc_gamg_reuse_interpolation"}, names
+    s2, _, _ = _run(mesh, pb, linear="petsc", direct_max_dofs=0)
+    pc2 = s2.backend.ksp.getPC()
+    assert pc2.getMGSmoother(pc2.getMGLevels() - 1).getTolerances()[3] == 1   # the default
+
+
+@needs_petsc
 def test_gmres_for_nonsymmetric_tangent():
     mesh, pb = box_plastic_case(n_inc=2)
     pb = copy.deepcopy(pb)

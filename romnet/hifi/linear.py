@@ -226,15 +226,17 @@ class PetscBackend(_Base):
             pc.setType("gamg")
             if not opts.hasName("pc_gamg_reuse_interpolation"):
                 opts["pc_gamg_reuse_interpolation"] = "true"
+            if not opts.hasName("mg_levels_ksp_max_it"):
+                opts["mg_levels_ksp_max_it"] = "1"     # Chebyshev degree 1 (docs/hifi.md)
             if not symmetric and not opts.hasName("ksp_gmres_restart"):
                 opts["ksp_gmres_restart"] = "100"
         self.user_rtol = opts.hasName("ksp_rtol")
         ksp.setTolerances(rtol=1e-12, atol=1e-50, max_it=2000)
         ksp.setFromOptions()
         # options added here (the given string, the defaults above) do not outlive this
-        # backend: another solver of the same process starts from the same database
-        for k in set(opts.getAll()) - set(before):
-            opts.delValue(k)
+        # backend's first solve: multigrid level options (-mg_levels_*, -mg_coarse_*) are
+        # read when PCSetUp creates the levels, so they are removed only after it
+        self._added_options = set(opts.getAll()) - set(before)
         self.iterative = ksp.getType() != "preonly"
         self.pc_lag = bool(pc_lag) and self.iterative
         self._fresh_its = None     # Krylov iterations of the solve that built the current PC
@@ -258,6 +260,10 @@ class PetscBackend(_Base):
                 s += ", preconditioner reused within an increment"
             if self.nullspace is not None:
                 s += ", rigid-body near null space"
+            pc = self.ksp.getPC()
+            if pc.getType() in ("gamg", "mg") and pc.getMGLevels() > 1:
+                sm = pc.getMGSmoother(pc.getMGLevels() - 1)
+                s += f", {pc.getMGLevels()} levels, smoother {sm.getType()} x{sm.getTolerances()[3]}"
         return s
 
     def forward(self, owned):
@@ -333,6 +339,7 @@ class PetscBackend(_Base):
         self.ksp.getPC().setReusePreconditioner(bool(reuse))
         self.du.zeroEntries()
         self.ksp.solve(self.b, self.du)
+        self._forget_options()
         its = self.ksp.getIterationNumber()
         self.krylov_iterations.append(its)
         self._last_its = its
@@ -341,7 +348,17 @@ class PetscBackend(_Base):
             self._fresh_its = max(its, 1)
         return self.ksp.getConvergedReason()
 
+    def _forget_options(self):
+        """Remove from PETSc's global database the options this backend added (once its
+        preconditioner has been set up), so another solver starts from the same database."""
+        if self._added_options:
+            opts = self.PETSc.Options()
+            for k in self._added_options:
+                opts.delValue(k)
+        self._added_options = None
+
     def destroy(self):
+        self._forget_options()
         for o in (self.ksp, self.A, self.x, self.g, self.b, self.du, self.xc, self.nullspace):
             if o is not None:
                 o.destroy()

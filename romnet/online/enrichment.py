@@ -42,6 +42,7 @@ from ..offline.ecm import internal_force_integrand
 from ..offline.pod import IntegL2, Layout, NodalL2, PODBasis, gram, pod_update
 from ..offline.qdeim import qdeim_points
 from ..offline.rom_store import _json, read_modes, write_rom
+from ..mpi import pull_rows, push_rows
 from ..store import CaseStore
 from .ecm_update import ecm_update
 from .reduced_model import ReducedModel
@@ -99,21 +100,24 @@ class Enricher:
 
     # ------------------------------------------------------------------ HF state
     def hf_states(self, model, history, t_n):
-        """Law states at all local HF ips at t_n, integrated along the reconstructed
-        strain history [(t_j, a_j)] (a_j in the current basis), and U_n (n_nodes, dim)."""
-        hf, mdl = self.hf, self.hf.model
-        Phi = model.modes(model.displacement)                     # (n_nodes*dim, k)
-        nodes = hf.layout.local_nodes
+        """Law states at the HF solver's local ips at t_n, integrated along the reconstructed
+        strain history [(t_j, a_j)] (a_j in the current basis), and U_n at the HF solver's
+        local nodes (owned + ghost), (n_local_nodes, dim). Each rank fetches only the rows of
+        the displacement modes at its own HF nodes (:func:`romnet.mpi.pull_rows`)."""
+        hf, mdl, dim = self.hf, self.hf.model, self.mesh.dim
+        Phi_own = self.bases[model.displacement][0].modes          # (n_own*dim, k), offline rows
+        k = Phi_own.shape[1]
+        Phi = pull_rows(Phi_own.reshape(-1, dim, k), self.layout.node_range[0], hf.layout.local_nodes,
+                        self.comm).reshape(-1, k)                  # (n_local_nodes*dim, k)
         states = mdl.initial_states()
         t_prev = history[0][0]
         for t, a in history[1:]:
             if t > t_n + 1e-12 * max(1.0, abs(t_n)):
                 break
-            U = (Phi @ a).reshape(-1, self.mesh.dim)
-            eps = mdl.strain(U[nodes].ravel())
+            eps = mdl.strain(Phi @ a)
             _, _, states, ok, _ = mdl.integrate(eps, mdl.temperature(t), t - t_prev, states, tangent=False)
             t_prev = t
-        U_n = (Phi @ history_last_before(history, t_n)).reshape(-1, self.mesh.dim)
+        U_n = (Phi @ history_last_before(history, t_n)).reshape(-1, dim)
         return U_n, states
 
     # ------------------------------------------------------------------ enrichment
@@ -126,33 +130,32 @@ class Enricher:
         t_n = float(state.t)
         U_n, states = self.hf_states(model, history, t_n)
         lay = hf.layout
-        st = HFState(t_n, U_n[lay.local_nodes[:lay.n_owned_nodes]].ravel().copy(), states)
+        st = HFState(t_n, U_n[:lay.n_owned_nodes].ravel().copy(), states)
         hf._complete(st)
         new, hf_info = hf.step(st, t1)
-        # global fields (replicated), then own rows of the offline layout
-        out = hf.output_fields(new)                       # storage convention on rank 0
-        S_n = hf.gather_ip(hf.model.pack_states(states))  # states at t_n (for the new points)
+        # the HF results, redistributed from the HF partition to the own rows of the offline
+        # layout (all-to-all; nothing gathered on one rank): nodal U, ip fields (Mandel)
+        a, b = L.node_range
+        ia, ib = L.ip_range
+        U1 = push_rows(lay.local_nodes[:lay.n_owned_nodes], np.asarray(new.U).reshape(-1, self.mesh.dim),
+                       a, b, comm)                                  # (n_own, dim)
+        ipg = hf.model.ip_global
         p_loc, ep_loc = hf.model.plastic_fields(new.states)
-        mand = {"U": None, "stress": hf.gather_ip(new.stress), "strain": hf.gather_ip(new.strain),
-                "p": hf.gather_ip(p_loc[:, None]), "plastic_strain": hf.gather_ip(ep_loc)}
-        if comm.Get_size() > 1:
-            out_U, S_n, mand = comm.bcast((out["U"], S_n, mand), root=0)
-        else:
-            out_U = out["U"]
-        U1 = np.asarray(out_U)
+        fields = {"stress": new.stress, "strain": new.strain, "p": p_loc[:, None], "plastic_strain": ep_loc,
+                  "state": hf.model.pack_states(new.states)}
+        mand = {n: push_rows(ipg, v, ia, ib, comm) for n, v in fields.items() if n in self.bases}
+        S_n = push_rows(ipg, hf.model.pack_states(states), ia, ib, comm)   # states at t_n, own ip rows
         # -------------------------------------------------- POD updates
         k_old = {n: b.n_modes for n, (b, _, _) in self.bases.items()}
         old_modes = {n: b.modes for n, (b, _, _) in self.bases.items()}
-        a, b = L.node_range
-        ia, ib = L.ip_range
         for n, (basis, inner, info) in list(self.bases.items()):
             if info["kind"] == "nodal":
-                S = U1[a:b, :int(info["n_comp"])].reshape(-1, 1)
+                S = U1[:, :int(info["n_comp"])].reshape(-1, 1)
             else:
                 if n not in mand:
                     self.say(f"    enrichment: no HF value for dual field '{n}': basis unchanged")
                     continue
-                S = np.asarray(mand[n])[ia:ib].reshape(-1, 1)
+                S = mand[n].reshape(-1, 1)
             nb = pod_update(basis, S, inner, comm, name=n)
             self.bases[n] = (nb, inner, info)
         transforms = {}
@@ -199,7 +202,7 @@ class Enricher:
         tree = self._tree(model, points, weights, pdat, res, qpts, strain_modes, dual, loads)
         new_model = ReducedModel.from_tree(self.store, tree, label=model.label)
         self._model_modes_override(new_model)
-        S_pts = np.asarray(S_n)[points]
+        S_pts = L.gather_ip_rows(S_n, points)
         a_n = transforms[disp] @ state.a
         log = dict(t_from=t_n, t_to=float(t1), hf_iterations=int(hf_info.iterations), hf_cuts=int(hf_info.cuts),
                    modes_before=int(k_old[disp]), modes_after=int(Phi.shape[1]),
@@ -209,14 +212,18 @@ class Enricher:
                    ecm_error=float(res.error), ecm_converged=bool(res.converged), ecm_seconds=float(res.seconds),
                    seconds=time.perf_counter() - t_start)
         return dict(model=new_model, a_n=a_n, states_at_points=S_pts, transforms=transforms, log=log,
-                    U_hf=U1[:, :self.mesh.dim])
+                    U_hf=U1)
 
     def distance_to_hf(self, model, a, U_hf):
         """Relative distance ``||Phi a - U_hf|| / ||U_hf||`` (Euclidean over all nodal DOF)
-        of a reduced solution to the HF increment's result (replicated)."""
-        U = (model.modes(model.displacement) @ np.asarray(a)).reshape(U_hf.shape)
-        n = float(np.linalg.norm(U_hf))
-        return float(np.linalg.norm(U - U_hf) / n) if n > 0 else 0.0
+        of a reduced solution to the HF increment's result; ``U_hf``: this rank's rows of
+        the offline layout (n_own, dim) (collective; replicated result)."""
+        Phi = self.bases[model.displacement][0].modes
+        U_hf = np.asarray(U_hf).reshape(-1)
+        d = Phi @ np.asarray(a) - U_hf
+        sums = self.comm.allreduce(np.array([d @ d, U_hf @ U_hf])) if self.comm.Get_size() > 1 \
+            else np.array([d @ d, U_hf @ U_hf])
+        return float(np.sqrt(sums[0] / sums[1])) if sums[1] > 0 else 0.0
 
     def _model_modes_override(self, model):
         """The enriched model's full modes live in memory until written: make

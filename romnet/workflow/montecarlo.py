@@ -25,7 +25,9 @@ Written by rank 0: ``out/<name>/montecarlo.json`` = ``{"settings", "samples": [.
 "summary"}``; each sample: ``index, seed, temperature_max, hot_spot (amplitude, center,
 width), rom ("local c" / "global"), cluster, predicted, fallback, wall_time_s, solve_s,
 increments, newton_iterations, cuts, times, indicator (per output), indicator_max,
-enrichments, first_indicator_max``; with an HF reference also ``hf_wall_time_s,
+enrichments, first_indicator_max``; a sample whose reduced Newton failed (even after the
+fallback) keeps ``index, seed, temperature_max, rom = "failed", failed`` (the message),
+``fallback, wall_time_s`` and gets no HF reference; with an HF reference also ``hf_wall_time_s,
 hf_iterations, u_rel_err, p_rel_err (per output), u_rel_err_max, p_rel_err_max, speedup``
 (and ``first_u_rel_err_max, first_p_rel_err_max`` of the local ROM run of a fallback).
 """
@@ -95,25 +97,40 @@ def rom_fields(res):
     return res.U(), (res.reconstruct("p")[..., 0] if "p" in res.gappy else None)
 
 
+def _attempt(run):
+    """(result, None) of ``run()``, or (None, message) when the reduced Newton solver
+    failed (ConvergenceError: raised on every rank alike, the reduced system is replicated)."""
+    from ..errors import ConvergenceError
+    try:
+        return run(), None
+    except ConvergenceError as exc:
+        return None, str(exc)
+
+
 def _run_rom(rom, pb, on, opts, comm):
-    """The ROM run(s) of one sample (module docstring, steps 1-2). Returns (final result,
-    first result or None, wall seconds, fallback)."""
+    """The ROM run(s) of one sample (module docstring, steps 1-2). Returns (final result or
+    None if it failed, first result or None, wall seconds, fallback, failure message or
+    None). A local ROM whose reduced Newton fails also falls back to the global ROM with
+    enrichment (when ``enrich``)."""
     cluster = None if on["cluster"] == "classifier" else on["cluster"]
     comm.Barrier()
     t0 = time.perf_counter()
     model, _ = rom.selection(pb, cluster)
     enrich, tol = bool(on["enrich"]), float(on["tolerance"])
+    first, fallback = None, False
+
+    def enriched():
+        return rom.run(pb, cluster="global" if model.is_local else cluster, enrich=True, tol=tol,
+                       update_store=False, options=opts)
     if enrich and not model.is_local:
-        res = rom.run(pb, cluster=cluster, enrich=True, tol=tol, update_store=False, options=opts)
-        first, fallback = None, False
+        res, failure = _attempt(enriched)
     else:
-        res = rom.run(pb, cluster=cluster, options=opts)
-        first, fallback = None, False
-        if enrich and float(np.max(res.indicator)) > tol:
+        res, failure = _attempt(lambda: rom.run(pb, cluster=cluster, options=opts))
+        if enrich and (res is None or float(np.max(res.indicator)) > tol):
             first, fallback = res, True
-            res = rom.run(pb, cluster="global", enrich=True, tol=tol, update_store=False, options=opts)
+            res, failure = _attempt(enriched)
     comm.Barrier()
-    return res, first, time.perf_counter() - t0, fallback
+    return res, first, time.perf_counter() - t0, fallback, failure
 
 
 def run_montecarlo(ctx: Context) -> dict:
@@ -142,7 +159,13 @@ def run_montecarlo(ctx: Context) -> dict:
         params = sample_parameters([seed, i], sampler)
         T = temperature_field(mesh.coordinates, params)
         pb = with_temperature(problem, T, sampler.t_ref)
-        res, first, wall, fallback = _run_rom(rom, pb, on, opts, comm)
+        res, first, wall, fallback, failure = _run_rom(rom, pb, on, opts, comm)
+        if res is None:
+            ctx.say(f"   sample {i + 1}/{n}: {wall:.2f} s, FAILED: {failure}")
+            samples.append(dict(index=i, seed=[seed, i], temperature_max=float(T.max()), rom="failed",
+                                failed=failure, fallback=fallback, wall_time_s=wall, enrichments=0,
+                                indicator_max=float("nan")))
+            continue
         sel = (first or res).selection
         rec = dict(index=i, seed=[seed, i], temperature_max=float(T.max()),
                    hot_spot=dict(amplitude=params["amplitude"], center=params["center"], width=params["width"]),
@@ -210,9 +233,10 @@ def summarize(samples) -> dict:
                 rom_wall_mean_s=float(wall.mean()) if wall.size else float("nan"),
                 rom_wall_median_s=float(np.median(wall)) if wall.size else float("nan"),
                 rom_wall_max_s=float(wall.max()) if wall.size else float("nan"),
-                indicator_max=float(max((r["indicator_max"] for r in samples), default=float("nan"))),
+                indicator_max=_max([r["indicator_max"] for r in samples]),
                 enrichments=int(sum(r["enrichments"] for r in samples)),
                 fallbacks=int(sum(bool(r["fallback"]) for r in samples)), roms=clusters,
+                failures=int(sum(bool(r.get("failed")) for r in samples)),
                 n_plain=int(plain.size), rom_wall_plain_mean_s=float(plain.mean()) if plain.size else float("nan"),
                 hf_wall_mean_s=agg("hf_wall_time_s", np.mean), speedup_mean=agg("speedup", np.mean),
                 speedup_min=agg("speedup", np.min), u_rel_err_max=agg("u_rel_err_max", np.max),

@@ -122,7 +122,9 @@ def _section_montecarlo(ctx, mc, lines, figs, costs):
          f"{_fmt(s['rom_wall_mean_s'])} / {_fmt(s['rom_wall_median_s'])} / {_fmt(s['rom_wall_max_s'])}"],
         ["ROMs used", ", ".join(f"{k}: {v}" for k, v in s["roms"].items())],
         ["max indicator", s["indicator_max"]], ["enrichments (HF increments)", s["enrichments"]],
-        ["fallbacks local -> enriched global", s["fallbacks"]], ["HF references", s["n_references"]],
+        ["fallbacks local -> enriched global", s["fallbacks"]],
+        ["failed samples (reduced Newton did not converge)", s.get("failures", 0)],
+        ["HF references", s["n_references"]],
         ["HF wall time per run, mean (s)", s["hf_wall_mean_s"]],
         ["speed-up ROM vs HF per run, mean / min", f"{_fmt(s['speedup_mean'])} / {_fmt(s['speedup_min'])}"],
         ["U relative error, max / median over references and outputs",
@@ -134,7 +136,7 @@ def _section_montecarlo(ctx, mc, lines, figs, costs):
     lines += _table(["#", "T max (degC)", "ROM", "wall (s)", "increments", "Newton its", "max indicator",
                      "enrichments", "HF (s)", "speed-up", "U err", "p err"],
                     [[r["index"], r["temperature_max"], r["rom"] + (" -> global" if r["fallback"] else ""),
-                      r["wall_time_s"], r["increments"], r["newton_iterations"], r["indicator_max"],
+                      r["wall_time_s"], r.get("increments"), r.get("newton_iterations"), r["indicator_max"],
                       r["enrichments"], r.get("hf_wall_time_s"), r.get("speedup"), r.get("u_rel_err_max"),
                       r.get("p_rel_err_max")] for r in shown])
     refs = [r for r in samples if r.get("u_rel_err") is not None]
