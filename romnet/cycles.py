@@ -72,6 +72,7 @@ from pathlib import Path
 import numpy as np
 
 from . import mpi
+from .mpi import allreduce_array
 from .errors import ConfigError, InputError
 
 __all__ = [
@@ -273,15 +274,15 @@ def cycle_errors(res, reference, n_inc, comm=None) -> dict:
     loc = np.concatenate([
         np.sum((Ua - Ub) ** 2, axis=(1, 2)), np.sum(Ub ** 2, axis=(1, 2)),
         np.sum((pa - pb) ** 2, axis=1), np.sum(pb ** 2, axis=1), p_pts_hf.ravel()])
-    tot = _allreduce_sum(loc, comm)
+    tot = allreduce_array(loc, comm)
     du, ub, dp, pbn = (tot[i * n_t:(i + 1) * n_t] for i in range(4))
     p_pts_hf = tot[4 * n_t:].reshape(n_t, ip.size)
     c_hf = gap.coefficients(p_pts_hf[:, :, None])
     Psi = model.modes("p", slice(q0, q1))                      # (n_loc_ip, m)
     pg = c_hf @ Psi.T
-    dg = _allreduce_sum(np.sum((pg - pb) ** 2, axis=1), comm)
-    pmax = _allreduce_max(np.array([pb.max(axis=1) if pb.size else np.full(n_t, -np.inf),
-                                    pa.max(axis=1) if pa.size else np.full(n_t, -np.inf)]).ravel(), comm)
+    dg = allreduce_array(np.sum((pg - pb) ** 2, axis=1), comm)
+    pmax = allreduce_array(np.array([pb.max(axis=1) if pb.size else np.full(n_t, -np.inf),
+                                    pa.max(axis=1) if pa.size else np.full(n_t, -np.inf)]).ravel(), comm, "max")
     pmax_hf, pmax_rom = pmax[:n_t], pmax[n_t:]
 
     def rel(d2, b2):
@@ -305,7 +306,7 @@ def cycle_errors(res, reference, n_inc, comm=None) -> dict:
     pn = np.sqrt(pbn)
     # ||p_hf(end N) - p_hf(end 1)|| / ||p_hf(end N)||
     k1, kN = ends[0], ends[-1]
-    dch = _allreduce_sum(np.array([np.sum((pb[kN] - pb[k1]) ** 2)]), comm)[0]
+    dch = allreduce_array(np.array([np.sum((pb[kN] - pb[k1]) ** 2)]), comm)[0]
     return dict(
         u_rel_err=eu.tolist(), p_rel_err=ep.tolist(),
         u_rel_err_cycle=per_cycle(eu), p_rel_err_cycle=per_cycle(ep),
@@ -317,26 +318,6 @@ def cycle_errors(res, reference, n_inc, comm=None) -> dict:
         u_rel_err_max=float(eu.max()), p_rel_err_max=float(ep.max()),
         u_rel_err_last_cycle=float(eu[1 + (n_cyc - 1) * n_inc:].max()),
         p_rel_err_last_cycle=float(ep[1 + (n_cyc - 1) * n_inc:].max()))
-
-
-def _allreduce_sum(x, comm):
-    x = np.ascontiguousarray(x, dtype=float)
-    if comm.Get_size() == 1:
-        return x
-    from mpi4py import MPI
-    out = np.empty_like(x)
-    comm.Allreduce(x, out, op=MPI.SUM)
-    return out
-
-
-def _allreduce_max(x, comm):
-    x = np.ascontiguousarray(x, dtype=float)
-    if comm.Get_size() == 1:
-        return x
-    from mpi4py import MPI
-    out = np.empty_like(x)
-    comm.Allreduce(x, out, op=MPI.MAX)
-    return out
 
 
 # ---------------------------------------------------------------------------- driver

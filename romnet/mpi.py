@@ -64,6 +64,19 @@ def local_range(n: int, communicator=None) -> tuple[int, int]:
     return start, start + int(counts[rank])
 
 
+def allreduce_array(x, communicator=None, op="sum"):
+    """Allreduce (``op``: "sum", "max" or "min") of a float64 array through the buffer
+    interface; on one rank the array itself (as contiguous float64)."""
+    c = communicator or comm()
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    if c.Get_size() == 1:
+        return x
+    from mpi4py import MPI
+    out = np.empty_like(x)
+    c.Allreduce(x, out, op={"sum": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}[op])
+    return out
+
+
 def is_root(communicator=None) -> bool:
     return (communicator or comm()).Get_rank() == 0
 

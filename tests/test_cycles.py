@@ -9,10 +9,8 @@ Measured on the development machine (2 cores, shared): plain ROM (pod_tol 1e-6, 
 See docs/online.md, "Cycle extrapolation".
 """
 import copy
-import importlib.util
 import json
 import shutil
-import sys
 
 import numpy as np
 import pytest
@@ -90,14 +88,8 @@ def test_periodic_problem():
 
 # ---------------------------------------------------------------------------- blade
 def _blade_problem_module():
-    name = "romnet_cases_blade_problem"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, BLADE / "problem.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+    from romnet.workflow.context import load_script
+    return load_script(BLADE / "problem.py")
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,6 @@ the reduced forces, recomputed independently with the element kernel, meet the t
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -29,13 +27,8 @@ TOL = 1e-4
 
 
 def _problem_module():
-    name = "romnet_cases_blade_problem"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, BLADE / "problem.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
+    from romnet.workflow.context import load_script
+    return load_script(BLADE / "problem.py")
 
 
 @pytest.fixture(scope="module")

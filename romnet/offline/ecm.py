@@ -140,17 +140,6 @@ def internal_force_integrand(stress, mode_strains, include_volume=True, chunk_ro
 
 
 # ============================================================================ helpers
-def _allreduce(x, comm, op="sum"):
-    """Allreduce of a float64 array (buffer interface) or a no-op on one rank."""
-    if comm.Get_size() == 1:
-        return x
-    from mpi4py import MPI
-    x = np.ascontiguousarray(x, dtype=np.float64)
-    out = np.empty_like(x)
-    comm.Allreduce(x, out, op={"sum": MPI.SUM, "max": MPI.MAX, "min": MPI.MIN}[op])
-    return out
-
-
 def _integrals(G, dV, chunk_rows):
     """(G^T dV, |G|^T dV) of the local rows in one blocked pass."""
     n, m = G.shape
@@ -189,7 +178,7 @@ class _Selector:
     def best(self, score):
         """(best score, global index) over all ranks; (-inf, -1) if no finite candidate."""
         top = float(score.max()) if score.size else -np.inf
-        top = float(_allreduce(np.array([top]), self.comm, "max")[0])
+        top = float(mpi.allreduce_array(np.array([top]), self.comm, "max")[0])
         if not np.isfinite(top):
             return top, -1
         thr = top - self.tie * abs(top)
@@ -221,7 +210,7 @@ class _Selector:
         out = np.zeros((idx.size, G.shape[1]))
         m = (idx >= self.offset) & (idx < self.offset + self.n_loc)
         out[m] = G[idx[m] - self.offset]
-        return _allreduce(out, self.comm) if self.size > 1 else out
+        return mpi.allreduce_array(out, self.comm) if self.size > 1 else out
 
 
 # ============================================================================ ECM
@@ -238,7 +227,7 @@ def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=C
     n_all = G.shape[1]
     groups = np.arange(n_all) if groups is None else np.asarray(groups)
     b_loc, A_loc = _integrals(G, np.asarray(dV, dtype=np.float64), chunk_rows)
-    both = _allreduce(np.concatenate([b_loc, A_loc]), comm)
+    both = mpi.allreduce_array(np.concatenate([b_loc, A_loc]), comm)
     b_all, A_all = both[:n_all], both[n_all:]
     gB = np.sqrt(np.bincount(groups, weights=b_all ** 2))
     gA = np.sqrt(np.bincount(groups, weights=A_all ** 2))
