@@ -8,7 +8,7 @@ order; ``docs`` of each step: :mod:`romnet.workflow`)::
     [case]        name (default: directory name), description, steps (required)
     [import]      code, path                        (required by the step import)
     [generate]    script = "problem.py", variant = "small", seed = 0
-    [training]    samples (required by train), seed = 0, increments, fields
+    [training]    samples (required by train), seed = 0, increments, fields, elastic = 0
     [offline]     the settings of romnet.offline.pipeline.DEFAULTS (pod_tol, ecm_tol, ...)
                   + clustering: clusters, max_clusters, dissimilarity (step cluster)
     [online]      samples (Monte Carlo when set), seed, tolerance, hf_references, enrich,
@@ -105,7 +105,7 @@ SCHEMA = {
     "import": dict(code=("str", None), path=("str", None)),
     "generate": dict(script=("str", "problem.py"), variant=("str", "small"), seed=("int>=0", 0)),
     "training": dict(samples=("int>=1", None), seed=("int>=0", 0), increments=("int>=1", None),
-                     fields=("strlist", None)),
+                     fields=("strlist", None), elastic=("int>=0", 0)),
     "online": dict(samples=("int>=1", None), seed=("int>=0", 1000), tolerance=("num>0", 1e-3),
                    hf_references=("int>=0", 0), enrich=("bool", False), cluster=("cluster", "classifier"),
                    ratio=("num>0", None)),

@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from romnet.meshing import box
-from romnet.problem import (Dirichlet, MaterialAssignment, Pressure, Problem, Temperature,
-                            TimeStepping, TimeTable)
+from romnet.problem import (Dirichlet, MaterialAssignment, Problem, TimeStepping, TimeTable)
 
 E, NU = 2.0e5, 0.3
 

@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parents[1]
 BLADE_SCRIPT = REPO / "cases" / "blade" / "problem.py"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
-#: 6 training runs of 8 increments, 2 clusters, 4 Monte Carlo samples, 1 HF reference
+#: 6 training runs of 8 increments + 6 thermo-elastic snapshots, 2 clusters, 4 Monte Carlo
+#: samples, 1 HF reference
 SMALL = f"""
 [case]
 name = "blade_test"
@@ -27,6 +28,7 @@ seed = 0
 samples = 6
 seed = 1
 increments = 8
+elastic = 6
 [offline]
 pod_tol = 1e-4
 ecm_tol = 1e-3
@@ -42,9 +44,10 @@ enrich = true
 speedup_runs = [10, 100]
 """
 
-#: Measured with SMALL (2 ranks): U 8.6e-2, p 1.5e-1 (global ROM enriched once after the
-#: local ROM's indicator exceeded 0.25). About 2x margin; a ROM gone wrong is far above
-#: (the local ROMs of this 6-run family alone: U 0.3-0.6, p up to 1e2).
+#: Measured with SMALL (2 ranks): U 4.6e-2, p 1.5e-1 (global ROM enriched once after the
+#: local ROM's indicator exceeded 0.25; without the 6 thermo-elastic snapshots U was 8.6e-2).
+#: A ROM gone wrong is far above (the local ROMs of this 6-run family alone: U 0.3-0.6, p up
+#: to 1e2).
 U_TOL, P_TOL = 0.2, 0.3
 
 SAMPLE_KEYS = {"index", "seed", "temperature_max", "rom", "cluster", "fallback", "wall_time_s", "increments",
@@ -64,6 +67,9 @@ def test_blade_pipeline_mpi2(tmp_path):
     res = run_mpi(REPO / "tests" / "mpi" / "blade_run.py", case, out, timeout=400)
     assert "sample 4/4" in res.stdout and "-- time budget:" in res.stdout
     assert res.stdout.count("sample 1/4") == 1          # rank 0 prints, once
+    assert "[6/6] elastic_005" in res.stdout             # thermo-elastic snapshots, in every ROM
+    assert "global ROM (all training snapshots + 6 extra series" in res.stdout
+    assert res.stdout.count("60 snapshots") >= 1          # 6 runs x 9 outputs + 6 snapshots
     report = out / "report.md"
     assert report.is_file()
     imgs = _images(report)

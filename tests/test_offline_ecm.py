@@ -180,3 +180,28 @@ def test_ecm_stop_messages(zset):
     res = ecm(z["G"], z["dV"], tol=1e-12, groups=z["groups"], max_points=10)
     assert not res.converged and "max_points=10" in res.message and f"{res.error:.3e}" in res.message
     assert set(res.timings) >= {"setup", "score", "select", "nnls", "total"}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_warm_started_nnls_matches_scipy(seed):
+    """_nnls_normal (normal equations, warm start, refinement) vs scipy.optimize.nnls on
+    random problems whose unconstrained solution has negative entries (active bounds), cold
+    and warm-started from the optimum of the problem without the last column (the greedy's
+    situation)."""
+    from scipy.optimize import nnls
+
+    from romnet.offline.ecm import _nnls_normal
+    rng = np.random.default_rng(seed)
+    n_col, n = 120, 25
+    A = rng.standard_normal((n_col, n)) @ np.diag(np.logspace(0, -3, n))   # cond ~1e3
+    b = A @ rng.standard_normal(n) + 0.1 * rng.standard_normal(n_col)
+    ref, _ = nnls(A, b)
+    assert 0 < np.count_nonzero(ref) < n                                   # some bounds active
+    rows = A.T
+    M, c = rows @ rows.T, rows @ b
+    cold = _nnls_normal(M, c, rows=rows, b=b)
+    prev, _ = nnls(A[:, :-1], b)
+    warm = _nnls_normal(M, c, np.append(prev, 0.0), rows=rows, b=b)
+    for w in (cold, warm):
+        assert np.array_equal(w > 0, ref > 0)
+        assert np.abs(w - ref).max() <= 1e-9 * np.abs(ref).max()

@@ -79,7 +79,6 @@ def recursive_bisection(points, n_parts):
 
 def _petsc_partition(mesh, comm, PETSc):
     """MatPartitioning of the dual graph; every rank gets the full (n_el,) result."""
-    from mpi4py import MPI
     G = element_dual_graph(mesh)
     n = G.shape[0]
     rank, size = comm.Get_rank(), comm.Get_size()

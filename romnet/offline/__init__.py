@@ -8,6 +8,9 @@ QDEIM points, precomputed reduced operators, stored in the case store's ``/rom``
 * :mod:`.operators` — strains of modes, reduced loads, point data, Dirichlet check.
 * :mod:`.rom_store` — ``/rom`` schema (``docs/rom-schema.md``), :func:`rom_summary`.
 * :mod:`.pipeline` — :func:`run_offline` (``romnet offline``).
+* :mod:`.training` — HF training family (``romnet train``); :mod:`.elastic_snapshots` —
+  thermo-elastic snapshots of sampled temperatures (``romnet train --elastic N``).
+* :mod:`.clustering`, :mod:`.local_bases`, :mod:`.classifier` — local ROMs (``romnet cluster``).
 """
 from .ecm import ECMResult, ecm
 from .pod import IntegL2, Layout, NodalL2, PODBasis, pod, pod_update

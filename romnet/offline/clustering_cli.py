@@ -1,7 +1,8 @@
 """``romnet train STORE.h5 --samples N --seed S`` and ``romnet cluster STORE.h5``.
 
 ``train`` runs a family of HF simulations with sampled temperature fields into the store
-(:mod:`romnet.offline.training`); ``cluster`` clusters them, prints the a priori efficiency
+(:mod:`romnet.offline.training`), optionally followed by thermo-elastic snapshots
+(``--elastic N``, :mod:`romnet.offline.elastic_snapshots`); ``cluster`` clusters them, prints the a priori efficiency
 table, and writes the global ROM, the local ROMs and the classifier into ``/rom``
 (:mod:`romnet.offline.local_bases`). Both run under ``mpirun``; rank 0 prints.
 """
@@ -16,6 +17,10 @@ def cmd_train(args):
     fields = args.fields.split(",") if args.fields else DEFAULT_FIELDS
     run_training(args.store, n_samples=args.samples, seed=args.seed, fields=fields, options=opts,
                  n_increments=args.increments, progress=lambda m: mpi.rprint(m))
+    if args.elastic:
+        from .elastic_snapshots import run_elastic_snapshots
+        run_elastic_snapshots(args.store, args.elastic, seed=args.seed, fields=fields, options=opts,
+                              progress=lambda m: mpi.rprint(m))
     return 0
 
 
@@ -54,6 +59,10 @@ def register(subparsers):
     s.add_argument("--seed", type=int, default=0, help="seed of the family (default 0)")
     s.add_argument("--increments", type=int, help="replace the stepping by this many equal increments")
     s.add_argument("--fields", help="comma-separated fields to store (default U,stress,p,plastic_strain)")
+    s.add_argument("--elastic", type=int, default=0,
+                   help="also run this many thermo-elastic snapshots (series elastic_NNN: one linear "
+                        "increment to the peak of the loading, plasticity off; romnet cluster adds "
+                        "them to every ROM)")
     s.add_argument("--linear", default="auto", help="HF linear solver: auto | scipy | petsc")
     s.add_argument("--petsc-options", help="PETSc options string for the HF solver")
     s.set_defaults(func=cmd_train)

@@ -155,13 +155,17 @@ def choose_k(errors, within=0.10):
 # ============================================================================ driver
 def run_clustering(store, clusters=None, max_clusters=6, dissimilarity="angle", modes=None,
                    config=None, seed=0, subspace_tol=1e-2, criterion_tol=0.1, classifier=True,
-                   comm=None, progress=print, restarts=RESTARTS) -> dict:
+                   comm=None, progress=print, restarts=RESTARTS, extra_series="auto") -> dict:
     """Clustering, criterion, global + local ROMs and classifier (module docstring).
 
     clusters : int, list of ints or None (automatic choice of k).
     config : offline settings (``pipeline.DEFAULTS``; ``series`` is ignored: the training
-        series are used). Returns a report dict (replicated)."""
+        series are used). Returns a report dict (replicated).
+    extra_series : series whose snapshots are added to every ROM (global and local) but
+        take no part in the clustering nor the classifier; ``"auto"``: the store's
+        thermo-elastic snapshots (:mod:`.elastic_snapshots`), a list: those series."""
     from .classifier import fit_classifier
+    from .elastic_snapshots import elastic_series
     from .training import read_training
 
     comm = comm or mpi.comm()
@@ -172,6 +176,7 @@ def run_clustering(store, clusters=None, max_clusters=6, dissimilarity="angle", 
     timings = {}
     tr = read_training(store)
     series = tr["series"]
+    extra = elastic_series(store) if extra_series == "auto" else [str(s) for s in (extra_series or [])]
     if len(series) < 2:
         raise InputError(f"clustering needs at least 2 complete training runs (has {len(series)})", store)
     with CaseStore(store) as st:
@@ -198,18 +203,26 @@ def run_clustering(store, clusters=None, max_clusters=6, dissimilarity="angle", 
     t0 = time.perf_counter()
     with CaseStore(store) as st:
         problem = st.problem() if st.has_problem() else None
-        U, uinfo, dual, stress, times = read_snapshots(st, series, cfg, layout)
+        U, uinfo, dual, stress, times = read_snapshots(st, series + extra, cfg, layout)
     timings["read"] = time.perf_counter() - t0
     off = F.offsets
+    n_tr = int(off[-1])                       # training columns first, then the extra series'
+    extra_cols = np.arange(n_tr, U.shape[1])
 
     def sub(cols):
+        """Snapshots of training columns ``cols`` + the extra series' (no copy for all)."""
+        cols = np.concatenate([cols, extra_cols])
+        if cols.size == U.shape[1] and np.array_equal(cols, np.arange(U.shape[1])):
+            return U, dual, stress, times
         return (U[:, cols], {n: (S[:, cols], info) for n, (S, info) in dual.items()}, stress[:, cols],
                 times[cols])
 
     t0 = time.perf_counter()
-    say("  global ROM (all training snapshots):")
-    rom, distributed, grep_ = build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, say)
-    rom["series"] = _json(series)
+    say("  global ROM (all training snapshots" + (f" + {len(extra)} extra series: thermo-elastic "
+                                                   "snapshots" if extra else "") + "):")
+    Ug, dg, sg, tg = sub(np.arange(n_tr))
+    rom, distributed, grep_ = build_rom_tree(layout, problem, Ug, uinfo, dg, sg, tg, cfg, comm, say)
+    rom["series"] = _json(series + extra)
     cl = dict(dissimilarity=dissimilarity, modes=int(tab["modes"]), seed=int(seed), restarts=int(restarts),
               subspace_tol=float(subspace_tol), series=_json(series), selected=int(ks[0]),
               stored=_json(ks),
@@ -218,7 +231,7 @@ def run_clustering(store, clusters=None, max_clusters=6, dissimilarity="angle", 
                              kinds=_json(kinds),
                              **{f"local_{kd}": np.asarray(tab[kd]) for kd in kinds},
                              **{f"dissimilarity_{kd}": tab["dissimilarity"][kd] for kd in kinds}))
-    report = dict(store=str(store), series=series, criterion={kd: tab[kd] for kd in kinds},
+    report = dict(store=str(store), series=series, extra_series=extra, criterion={kd: tab[kd] for kd in kinds},
                   global_error=tab["global_error"][0], modes=tab["modes"], chosen=ks, local={},
                   classifier={}, global_rom=grep_)
     for k in ks:
@@ -237,7 +250,7 @@ def run_clustering(store, clusters=None, max_clusters=6, dissimilarity="angle", 
             Uc, dc, sc, tc = sub(cols)
             tree, dist, rep = build_rom_tree(layout, problem, Uc, uinfo, dc, sc, tc, cfg, comm, say,
                                              prefix=f"clusters/{k}/{cluster_key(c)}/")
-            tree["series"] = _json([series[i] for i in members])
+            tree["series"] = _json([series[i] for i in members] + extra)
             tree["members"] = members.astype(np.int64)
             kg[cluster_key(c)] = tree
             distributed.update(dist)

@@ -105,24 +105,33 @@ def read_local(st: CaseStore, series, name, layout):
 
 def resolve_series(st: CaseStore, spec):
     """Training series named by the ``series`` setting: a name (returned as is, a str),
-    a list of names, or a glob pattern (``"train_*"``: the matching series with at least
-    one complete output, sorted). Lists and patterns give a list."""
+    a glob pattern (``"train_*"``: the matching series with at least one complete output,
+    sorted), or a list of names and patterns (``["train_*", "elastic_*"]``: in that
+    order, each pattern sorted). Lists and patterns give a list."""
     if isinstance(spec, (list, tuple)):
-        names = [str(s) for s in spec]
-        if not names:
+        if not spec:
             raise ConfigError("[offline] series: empty list")
         have = st.series_names()
-        missing = [s for s in names if s not in have]
-        if missing:
-            raise InputError(f"no result series {missing} (has: {have})", st.path)
-        return names
+        names = []
+        for s in map(str, spec):
+            if _is_pattern(s):
+                names += resolve_series(st, s)
+            elif s not in have:
+                raise InputError(f"no result series ['{s}'] (has: {have})", st.path)
+            else:
+                names.append(s)
+        return list(dict.fromkeys(names))
     spec = str(spec)
-    if not any(ch in spec for ch in "*?["):
+    if not _is_pattern(spec):
         return spec
     names = sorted(s for s in fnmatch.filter(st.series_names(), spec) if st.n_complete(s) > 0)
     if not names:
         raise InputError(f"no complete result series matches '{spec}' (has: {st.series_names()})", st.path)
     return names
+
+
+def _is_pattern(name: str) -> bool:
+    return any(ch in name for ch in "*?[")
 
 
 def read_snapshots(st: CaseStore, series, cfg, layout):

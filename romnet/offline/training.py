@@ -97,6 +97,20 @@ def _write_series(f, name, sample, times, outs, fields, dim, model):
     f.flush()
 
 
+def root_write(comm, write, what):
+    """Call ``write()`` (an HDF5 write) on rank 0 only; a failure is raised on every rank
+    as :class:`RomnetError` ``"<what> failed: <message>"`` (collective)."""
+    err = None
+    if comm.Get_rank() == 0:
+        try:
+            write()
+        except Exception as exc:  # noqa: BLE001 (re-raised on every rank)
+            err = str(exc) or type(exc).__name__
+    err = comm.bcast(err, root=0) if comm.Get_size() > 1 else err
+    if err:
+        raise RomnetError(f"{what} failed: {err}")
+
+
 def _index(f, n, n_keys, n_nodes, attrs):
     """Create or grow the /training index to n runs; check the family settings match."""
     if "training" in f:
@@ -216,32 +230,27 @@ def run_training(store, n_samples=20, seed=0, sampler: HotSpotSampler | None = N
             times.append(float(t))
             outs.append(keep(solver.output_fields(state)))
         wall = time.perf_counter() - t0
-        err = None
-        if root:
-            try:
-                with h5py.File(store, "r+") as f:
-                    _write_series(f, name, i, times, outs, fields, mesh.dim, solver.model)
-                    g = f["training"]
-                    g["temperature"][i] = T
-                    g["temperature_fields"][i] = pb.temperature.fields
-                    g["wall_time"][i] = wall
-                    g["iterations"][i] = its
-                    ser = json.loads(g.attrs["series"])
-                    par = json.loads(g.attrs["parameters"])
-                    while len(ser) <= i:
-                        ser.append(series_name(len(ser)))
-                    while len(par) <= i:
-                        par.append(None)
-                    par[i] = params
-                    g.attrs["series"] = json.dumps(ser)
-                    g.attrs["parameters"] = json.dumps(par)
-                    f.flush()
-                    g["complete"][i] = 1
-            except Exception as exc:  # noqa: BLE001
-                err = str(exc) or type(exc).__name__
-        err = comm.bcast(err, root=0) if comm.Get_size() > 1 else err
-        if err:
-            raise RomnetError(f"{store}: writing {name} failed: {err}")
+
+        def write():
+            with h5py.File(store, "r+") as f:
+                _write_series(f, name, i, times, outs, fields, mesh.dim, solver.model)
+                g = f["training"]
+                g["temperature"][i] = T
+                g["temperature_fields"][i] = pb.temperature.fields
+                g["wall_time"][i] = wall
+                g["iterations"][i] = its
+                ser = json.loads(g.attrs["series"])
+                par = json.loads(g.attrs["parameters"])
+                while len(ser) <= i:
+                    ser.append(series_name(len(ser)))
+                while len(par) <= i:
+                    par.append(None)
+                par[i] = params
+                g.attrs["series"] = json.dumps(ser)
+                g.attrs["parameters"] = json.dumps(par)
+                f.flush()
+                g["complete"][i] = 1
+        root_write(comm, write, f"{store}: writing {name}")
         report["ran"].append(name)
         report["wall_time"].append(wall)
         say(f"  [{i + 1}/{n_samples}] {name}: hot spot {params['amplitude']:.0f} deg at "
