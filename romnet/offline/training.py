@@ -173,6 +173,7 @@ def run_training(store, n_samples=20, seed=0, sampler: HotSpotSampler | None = N
             comp = st.f["training"]["complete"][()]
             done = {i for i in np.flatnonzero(comp) if series_name(int(i)) in existing
                     and st.n_complete(series_name(int(i))) > 0}
+    comm.Barrier()                     # every rank closed the store before rank 0 writes to it
     if problem.stepping is None:
         raise InputError("the problem has no time stepping", store)
     if n_increments is not None:
