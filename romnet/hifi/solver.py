@@ -142,6 +142,16 @@ class HFSolver:
         return self.problem.stepping.outputs()
 
     # ------------------------------------------------------------------ states
+    def close(self):
+        """Free the linear solver's PETSc objects (matrix, vectors, KSP and its multigrid
+        hierarchy) now instead of whenever the garbage collector gets to them: a driver that
+        builds one solver per run (training family, thermo-elastic snapshots) otherwise
+        accumulates ~1 GB per solver on the 373k-DOF blade."""
+        destroy = getattr(self.backend, "destroy", None)
+        if destroy is not None:
+            destroy()
+        self.backend = None
+
     def initial_state(self):
         st = HFState(float(self.problem.stepping.times[0]), np.zeros(self.layout.n_owned),
                      self.model.initial_states())

@@ -174,6 +174,7 @@ def run_elastic_snapshots(store, n, seed=0, sampler: HotSpotSampler | None = Non
         solver = HFSolver(mesh, pb, comm=comm, options=opts)
         state, info = solver.step(solver.initial_state(), t_snap)
         o = solver.output_fields(state)
+        solver.close()
         wall = time.perf_counter() - t0
         def write():
             with h5py.File(store, "r+") as f:

@@ -230,6 +230,7 @@ def run_training(store, n_samples=20, seed=0, sampler: HotSpotSampler | None = N
             its += info.iterations
             times.append(float(t))
             outs.append(keep(solver.output_fields(state)))
+        solver.close()
         wall = time.perf_counter() - t0
 
         def write():
