@@ -9,8 +9,8 @@ script prints wall times per phase, the points and the weights' difference.
 
 Runs on one core (the ECM's NNLS is replicated on every rank: its cost does not shrink
 with ranks). Measured here (2026-11-24, idle machine, defaults): 901 columns x 6 048 points,
-2 010 greedy steps to 213 points: ECM 38.6 s (scipy) vs 9.4 s (warm) = 4.1x, NNLS 31.4 vs
-3.5 s = 9.0x, same points, weights within 1.1e-11.
+2 010 greedy steps to 213 points: ECM 36.4 s (scipy) vs 8.5 s (warm) = 4.3x, NNLS 29.6 vs
+2.8 s = 10.5x, same points, weights within 1.1e-11.
 """
 from __future__ import annotations
 

@@ -55,6 +55,7 @@ def hf_displacements(mesh, problem, times, comm):
     for t in np.asarray(times, dtype=float)[1:]:
         state, _ = solver.step(state, float(t))
         out.append(np.asarray(solver.output_fields(state)["U"], dtype=float)[:, :mesh.dim].ravel())
+    solver.close()
     return np.asarray(out)
 
 

@@ -72,8 +72,8 @@ memory-bandwidth bound: its parallel efficiency is that of the hardware's memory
 ``bench/bench_offline.py`` prints it) plus, replicated, O(n_col |P|) to update ``M`` and
 refine, and one or two Cholesky factorisations O(|P|^3 / 3) for the warm-started NNLS
 (a from-scratch ``scipy.optimize.nnls`` costs |P| least-squares solves: on the small
-blade's 901-column integrand, 2 010 steps to 213 points, the NNLS time fell from 31.4 to
-3.5 s and the ECM from 38.6 to 9.4 s, same points, weights within 1.1e-11:
+blade's 901-column integrand, 2 010 steps to 213 points, the NNLS time fell from 29.6 to
+2.8 s and the ECM from 36.4 to 8.5 s, same points, weights within 1.1e-11:
 ``bench/bench_ecm_nnls.py``); set-up: two passes. Phase times are in
 ``ECMResult.timings`` (``nnls_fallbacks`` counts the scipy fallbacks).
 """
@@ -196,11 +196,11 @@ def _nnls_normal(M, c, w0=None, max_steps=None, rows=None, b=None, refine=2):
     passive = w > 0
     max_steps = 3 * n + 10 if max_steps is None else max_steps
     gtol = 1e-12 * max(float(np.abs(c).max()), 1e-300)
+    fac, fac_idx = None, None                          # last Cholesky factor and its set
     for _ in range(max_steps):
-        g = c - M @ w                                  # minus the gradient
         if passive.all():
             break
-        cand = np.where(passive, -np.inf, g)
+        cand = np.where(passive, -np.inf, c - M @ w)  # minus the gradient off the passive set
         j = int(np.argmax(cand))
         if not cand[j] > gtol:
             break                                      # KKT: optimal
@@ -208,19 +208,23 @@ def _nnls_normal(M, c, w0=None, max_steps=None, rows=None, b=None, refine=2):
         for _ in range(max_steps):                     # inner loop: stay feasible
             idx = np.flatnonzero(passive)
             try:
-                z_p = cho_solve(cho_factor(M[np.ix_(idx, idx)], check_finite=False), c[idx],
-                                check_finite=False)
+                fac, fac_idx = cho_factor(M[np.ix_(idx, idx)], check_finite=False), idx
             except (LinAlgError, ValueError):
                 return None
+            z_p = cho_solve(fac, c[idx], check_finite=False)
             if np.all(z_p > 0):
                 w = np.zeros(n)
                 w[idx] = z_p
                 break
+            # step from w towards z until the first passive weight reaches 0 (it leaves)
+            w_idx = w[idx]
             neg = z_p <= 0
-            alpha = np.min(w[idx][neg] / (w[idx][neg] - z_p[neg]))
-            w_p = w[idx] + alpha * (z_p - w[idx])
-            w_p[neg & (w_p <= w[idx] * 1e-14 + 1e-300)] = 0.0
-            w_p[np.argmin(np.where(neg, w[idx] / np.where(neg, w[idx] - z_p, 1.0), np.inf))] = 0.0
+            ratio = np.full(idx.size, np.inf)
+            ratio[neg] = w_idx[neg] / (w_idx[neg] - z_p[neg])
+            k = int(np.argmin(ratio))
+            w_p = w_idx + ratio[k] * (z_p - w_idx)
+            w_p[neg & (w_p <= w_idx * 1e-14 + 1e-300)] = 0.0
+            w_p[k] = 0.0
             w = np.zeros(n)
             w[idx] = np.maximum(w_p, 0.0)
             passive = w > 0
@@ -232,10 +236,11 @@ def _nnls_normal(M, c, w0=None, max_steps=None, rows=None, b=None, refine=2):
         return None
     idx = np.flatnonzero(w > 0)
     if rows is not None and idx.size and refine:
-        try:
-            fac = cho_factor(M[np.ix_(idx, idx)], check_finite=False)
-        except (LinAlgError, ValueError):
-            return None
+        if fac is None or not np.array_equal(fac_idx, idx):
+            try:
+                fac = cho_factor(M[np.ix_(idx, idx)], check_finite=False)
+            except (LinAlgError, ValueError):
+                return None
         A = rows[idx]
         w_p = w[idx].copy()
         for _ in range(int(refine)):
@@ -376,10 +381,12 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=1e-5, groups=None, warm_start=None, m
     def solve(rows, M, c, w0=None):
         """NNLS weights of the points' rows (warm-started from ``w0``, see _nnls_normal)."""
         t = time.perf_counter()
-        w = _nnls_normal(M, c, w0, rows=rows, b=b) if nnls_solver == "warm" else None
-        if w is None and nnls_solver == "warm":
-            tm["nnls_fallbacks"] += 1
-        if w is None:                                 # ill-conditioned / cycling: from scratch
+        w = None
+        if nnls_solver == "warm":
+            w = _nnls_normal(M, c, w0, rows=rows, b=b)
+            if w is None:                             # ill-conditioned / cycling
+                tm["nnls_fallbacks"] += 1
+        if w is None:                                 # from scratch
             w, _ = nnls(rows.T, b, maxiter=50 * max(1, rows.shape[0]))
         tm["nnls"] += time.perf_counter() - t
         return w

@@ -158,6 +158,7 @@ def validation_from_samples(store, n, seed=None, save_dir=None, hf_options=None,
             out_t.append(t[0])
             Us.append(hf.gather_U(state))
             ps.append(hf.gather_ip(hf.model.plastic_fields(state.states)[0][:, None]))
+        hf.close()
         U = np.stack(Us) if root else None
         p = np.stack(ps)[..., 0] if root else None
         name = f"val_{i:03d}"

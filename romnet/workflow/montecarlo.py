@@ -83,6 +83,7 @@ def hf_reference(mesh, problem, times, comm):
         state, info = solver.step(state, float(t))
         its += info.iterations
         keep(state)
+    solver.close()
     comm.Barrier()
     wall = time.perf_counter() - t0
     if comm.Get_rank() != 0:

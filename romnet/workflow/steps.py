@@ -74,14 +74,13 @@ def step_hifi(ctx: Context):
 def step_train(ctx: Context):
     from ..offline.training import DEFAULT_FIELDS, run_training
     tr = ctx.cfg["training"]
+    fields = tr.get("fields") or DEFAULT_FIELDS
     rep = run_training(ctx.store, n_samples=tr["samples"], seed=tr["seed"], sampler=ctx.sampler(),
-                       fields=tr.get("fields") or DEFAULT_FIELDS, n_increments=tr.get("increments"),
-                       comm=ctx.comm, progress=ctx.say)
+                       fields=fields, n_increments=tr.get("increments"), comm=ctx.comm, progress=ctx.say)
     if tr["elastic"]:
         from ..offline.elastic_snapshots import run_elastic_snapshots
         rep["elastic"] = run_elastic_snapshots(ctx.store, tr["elastic"], seed=tr["seed"], sampler=ctx.sampler(),
-                                               fields=tr.get("fields") or DEFAULT_FIELDS, comm=ctx.comm,
-                                               progress=ctx.say)
+                                               fields=fields, comm=ctx.comm, progress=ctx.say)
     ctx.results["train"] = rep
 
 
@@ -89,8 +88,8 @@ def _pipeline_settings(ctx: Context) -> dict:
     """The ``[offline]`` keys of the offline pipeline (clustering keys left out); series
     ``train_*`` (+ ``elastic_*``, the thermo-elastic snapshots, when the store has some) by
     default when the store holds a training family."""
-    from ..offline.elastic_snapshots import PREFIX, elastic_series
     from ..config import CLUSTER_KINDS
+    from ..offline.elastic_snapshots import PREFIX, elastic_series
     off = {k: v for k, v in ctx.cfg["offline"].items() if k not in CLUSTER_KINDS}
     if "series" not in off and _has_training(ctx.store):
         off["series"] = ["train_*"] + ([PREFIX + "*"] if elastic_series(ctx.store) else [])
