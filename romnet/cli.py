@@ -106,7 +106,8 @@ def cmd_verify_law(args):
 
 def cmd_run(args):
     from .runner import run_case
-    return run_case(args.case, output=args.output, progress=_progress)
+    steps = [x.strip() for x in args.steps.split(",") if x.strip()] if args.steps is not None else None
+    return run_case(args.case, output=args.output, progress=_progress, steps=steps)
 
 
 # --------------------------------------------------------------------------- parser
@@ -146,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run the steps a case directory's case.toml lists.")
     s.add_argument("case", help="case directory holding case.toml")
     s.add_argument("-o", "--output", help="output folder (default: out/<case name>)")
+    s.add_argument("--steps", help="comma-separated steps to run instead of the case's (e.g. cluster,online,"
+                   "report on the output folder of an earlier run: one batch job per stage)")
     s.set_defaults(func=cmd_run)
 
     for module in COMMAND_MODULES:

@@ -10,11 +10,20 @@ import time
 from pathlib import Path
 
 from .config import load_case_config
+from .errors import ConfigError
 
 
-def run_case(case_dir, output=None, progress=print) -> int:
+def run_case(case_dir, output=None, progress=print, steps=None) -> int:
+    """Run the steps of ``case_dir/case.toml`` (or ``steps``, a subset run on the output
+    folder of an earlier run: batch jobs one stage at a time)."""
     from .workflow import STEPS, Context
     cfg = load_case_config(case_dir)
+    if steps is not None:
+        unknown = [s for s in steps if s not in STEPS]
+        if unknown or not steps:
+            raise ConfigError(f"--steps {','.join(steps)}: unknown step(s) {unknown} "
+                              f"(known: {', '.join(STEPS)})")
+        cfg["case"]["steps"] = list(steps)
     name = cfg["case"]["name"]
     ctx = Context(cfg, Path(output) if output else Path("out") / name, progress=progress)
     if ctx.root:

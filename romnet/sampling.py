@@ -6,7 +6,8 @@ bounding box, ``xi = (x - lo) / (hi - lo)`` in [0, 1]^dim) is
     T(x) = T_ref + A exp(-|x - c|^2 / (2 w^2))                   (hot spot)
                  + A * smooth * sum_k a_k prod_d cos(pi n_kd xi_d)  (smooth perturbation)
 
-* hot spot: centre ``c`` uniform in the bounding box, amplitude ``A`` uniform in
+* hot spot: centre ``c`` uniform in the bounding box (or in the sub-box ``center`` =
+  ((lo_1, .., lo_d), (hi_1, .., hi_d)) of normalised coordinates), amplitude ``A`` uniform in
   ``amplitude`` (default 300..900, i.e. peaks of 320..920 degrees with T_ref = 20), width
   ``w`` uniform in ``width`` times the box diagonal;
 * perturbation: ``n_modes`` cosine modes with integer wave numbers ``n_kd`` in
@@ -51,6 +52,7 @@ class HotSpotSampler:
     n_modes: int = 3
     max_order: int = 2
     dim: int = 3
+    center: tuple | None = None
     info: dict = field(default_factory=dict)
 
     def parameters(self, seed) -> dict:
@@ -66,6 +68,15 @@ def sample_parameters(seed, sampler: HotSpotSampler | None = None) -> dict:
     rng = np.random.default_rng(seed)
     d = int(s.dim)
     center = rng.random(d)
+    if s.center is not None:
+        try:
+            lo, hi = (np.asarray(v, dtype=float).reshape(d) for v in s.center)
+        except (TypeError, ValueError) as e:
+            raise InputError(f"HotSpotSampler.center must be ((lo_1..lo_{d}), (hi_1..hi_{d})), "
+                             f"got {s.center!r}") from e
+        if np.any(lo > hi) or np.any(lo < 0) or np.any(hi > 1):
+            raise InputError(f"HotSpotSampler.center: need 0 <= lo <= hi <= 1, got {s.center!r}")
+        center = lo + (hi - lo) * center
     amp = float(rng.uniform(*s.amplitude))
     width = float(rng.uniform(*s.width))
     waves = rng.integers(0, s.max_order + 1, size=(s.n_modes, d))

@@ -92,3 +92,25 @@ def make_small_case(n_times: int = 4) -> Case:
 @pytest.fixture
 def small_case():
     return make_small_case()
+
+
+def write_blade_case_dir(directory: Path, name: str, seed: int, samples: int = 3) -> Path:
+    """A small-blade case directory (generate, train ``samples`` runs of 3 increments with
+    family seed ``seed``, global offline at loose tolerances) in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "case.toml").write_text(f"""
+[case]
+name = "{name}"
+steps = ["generate", "train", "offline"]
+[generate]
+script = "{(REPO / 'cases' / 'blade' / 'problem.py').as_posix()}"
+variant = "small"
+[training]
+samples = {samples}
+seed = {seed}
+increments = 3
+[offline]
+pod_tol = 1e-3
+ecm_tol = 1e-2
+""")
+    return directory

@@ -119,7 +119,7 @@ def test_limit_load_cuts_then_convergence_error_keeps_store(tmp_path):
 def test_resume_gives_same_result(tmp_path):
     mesh, pb = box_plastic_case(n_inc=5)
     store = write_case(tmp_path / "in.h5", Case(mesh, pb, {}, {"code": "test"}))
-    full = HFSolver(mesh, pb, options=OPT).run(store_out=tmp_path / "full.h5", store_in=store, progress=None)
+    HFSolver(mesh, pb, options=OPT).run(store_out=tmp_path / "full.h5", store_in=store, progress=None)
     s = HFSolver(mesh, pb, options=OPT)
     s.run(store_out=tmp_path / "part.h5", store_in=store, progress=None, stop_after=2)
     with CaseStore(tmp_path / "part.h5") as st:

@@ -61,3 +61,24 @@ def test_family_keeps_loads_and_time_structure():
     base.temperature = None
     pb = with_temperature(base, fam[0][1])
     assert pb.temperature.fields.shape == (1, 12)
+
+
+def test_hot_spot_centre_sub_box():
+    """``center`` restricts the hot-spot centres to a sub-box; the whole box is the default
+    (same random stream); a malformed box is refused with an InputError."""
+    import pytest
+
+    from romnet.errors import InputError
+    box_ = ((0.2, 0.3, 0.5), (0.4, 0.6, 0.8))
+    s = HotSpotSampler(center=box_)
+    lo, hi = np.asarray(box_[0]), np.asarray(box_[1])
+    for seed in range(20):
+        c = np.asarray(sample_parameters(seed, s)["center"])
+        assert np.all(c >= lo) and np.all(c <= hi)
+        # the same draw as the default sampler, mapped into the sub-box
+        c0 = np.asarray(sample_parameters(seed)["center"])
+        assert np.allclose(c, lo + (hi - lo) * c0)
+    assert sample_parameters(5, HotSpotSampler(center=((0, 0, 0), (1, 1, 1)))) == sample_parameters(5)
+    for bad in (((0.5, 0.5), (1, 1)), ((0.6, 0, 0), (0.5, 1, 1)), ((0, 0, 0), (1, 1, 1.5)), "abc"):
+        with pytest.raises(InputError, match="HotSpotSampler.center"):
+            sample_parameters(0, HotSpotSampler(center=bad))

@@ -1,4 +1,5 @@
-"""``romnet train STORE.h5 --samples N --seed S`` and ``romnet cluster STORE.h5``.
+"""``romnet train STORE.h5 --samples N --seed S [--runs A:B]``, ``romnet train-merge TARGET
+PART...`` and ``romnet cluster STORE.h5``.
 
 ``train`` runs a family of HF simulations with sampled temperature fields into the store
 (:mod:`romnet.offline.training`), optionally followed by thermo-elastic snapshots
@@ -9,18 +10,70 @@ table, and writes the global ROM, the local ROMs and the classifier into ``/rom`
 from __future__ import annotations
 
 
+def parse_runs(spec: str) -> list:
+    """Run indices of ``--runs``: comma-separated ``I`` or ``A:B`` (A..B-1), e.g. ``0:10,15``."""
+    from ..errors import InputError
+    out = []
+    try:
+        for item in spec.split(","):
+            item = item.strip()
+            if ":" in item:
+                a, b = item.split(":")
+                a, b = int(a), int(b)
+                if b <= a or a < 0:
+                    raise ValueError
+                out.extend(range(a, b))
+            else:
+                if int(item) < 0:
+                    raise ValueError
+                out.append(int(item))
+    except ValueError:
+        raise InputError(f"--runs {spec!r}: expected comma-separated indices I or ranges A:B "
+                         "with 0 <= A < B (e.g. 0:10,15)") from None
+    return out
+
+
+def _case_training(case_dir):
+    """(the [training] table, the generator script's SAMPLER or None) of a case directory."""
+    from ..config import load_case_config
+    from ..workflow.context import load_script
+    cfg = load_case_config(case_dir)
+    gen = cfg.get("generate")
+    mod = load_script(gen["script"]) if gen and gen.get("script") else None
+    return cfg["training"], getattr(mod, "SAMPLER", None)
+
+
 def cmd_train(args):
     from .. import mpi
+    from ..errors import InputError
     from ..hifi import SolverOptions
     from .training import DEFAULT_FIELDS, run_training
+    tr, sampler = _case_training(args.case) if args.case else ({}, None)
+    samples = args.samples if args.samples is not None else tr.get("samples")
+    if samples is None:
+        raise InputError("romnet train: give --samples N (or --case CASE_DIR with [training] samples)")
+    seed = args.seed if args.seed is not None else tr.get("seed", 0)
+    increments = args.increments if args.increments is not None else tr.get("increments")
+    elastic = args.elastic if args.elastic is not None else (0 if args.runs else tr.get("elastic", 0))
     opts = SolverOptions(linear=args.linear, petsc_options=args.petsc_options or "", verbose=False)
-    fields = args.fields.split(",") if args.fields else DEFAULT_FIELDS
-    run_training(args.store, n_samples=args.samples, seed=args.seed, fields=fields, options=opts,
-                 n_increments=args.increments, progress=lambda m: mpi.rprint(m))
-    if args.elastic:
+    fields = args.fields.split(",") if args.fields else (tr.get("fields") or DEFAULT_FIELDS)
+    runs = parse_runs(args.runs) if args.runs else None
+    run_training(args.store, n_samples=samples, seed=seed, sampler=sampler, fields=fields, options=opts,
+                 n_increments=increments, progress=lambda m: mpi.rprint(m), runs=runs)
+    if elastic:
         from .elastic_snapshots import run_elastic_snapshots
-        run_elastic_snapshots(args.store, args.elastic, seed=args.seed, fields=fields, options=opts,
+        run_elastic_snapshots(args.store, elastic, seed=seed, sampler=sampler, fields=fields, options=opts,
                               progress=lambda m: mpi.rprint(m))
+    return 0
+
+
+def cmd_train_merge(args):
+    from .. import mpi
+    from ..errors import InputError
+    from .training_merge import merge_training
+    if mpi.comm().Get_size() > 1:
+        raise InputError("romnet train-merge copies HDF5 data serially: run it without mpirun (one process)")
+    merge_training(args.target, args.parts, progress=print)
     return 0
 
 
@@ -55,17 +108,33 @@ def register(subparsers):
                     "appends series train_000, train_001, ... and the /training index to the store. "
                     "Complete runs are kept when the command is run again.")
     s.add_argument("store", help="case store (HDF5) with mesh and problem")
-    s.add_argument("--samples", type=int, required=True, help="number of training simulations")
-    s.add_argument("--seed", type=int, default=0, help="seed of the family (default 0)")
+    s.add_argument("--case", help="case directory: take samples, seed, increments, fields, elastic "
+                   "([training] of its case.toml) and the temperature sampler (SAMPLER of its [generate] "
+                   "script) from it; the options below override")
+    s.add_argument("--samples", type=int, help="number of training simulations (required without --case)")
+    s.add_argument("--seed", type=int, help="seed of the family (default 0)")
     s.add_argument("--increments", type=int, help="replace the stepping by this many equal increments")
     s.add_argument("--fields", help="comma-separated fields to store (default U,stress,p,plastic_strain)")
-    s.add_argument("--elastic", type=int, default=0,
+    s.add_argument("--elastic", type=int,
                    help="also run this many thermo-elastic snapshots (series elastic_NNN: one linear "
                         "increment to the peak of the loading, plasticity off; romnet cluster adds "
-                        "them to every ROM)")
+                        "them to every ROM; default 0, with --case its [training] elastic except with "
+                        "--runs: run them once on the merged store)")
+    s.add_argument("--runs", help="run only these indices of the family, e.g. 0:10 or 0:10,15 (one task "
+                   "of a job array, on its own copy of the case store; gather with romnet train-merge)")
     s.add_argument("--linear", default="auto", help="HF linear solver: auto | scipy | petsc")
     s.add_argument("--petsc-options", help="PETSc options string for the HF solver")
     s.set_defaults(func=cmd_train)
+
+    m = subparsers.add_parser(
+        "train-merge", help="gather training runs made in parts (job arrays) into one store",
+        description="Copies the complete training runs (series train_NNN and their /training rows) of "
+                    "PART stores (each a copy of the same case store trained with romnet train --runs) "
+                    "into TARGET, in place and run by run. Parts of another case or family are refused; "
+                    "runs already complete in TARGET are kept.")
+    m.add_argument("target", help="case store to gather the runs into (e.g. the original case store)")
+    m.add_argument("parts", nargs="+", help="part stores (romnet train --runs ...)")
+    m.set_defaults(func=cmd_train_merge)
 
     c = subparsers.add_parser(
         "cluster", help="cluster training simulations into local ROMs (+ classifier)",

@@ -46,6 +46,7 @@ from ..errors import InputError, RomnetError
 from ..problem import MaterialAssignment
 from ..sampling import HotSpotSampler, key_scales, sample_parameters, temperature_field, with_temperature
 from ..store import CaseStore, _h5py
+from .training import _canonical
 
 __all__ = ["PREFIX", "thermoelastic_material", "peak_time", "run_elastic_snapshots", "elastic_series"]
 
@@ -99,7 +100,7 @@ def _settings_check(f, attrs, store):
         if key in g.attrs and key != "n":
             old = g.attrs[key]
             old = old.item() if isinstance(old, np.generic) else old
-            if str(old) != str(val):
+            if _canonical(key, old) != _canonical(key, val):
                 raise InputError(f"the store's thermo-elastic snapshots have {key} {old}, asked {val}; "
                                  "delete /elastic_snapshots and the elastic_* series to change it", store)
     for key, val in attrs.items():

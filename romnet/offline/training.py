@@ -33,6 +33,9 @@ the results to the same store (in place, rank 0 writes):
 
 Running ``romnet train`` again with the same seed and a larger ``--samples`` adds runs; a
 different seed (or sampler) than the stored one is refused (the family would be mixed).
+``--runs A:B`` runs a slice of the family only (one task of a job array, each task on its
+own copy of the case store); ``romnet train-merge`` gathers the parts into one store
+(:mod:`romnet.offline.training_merge`).
 """
 from __future__ import annotations
 
@@ -111,6 +114,18 @@ def root_write(comm, write, what):
         raise RomnetError(f"{what} failed: {err}")
 
 
+def _canonical(key, value) -> str:
+    """Comparable JSON of a family attribute; a sampler gets the defaults of fields added
+    since it was stored (a family stored before ``center`` existed is the same family)."""
+    v = json.loads(value) if isinstance(value, str) else value
+    if key == "sampler" and isinstance(v, dict):
+        try:
+            v = asdict(HotSpotSampler(**v))
+        except TypeError:
+            pass
+    return json.dumps(v, sort_keys=True)
+
+
 def _index(f, n, n_keys, n_nodes, attrs):
     """Create or grow the /training index to n runs; check the family settings match."""
     if "training" in f:
@@ -118,9 +133,7 @@ def _index(f, n, n_keys, n_nodes, attrs):
         for key in ("seed", "sampler"):
             old = g.attrs[key]
             old = old.item() if isinstance(old, np.generic) else old
-            if json.dumps(json.loads(old) if isinstance(old, str) else old, sort_keys=True) != \
-                    json.dumps(json.loads(attrs[key]) if isinstance(attrs[key], str) else attrs[key],
-                               sort_keys=True):
+            if _canonical(key, old) != _canonical(key, attrs[key]):
                 raise InputError(f"the store's training family has {key} {old}, asked {attrs[key]}; "
                                  "use another store (or delete /training and the train_* series)")
         m = g["complete"].shape[0]
@@ -148,13 +161,16 @@ def _index(f, n, n_keys, n_nodes, attrs):
 
 def run_training(store, n_samples=20, seed=0, sampler: HotSpotSampler | None = None,
                  fields=DEFAULT_FIELDS, options=None, n_increments=None, comm=None,
-                 progress=print) -> dict:
+                 progress=print, runs=None) -> dict:
     """Run ``n_samples`` HF simulations of the store's problem with sampled temperatures
     and append them to ``store`` (module docstring). Collective over ``comm``.
 
     options : :class:`romnet.hifi.SolverOptions` (default: ``verbose=False``).
     n_increments : replace the problem's stepping by that many equal increments over the
         same time interval (quick families); None keeps the stepping.
+    runs : run only these indices of the family (a ``range`` or a list within
+        0..n_samples-1; one task of a job array, see :mod:`romnet.offline.training_merge`);
+        None runs them all. The index is sized for ``n_samples`` either way.
     Returns {'series': [...], 'ran': [...], 'skipped': [...], 'wall_time': [...]}.
     """
     from ..hifi import HFSolver, SolverOptions
@@ -163,6 +179,13 @@ def run_training(store, n_samples=20, seed=0, sampler: HotSpotSampler | None = N
     root = comm.Get_rank() == 0
     say = progress if (root and progress) else (lambda *a, **k: None)
     store = Path(store)
+    if runs is not None:
+        runs = sorted({int(i) for i in runs})
+        out = [i for i in runs if not 0 <= i < int(n_samples)]
+        if out:
+            raise InputError(f"runs {out} are outside the family 0..{int(n_samples) - 1} (--samples {n_samples})",
+                             store)
+    selected = range(int(n_samples)) if runs is None else runs
     with CaseStore(store) as st:
         if not st.has_problem():
             raise InputError("the store has no problem definition (import the case with its deck)", store)
@@ -206,10 +229,11 @@ def run_training(store, n_samples=20, seed=0, sampler: HotSpotSampler | None = N
         raise InputError(err, store)
     report = dict(series=[series_name(i) for i in range(int(n_samples))], ran=[], skipped=[],
                   wall_time=[])
-    say(f"romnet train: {store}: {n_samples} samples (seed {seed}), {mesh.n_nodes} nodes, "
+    part = "" if runs is None else f", {len(runs)} of them in this task"
+    say(f"romnet train: {store}: {n_samples} samples (seed {seed}){part}, {mesh.n_nodes} nodes, "
         f"{len(problem.stepping.times) - 1} increments, {comm.Get_size()} rank(s)")
     t_all = time.perf_counter()
-    for i in range(int(n_samples)):
+    for i in selected:
         name = series_name(i)
         if i in done:
             report["skipped"].append(name)
