@@ -2,7 +2,7 @@
 # One task of a training family run as a job array: runs RUNS_PER_TASK HF training runs
 # (indices TASK*RUNS_PER_TASK ...) of the case directory CASE into its own copy of the case
 # store, OUT/parts/part_TTTT.h5. Called by slurm/train.sbatch and pbs/train.pbs; runnable by
-# hand (TASK=0 CASE=cases/blade mpi_jobs/train_task.sh). Then gather the parts:
+# hand with the venv active (TASK=0 CASE=cases/blade mpi_jobs/train_task.sh). Then gather the parts:
 #     romnet train-merge OUT/case.h5 OUT/parts/part_*.h5        (slurm|pbs/train_merge.*)
 #
 # Environment:
