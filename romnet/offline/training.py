@@ -114,6 +114,30 @@ def root_write(comm, write, what):
         raise RomnetError(f"{what} failed: {err}")
 
 
+#: per-run datasets of /training written by :func:`write_index_row`
+INDEX_ROWS = ("temperature", "temperature_fields", "wall_time", "iterations")
+
+
+def write_index_row(f, i, rows, params):
+    """Run ``i``'s rows of ``/training`` (``rows``: {dataset of :data:`INDEX_ROWS`: value}),
+    its series name and sampled ``params``, then its completion flag, last: a run counts
+    as complete only once its series and index are written."""
+    g = f["training"]
+    for k, v in rows.items():
+        g[k][i] = v
+    ser, par = json.loads(g.attrs["series"]), json.loads(g.attrs["parameters"])
+    while len(ser) <= i:
+        ser.append(series_name(len(ser)))
+    while len(par) <= i:
+        par.append(None)
+    par[i] = params
+    g.attrs["series"] = json.dumps(ser)
+    g.attrs["parameters"] = json.dumps(par)
+    f.flush()
+    g["complete"][i] = 1
+    f.flush()
+
+
 def _canonical(key, value) -> str:
     """Comparable JSON of a family attribute; a sampler gets the defaults of fields added
     since it was stored (a family stored before ``center`` existed is the same family)."""
@@ -260,22 +284,8 @@ def run_training(store, n_samples=20, seed=0, sampler: HotSpotSampler | None = N
         def write():
             with h5py.File(store, "r+") as f:
                 _write_series(f, name, i, times, outs, fields, mesh.dim, solver.model)
-                g = f["training"]
-                g["temperature"][i] = T
-                g["temperature_fields"][i] = pb.temperature.fields
-                g["wall_time"][i] = wall
-                g["iterations"][i] = its
-                ser = json.loads(g.attrs["series"])
-                par = json.loads(g.attrs["parameters"])
-                while len(ser) <= i:
-                    ser.append(series_name(len(ser)))
-                while len(par) <= i:
-                    par.append(None)
-                par[i] = params
-                g.attrs["series"] = json.dumps(ser)
-                g.attrs["parameters"] = json.dumps(par)
-                f.flush()
-                g["complete"][i] = 1
+                write_index_row(f, i, dict(temperature=T, temperature_fields=pb.temperature.fields,
+                                           wall_time=wall, iterations=its), params)
         root_write(comm, write, f"{store}: writing {name}")
         report["ran"].append(name)
         report["wall_time"].append(wall)

@@ -33,12 +33,11 @@ import numpy as np
 
 from ..errors import InputError
 from ..store import CaseStore, _h5py
-from .training import _canonical, _index, series_name
+from .training import INDEX_ROWS, _canonical, _index, series_name, write_index_row
 
 __all__ = ["merge_training"]
 
 _FAMILY_KEYS = ("seed", "sampler", "fields", "stepping_times")
-_ROW_KEYS = ("temperature", "temperature_fields", "wall_time", "iterations")
 
 
 def _json_attr(v):
@@ -112,7 +111,7 @@ def merge_training(target, parts, progress=print) -> dict:
         fam = _family(p)
         _check_same_case(fam["fingerprint"], ref_fp, p, target)
         fams.append(fam)
-    ref = _family(target)["attrs"] if has_family else fams[0]["attrs"]
+    ref = (_family(target) if has_family else fams[0])["attrs"]
     for p, fam in zip(parts, fams):
         for k in _FAMILY_KEYS:
             if not _same(k, fam["attrs"][k], ref[k]):
@@ -130,9 +129,8 @@ def merge_training(target, parts, progress=print) -> dict:
     taken = set()
     with h5py.File(target, "r+") as f:
         g = _index(f, n_total, n_keys, n_nodes, attrs)
-        have = set(int(i) for i in np.flatnonzero(g["complete"][()]))
         res = f.require_group("results")
-        have &= {i for i in have if series_name(i) in res}
+        have = {int(i) for i in np.flatnonzero(g["complete"][()]) if series_name(int(i)) in res}
         for p, fam in zip(parts, fams):
             with h5py.File(p, "r") as src:
                 sg = src["training"]
@@ -150,19 +148,7 @@ def merge_training(target, parts, progress=print) -> dict:
                     if name in res:                  # an incomplete leftover: replaced
                         del res[name]
                     src.copy(src["results"][name], res, name=name)
-                    for k in _ROW_KEYS:
-                        g[k][i] = sg[k][i]
-                    ser, par = json.loads(g.attrs["series"]), json.loads(g.attrs["parameters"])
-                    while len(ser) <= i:
-                        ser.append(series_name(len(ser)))
-                    while len(par) <= i:
-                        par.append(None)
-                    par[i] = spar[i] if i < len(spar) else None
-                    g.attrs["series"] = json.dumps(ser)
-                    g.attrs["parameters"] = json.dumps(par)
-                    f.flush()
-                    g["complete"][i] = 1
-                    f.flush()
+                    write_index_row(f, i, {k: sg[k][i] for k in INDEX_ROWS}, spar[i] if i < len(spar) else None)
                     taken.add(i)
                     report["copied"].append(name)
             say(f"  {p}: {len(fam['complete'])} complete run(s)")
