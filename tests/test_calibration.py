@@ -24,11 +24,12 @@ import pytest
 
 from conftest import zset_case
 from romnet.case import Case
-from romnet.cli import main
+from romnet.app.cli import main
 from romnet.hifi import SolverOptions, run_hifi
 from romnet.offline.pipeline import run_offline
 from romnet.online import load_rom
-from romnet.online.calibration import (calibrate_rom, prediction_factors, read_calibration, relative_errors,
+from romnet.offline.calibration_store import read_calibration
+from romnet.online.calibration import (calibrate_rom, prediction_factors, relative_errors,
                                        validation_from_store)
 from romnet.online.indicator import calibrate
 from romnet.store import CaseStore, write_case

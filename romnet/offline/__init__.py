@@ -1,7 +1,7 @@
 """Offline stage: distributed snapshot POD, ECM hyper-reduction with global error control,
 QDEIM points, precomputed reduced operators, stored in the case store's ``/rom`` group.
 
-* :mod:`.pod` — :class:`Layout` (rows per rank), inner products (:class:`NodalL2`,
+* :mod:`.pod` — :class:`RowLayout` (rows per rank), inner products (:class:`NodalL2`,
   :class:`IntegL2`), TSQR-based :func:`pod`, incremental :func:`pod_update`.
 * :mod:`.ecm` — :func:`ecm` (greedy + NNLS, global error control, warm start).
 * :mod:`.qdeim` — distributed QDEIM point selection.
@@ -13,10 +13,10 @@ QDEIM points, precomputed reduced operators, stored in the case store's ``/rom``
 * :mod:`.clustering`, :mod:`.local_bases`, :mod:`.classifier` — local ROMs (``romnet cluster``).
 """
 from .ecm import ECMResult, ecm
-from .pod import IntegL2, Layout, NodalL2, PODBasis, pod, pod_update
+from .pod import IntegL2, RowLayout, NodalL2, PODBasis, pod, pod_update
 from .qdeim import qdeim_points
 
-__all__ = ["Layout", "NodalL2", "IntegL2", "PODBasis", "pod", "pod_update", "ecm", "ECMResult",
+__all__ = ["RowLayout", "NodalL2", "IntegL2", "PODBasis", "pod", "pod_update", "ecm", "ECMResult",
            "qdeim_points", "run_offline", "rom_summary", "read_rom"]
 
 

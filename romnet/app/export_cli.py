@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 def cmd_export(args):
-    from .export import export_xdmf
+    from ..export import export_xdmf
     fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None
     out = export_xdmf(args.store, args.series, args.output, fields=fields)
     print(f"wrote {out} (+ {out.with_suffix('.h5').name}); integration-point fields are "

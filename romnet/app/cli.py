@@ -13,18 +13,17 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import RomnetError
-
+from ..errors import RomnetError
 
 #: modules that add sub-commands: each defines ``register(subparsers)`` which adds its
 #: parsers with ``set_defaults(func=...)``; ``func(args)`` returns an exit status.
 COMMAND_MODULES = (
-    "romnet.hifi.cli",      # romnet hifi, romnet compare
-    "romnet.offline.cli",   # romnet offline
-    "romnet.offline.clustering_cli",  # romnet train, romnet cluster
-    "romnet.online.cli",    # romnet online
-    "romnet.online.calibrate_cli",  # romnet calibrate
-    "romnet.export_cli",    # romnet export
+    "romnet.app.hifi_cli",        # romnet hifi, romnet compare
+    "romnet.app.offline_cli",     # romnet offline
+    "romnet.app.clustering_cli",  # romnet train, romnet train-merge, romnet cluster
+    "romnet.app.online_cli",      # romnet online
+    "romnet.app.calibrate_cli",   # romnet calibrate
+    "romnet.app.export_cli",      # romnet export
 )
 
 
@@ -34,7 +33,7 @@ def _progress(msg: str):
 
 # --------------------------------------------------------------------------- commands
 def cmd_import(args):
-    from .adapters import get_adapter, list_adapters
+    from ..adapters import import_case, list_adapters
     if args.list:
         eps = list_adapters()
         if not eps:
@@ -51,14 +50,9 @@ def cmd_import(args):
         return 0
     if not args.code or not args.path or not args.output:
         raise SystemExit("romnet import: usage: romnet import CODE PATH -o STORE.h5 (or --list)")
-    from .store import write_case
-    adapter = get_adapter(args.code)
-    ok, why = adapter.available()
-    if not ok:
-        from .errors import ConfigError
-        raise ConfigError(f"adapter '{args.code}' unavailable: {why}")
+    from ..store import write_case
     t0 = time.perf_counter()
-    case = adapter.read(Path(args.path), progress=_progress)
+    case = import_case(args.code, Path(args.path), progress=_progress)
     write_case(args.output, case)
     print(f"wrote {args.output} in {time.perf_counter() - t0:.2f} s")
     print(case.summary())
@@ -66,38 +60,13 @@ def cmd_import(args):
 
 
 def cmd_info(args):
-    from .store import CaseStore
-    with CaseStore(args.store) as st:
-        mesh = st.mesh()
-        print(f"store: {args.store}")
-        meta = st.metadata
-        if meta:
-            print("source: " + ", ".join(f"{k}={v}" for k, v in meta.items() if k != "files"))
-        print(mesh.summary())
-        if st.has_problem():
-            print(st.problem().summary())
-        for name in st.series_names():
-            t = st.times(name)
-            print(f"results '{name}': {len(t)} outputs, t = " + " ".join(f"{x:g}" for x in t))
-            for kind in ("nodal", "integ"):
-                for fname in st.field_names(name, kind):
-                    info = st.field_info(name, fname)
-                    print(f"  {kind:5s} {fname:16s} shape {info['shape']}  [{' '.join(info['components'])}]")
-    try:
-        from .offline.rom_store import rom_summary
-    except ImportError:  # offline stage not installed
-        return 0
-    text = rom_summary(args.store)
-    if text:
-        print(text)
-        from .online.calibration import calibration_summary
-        cal = calibration_summary(args.store)
-        print(cal if cal else "  calibration: none (romnet calibrate STORE fits one)")
+    from ..summary import store_summary
+    print(store_summary(args.store))
     return 0
 
 
 def cmd_verify_law(args):
-    from .verify_law import verify_law
+    from ..verify_law import verify_law
     report = verify_law(args.store, series=args.series, progress=_progress)
     print(report.table())
     print(f"sigma_rel_err={report.sigma_rel_err:.3e} p_rel_err={report.p_rel_err:.3e}")
@@ -114,7 +83,7 @@ def cmd_run(args):
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="romnet", description=__doc__.splitlines()[0] + " Reduced-order "
                                 "models of nonlinear structural mechanics.")
-    from . import __version__
+    from .. import __version__
     p.add_argument("--version", action="version", version=f"romnet {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 

@@ -1,10 +1,12 @@
 """``romnet hifi`` and ``romnet compare`` sub-commands."""
 from __future__ import annotations
 
+from ..hifi.solver import SolverOptions
+
 
 def cmd_hifi(args):
+    from ..hifi import run_hifi
     from ..mpi import is_root
-    from .solver import SolverOptions, run_hifi
     opts = SolverOptions(linear=args.linear, petsc_options=args.petsc_options or "",
                          max_cuts=args.max_cuts, ratio=args.ratio,
                          max_iterations=args.max_iterations,
@@ -15,7 +17,7 @@ def cmd_hifi(args):
 
 
 def cmd_compare(args):
-    from .output import compare_stores
+    from ..hifi import compare_stores
     print(compare_stores(args.store_a, args.store_b, args.series_a, args.series_b).table())
     return 0
 
@@ -33,7 +35,8 @@ def register(sub):
                    help="linear solver backend (default auto: PETSc when petsc4py imports)")
     s.add_argument("--petsc-options", default="",
                    help='PETSc options overriding the defaults, e.g. "-ksp_type cg -pc_type gamg"')
-    s.add_argument("--max-cuts", type=int, default=6, help="levels of increment halving (default 6)")
+    s.add_argument("--max-cuts", type=int, default=SolverOptions.max_cuts,
+                   help=f"levels of increment halving (default {SolverOptions.max_cuts})")
     s.add_argument("--ratio", type=float, default=None,
                    help="Newton residual ratio (default: the problem's, e.g. the deck's *ratio)")
     s.add_argument("--max-iterations", type=int, default=None, help="Newton iterations per increment")

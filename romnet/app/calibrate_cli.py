@@ -10,24 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
-def _cluster_arg(value):
-    """``--cluster``: an integer or ``global``."""
-    if value is None:
-        return None
-    if value.lower() == "global":
-        return "global"
-    try:
-        return int(value)
-    except ValueError:
-        from ..errors import InputError
-        raise InputError(f"--cluster: expected a local ROM index or 'global', got {value!r}") from None
+from .options import cluster_arg, say
 
 
 def cmd_calibrate(args):
-    from .. import mpi
     from ..errors import InputError
-    from .calibration import calibrate_rom
+    from ..online.calibration import calibrate_rom
     if not args.validation and not args.samples:
         raise InputError("give validation runs: --validation A.h5 [B.h5 ...] and/or --samples N", args.store)
     report = args.report
@@ -35,13 +23,13 @@ def cmd_calibrate(args):
         p = Path(args.store)
         report = str(p.with_name(p.stem + "-calibration"))
     cal = calibrate_rom(args.store, validation=args.validation or [], samples=args.samples or 0, seed=args.seed,
-                        series=args.series, cluster=_cluster_arg(args.cluster), write=not args.dry_run,
-                        report=report, save_runs=args.save_runs, progress=lambda m: mpi.rprint(m))
+                        series=args.series, cluster=cluster_arg(args.cluster), write=not args.dry_run,
+                        report=report, save_runs=args.save_runs, progress=say)
     for k, f in cal["fits"].items():
         q = cal["quality"][k][f["indicator"]]["leave_one_run_out"]
-        mpi.rprint(f"calibration {k}: indicator {f['indicator']} slope={f['slope']:.4f} "
-                   f"intercept={f['intercept']:.4f} r2={f['r2']:.4f} loo_factor_median={q['median']:.3g} "
-                   f"loo_factor_p90={q['p90']:.3g} loo_factor_max={q['max']:.3g}")
+        say(f"calibration {k}: indicator {f['indicator']} slope={f['slope']:.4f} intercept={f['intercept']:.4f} "
+            f"r2={f['r2']:.4f} loo_factor_median={q['median']:.3g} loo_factor_p90={q['p90']:.3g} "
+            f"loo_factor_max={q['max']:.3g}")
     return 0
 
 
