@@ -139,14 +139,6 @@ def _text_block(r: _Reader, what: str):
     return out
 
 
-def _values(tail: str, r, pos, n_expected, what):
-    tail = tail.rstrip()
-    n = (len(tail) + 11) // 12
-    if n_expected is not None and n != n_expected:
-        raise r.error(f"{what}: expected {n_expected} values, found {n}", pos)
-    return [_float(tail[12 * i:12 * i + 12], r, pos, what) for i in range(n)]
-
-
 def _parse_numbers(strings, dtype, r, offsets, what):
     """Vectorized str -> number conversion; on failure names the first bad line."""
     try:

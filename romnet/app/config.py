@@ -36,6 +36,7 @@ from ..offline.training import TrainingSettings
 from ..online.settings import OnlineSettings
 from ..settings import REQUIRED, Int, ListOf, PathKind, Str, check_table, setting, specs
 from .cycles import CycleSettings
+from .workflow.steps import STEPS
 
 try:
     import tomllib
@@ -45,9 +46,8 @@ except ModuleNotFoundError:  # Python 3.10
 __all__ = ["STEP_NAMES", "TABLES", "read_toml", "validate", "load_case_config", "online_settings", "case_table",
            "CaseSettings", "ImportSettings", "GenerateSettings", "ReportSettings"]
 
-#: the steps of ``romnet run``, in the order they usually run (:data:`romnet.app.workflow.STEPS`)
-STEP_NAMES = ("import", "generate", "info", "verify-law", "hifi", "train", "cluster", "offline", "online",
-              "cycles", "report")
+#: the steps of ``romnet run``, in the order they usually run
+STEP_NAMES = tuple(STEPS)
 
 
 @dataclass

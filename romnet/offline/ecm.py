@@ -90,6 +90,7 @@ from scipy.optimize import nnls
 
 from .. import mpi
 from .nnls import WarmNNLS, nnls_normal
+from .settings import OfflineSettings
 
 __all__ = ["ECMResult", "ecm", "internal_force_integrand", "normalisation", "ZERO_TOL", "NNLS_SOLVERS"]
 
@@ -333,7 +334,7 @@ def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=C
                 group=grp)
 
 
-def ecm(G, dV, comm=None, ip_offset=0, tol=1e-5, groups=None, warm_start=None, max_points=None,
+def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None, warm_start=None, max_points=None,
         max_iterations=None, progress=None, zero_tol=ZERO_TOL, patience=None, tie_rtol=TIE_RTOL,
         chunk_rows=CHUNK_ROWS, nnls_solver="warm") -> ECMResult:
     """Greedy ECM with global error control (module docstring).

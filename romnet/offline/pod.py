@@ -72,6 +72,7 @@ import numpy as np
 from .. import mpi
 from ..errors import InputError
 from ..fe import ElementKernel, get_element_type
+from .settings import OfflineSettings
 
 __all__ = ["RowLayout", "NodalL2", "IntegL2", "Euclidean", "PODBasis", "tsqr", "pod", "pod_update",
            "pod_correlation", "truncation_rank", "sign_fix"]
@@ -441,7 +442,7 @@ def _orthonormalize(Phi, inner, comm):
     return np.linalg.solve(C, Phi.T).T
 
 
-def pod(S, inner, comm=None, tol=1e-6, max_modes=None, reorthogonalize="auto", progress=None,
+def pod(S, inner, comm=None, tol=OfflineSettings.pod_tol, max_modes=None, reorthogonalize="auto", progress=None,
         name="") -> PODBasis:
     """POD of the row-distributed snapshot matrix ``S`` (n_rows_local, m) in ``inner``.
 
@@ -540,7 +541,7 @@ def S_new_energy(inner, S, comm):
     return comm.allreduce(e) if comm.Get_size() > 1 else e
 
 
-def pod_correlation(S, inner, comm=None, tol=1e-6, max_modes=None):
+def pod_correlation(S, inner, comm=None, tol=OfflineSettings.pod_tol, max_modes=None):
     """Classical method of snapshots (for comparison only): eigen-decomposition of the
     correlation matrix ``S^T M S``. Singular values below ~1e-8 s_0 are not resolved."""
     comm = comm or mpi.comm()

@@ -80,18 +80,15 @@ class Enricher:
     def _load_bases(self, model):
         L = self.layout
         self.bases = {}
+        with CaseStore(self.store) as st:              # this rank's rows of every basis, one open
+            modes = {n: read_modes(st, n, slice(*(L.node_range if info["kind"] == "nodal" else L.ip_range)))
+                     for n, info in model.pod_info.items()}
         for n, info in model.pod_info.items():
             c = int(info["n_comp"])
-            if info["kind"] == "nodal":
-                a, b = L.node_range
-                inner = NodalL2(L, c)
-            else:
-                a, b = L.ip_range
-                inner = IntegL2(L, c)
-            modes = read_modes(self.store, n, slice(a, b))
+            inner = NodalL2(L, c) if info["kind"] == "nodal" else IntegL2(L, c)
             tol = float(info.get("tolerance", -1))
             mm = int(info.get("max_modes", -1))
-            basis = PODBasis(modes, np.asarray(info["singular_values"], dtype=float),
+            basis = PODBasis(modes[n], np.asarray(info["singular_values"], dtype=float),
                              float(info["total_energy"]), float(info["discarded_energy"]),
                              tol if tol >= 0 else None, mm if mm >= 0 else None, int(info["n_snapshots"]),
                              {"inner_product": info["inner_product"],
