@@ -7,7 +7,7 @@ Public API: :class:`HFSolver` (time loop :meth:`HFSolver.outputs`), :class:`Solv
 from ..errors import ConvergenceError
 from .output import CompareReport, compare_stores
 from .newton import StepInfo
-from .solver import HFOutputs, HFSolver, HFState, RunResult, SolverOptions, hf_outputs, run_hifi
+from .solver import OUTPUT_FIELDS, HFOutputs, HFSolver, HFState, RunResult, SolverOptions, hf_outputs, run_hifi
 
 __all__ = ["HFSolver", "SolverOptions", "HFState", "StepInfo", "RunResult", "run_hifi", "hf_outputs", "HFOutputs",
-           "compare_stores", "CompareReport", "ConvergenceError"]
+           "OUTPUT_FIELDS", "compare_stores", "CompareReport", "ConvergenceError"]
