@@ -34,9 +34,7 @@ class ElementBlock:
         self.connectivity = np.asarray(self.connectivity, dtype=np.int64)
         self.element_ids = np.asarray(self.element_ids, dtype=np.int64)
 
-    @property
-    def n_elements(self) -> int:
-        return self.connectivity.shape[0]
+    n_elements = property(lambda self: self.connectivity.shape[0], doc="elements of the block")
 
 
 @dataclass

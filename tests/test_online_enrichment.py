@@ -29,12 +29,11 @@ import pytest
 from scipy.optimize import nnls
 
 import romnet.online.enrichment as enrichment_module
-from conftest import REPO, run_mpi, zset_case
+from conftest import REPO, cube_rom, run_mpi
 from romnet.case import Case
 from romnet.hifi import SolverOptions, run_hifi
 from romnet.offline.ecm import ecm
 from romnet.offline.nnls import WarmNNLS
-from romnet.offline.pipeline import run_offline
 from romnet.offline.rom_store import read_rom
 from romnet.online import load_rom
 from romnet.online.calibration import calibrate_rom
@@ -53,11 +52,8 @@ def u_error(U, Uref):
 
 @pytest.fixture(scope="module")
 def hot(tmp_path_factory):
-    from adapters.zset import ADAPTER
     d = tmp_path_factory.mktemp("enrich")
-    case = ADAPTER.read(zset_case("MecaSequential") / "cube.ut")
-    rom = write_case(d / "cube.h5", case)
-    run_offline(rom, {"pod_tol": 1e-6, "ecm_tol": 1e-5}, progress=None)
+    case, rom = cube_rom(d)
     shutil.copyfile(rom, d / "cube-pristine.h5")
     pb = case.problem
     pb.temperature.fields = 20.0 + 1.75 * (np.asarray(pb.temperature.fields) - 20.0)

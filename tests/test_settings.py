@@ -102,14 +102,10 @@ def test_online_command_reads_the_run_dialect(tmp_path, capsys):
     """romnet online --config with a [online] table written for romnet run: the shared
     cube ROM runs on it (a key of the other old dialect, samples, is refused with a clear
     error instead of being silently ignored)."""
-    from conftest import zset_case
+    from conftest import cube_rom
 
     from romnet.app.cli import main
-    from romnet.offline.pipeline import run_offline
-    from romnet.store import write_case
-    from adapters.zset import ADAPTER
-    store = write_case(tmp_path / "cube.h5", ADAPTER.read(zset_case("MecaSequential") / "cube.ut"))
-    run_offline(store, {"pod_tol": 1e-6, "ecm_tol": 1e-5}, progress=None)
+    _, store = cube_rom(tmp_path)
     cfg = _toml(tmp_path, '[online]\nloading = "cube.h5"\ntolerance = 1e-3\ncluster = "classifier"\n')
     assert main(["online", str(store), "--config", str(cfg), "-o", str(tmp_path / "o.h5")]) == 0
     out = capsys.readouterr().out

@@ -361,18 +361,13 @@ def read_geof(path, progress=None) -> GeofData:
     elem_map = _IdMap(all_ids, path, "element", all_lines)
 
     mesh = Mesh(coords, node_ids, blocks)
-    for name, ln, a, b in raw_sets["nset"]:
-        ids, nums = _int_list(lines, a, b, path, f"**nset {name}")
-        idx = node_map(ids, nums, f"**nset {name}") if ids.size else ids
-        prev = mesh.node_sets.get(name)
-        idx = idx if prev is None else np.concatenate([prev, idx])
-        mesh.node_sets[name] = _unique_keep_order(np.asarray(idx, dtype=np.int64))
-    for name, ln, a, b in raw_sets["elset"]:
-        ids, nums = _int_list(lines, a, b, path, f"**elset {name}")
-        idx = elem_map(ids, nums, f"**elset {name}") if ids.size else ids
-        prev = mesh.element_sets.get(name)
-        idx = idx if prev is None else np.concatenate([prev, idx])
-        mesh.element_sets[name] = _unique_keep_order(np.asarray(idx, dtype=np.int64))
+    for kind, id_map, sets in (("nset", node_map, mesh.node_sets), ("elset", elem_map, mesh.element_sets)):
+        for name, ln, a, b in raw_sets[kind]:
+            ids, nums = _int_list(lines, a, b, path, f"**{kind} {name}")
+            idx = id_map(ids, nums, f"**{kind} {name}") if ids.size else ids
+            prev = sets.get(name)
+            idx = idx if prev is None else np.concatenate([prev, idx])
+            sets[name] = _unique_keep_order(np.asarray(idx, dtype=np.int64))
 
     data = GeofData(mesh, path, file_order, zset_types, flipped_elements=flipped)
     _read_face_sets(lines, raw_sets["faset"], node_map, path, data)

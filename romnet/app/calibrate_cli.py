@@ -10,10 +10,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .options import cluster_arg, say
+from .options import cluster_arg, command, say
 
 
 def cmd_calibrate(args):
+    """calibrate the online error indicator on validation runs with HF references
+
+    Run the ROM of STORE on validation loadings whose HF solution is known, record per
+    increment the indicators (relative Gappy residuals of p and of the stress at the reduced
+    points) and the true relative U and p errors, fit indicator -> estimated error
+    (log-log), report how well it predicts (in sample and leave-one-run-out) and store the
+    mapping at /rom/calibration: later online runs then report the estimated error per
+    increment, and `romnet online --enrich --criterion estimate --tol X` enriches when the
+    estimated U error exceeds X."""
     from ..errors import InputError
     from ..online.calibration import calibrate_rom
     if not args.validation and not args.samples:
@@ -34,15 +43,7 @@ def cmd_calibrate(args):
 
 
 def register(subparsers):
-    s = subparsers.add_parser(
-        "calibrate", help="calibrate the online error indicator on validation runs with HF references",
-        description="Run the ROM of STORE on validation loadings whose HF solution is known, record per "
-                    "increment the indicators (relative Gappy residuals of p and of the stress at the reduced "
-                    "points) and the true relative U and p errors, fit indicator -> estimated error "
-                    "(log-log), report how well it predicts (in sample and leave-one-run-out) and store the "
-                    "mapping at /rom/calibration: later online runs then report the estimated error per "
-                    "increment, and `romnet online --enrich --criterion estimate --tol X` enriches when the "
-                    "estimated U error exceeds X.")
+    s = command(subparsers, "calibrate", cmd_calibrate)
     s.add_argument("store", help="case store holding the ROM (/rom)")
     s.add_argument("--validation", nargs="+", metavar="STORE", help="validation case stores: each holds a loading "
                    "(/problem, same mesh) and an HF result series with U and p (see --series)")
@@ -59,4 +60,3 @@ def register(subparsers):
     s.add_argument("--save-runs", default=None, metavar="DIR", help="write the generated validation runs as "
                    "case stores DIR/val_NNN.h5 (reusable with --validation)")
     s.add_argument("--dry-run", action="store_true", help="report only: do not store the mapping")
-    s.set_defaults(func=cmd_calibrate)

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from ..errors import RomnetError
+from .options import command
 
 #: modules that add sub-commands: each defines ``register(subparsers)`` which adds its
 #: parsers with ``set_defaults(func=...)``; ``func(args)`` returns an exit status.
@@ -33,6 +34,10 @@ def _progress(msg: str):
 
 # --------------------------------------------------------------------------- commands
 def cmd_import(args):
+    """import an external code's results into a case store
+
+    Import a case (mesh, problem definition where the adapter reads one, results) from an
+    external FE code into an HDF5 case store."""
     from ..adapters import import_case, list_adapters
     if args.list:
         eps = list_adapters()
@@ -60,12 +65,22 @@ def cmd_import(args):
 
 
 def cmd_info(args):
+    """summarise a case store
+
+    Mesh size, element types, sets, problem definition, result fields and times of a case
+    store, and its ROM (with the calibration of its indicator)."""
     from ..summary import store_summary
     print(store_summary(args.store))
     return 0
 
 
 def cmd_verify_law(args):
+    """re-integrate the material law along imported strains
+
+    Re-integrate the store's material law at every integration point along the imported
+    total strain and temperature history and compare with the imported stress and cumulated
+    plastic strain. Last line: sigma_rel_err=<x> p_rel_err=<y> (max over outputs of the
+    relative L2 norm over integration points)."""
     from ..verify_law import verify_law
     report = verify_law(args.store, series=args.series, progress=_progress)
     print(report.table())
@@ -74,6 +89,10 @@ def cmd_verify_law(args):
 
 
 def cmd_run(args):
+    """run a case directory (case.toml) end to end
+
+    Run the steps a case directory's case.toml lists (docs/architecture.md, "Settings": one
+    schema per table)."""
     from .runner import run_case
     steps = [x.strip() for x in args.steps.split(",") if x.strip()] if args.steps is not None else None
     return run_case(args.case, output=args.output, progress=_progress, steps=steps)
@@ -87,38 +106,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"romnet {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("import", help="import an external code's results into a case store",
-                       description="Import a case (mesh, problem definition where the adapter reads one, "
-                                   "results) from an external FE code into an HDF5 case store.")
+    s = command(sub, "import", cmd_import)
     s.add_argument("code", nargs="?", help="adapter name (see --list), e.g. zset")
     s.add_argument("path", nargs="?", help="file or directory to import, e.g. case/cube.ut")
     s.add_argument("-o", "--output", help="case store to write (HDF5)")
     s.add_argument("--list", action="store_true", help="list the installed adapters and their extras")
-    s.set_defaults(func=cmd_import)
-
-    s = sub.add_parser("info", help="summarise a case store",
-                       description="Mesh size, element types, sets, problem definition, "
-                                   "result fields and times of a case store.")
-    s.add_argument("store", help="case store (HDF5)")
-    s.set_defaults(func=cmd_info)
-
-    s = sub.add_parser("verify-law", help="re-integrate the material law along imported strains",
-                       description="Re-integrate the store's material law at every integration point "
-                                   "along the imported total strain and temperature history and compare "
-                                   "with the imported stress and cumulated plastic strain. Last line: "
-                                   "sigma_rel_err=<x> p_rel_err=<y> (max over outputs of the relative "
-                                   "L2 norm over integration points).")
+    command(sub, "info", cmd_info).add_argument("store", help="case store (HDF5)")
+    s = command(sub, "verify-law", cmd_verify_law)
     s.add_argument("store", help="case store with a problem definition and imported results")
     s.add_argument("--series", default="imported", help="result series to check (default: imported)")
-    s.set_defaults(func=cmd_verify_law)
-
-    s = sub.add_parser("run", help="run a case directory (case.toml) end to end",
-                       description="Run the steps a case directory's case.toml lists.")
+    s = command(sub, "run", cmd_run)
     s.add_argument("case", help="case directory holding case.toml")
     s.add_argument("-o", "--output", help="output folder (default: out/<case name>)")
     s.add_argument("--steps", help="comma-separated steps to run instead of the case's (e.g. cluster,online,"
                    "report on the output folder of an earlier run: one batch job per stage)")
-    s.set_defaults(func=cmd_run)
 
     for module in COMMAND_MODULES:
         try:

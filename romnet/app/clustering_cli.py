@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..offline.settings import DISSIMILARITIES, ClusterSettings, OfflineSettings
 from ..offline.training import DEFAULT_FIELDS, TrainingSettings
-from .options import say, settings
+from .options import command, say, settings
 
 
 def parse_runs(spec: str) -> list:
@@ -52,6 +52,12 @@ def _case_training(case_dir):
 
 
 def cmd_train(args):
+    """run a family of HF simulations with sampled temperature fields
+
+    Samples N temperature fields (hot spot + smooth perturbation, seeded), runs the HF solver
+    once per field with the store's problem (other loads kept) and appends series
+    train_000, train_001, ... and the /training index to the store. Complete runs are kept
+    when the command is run again."""
     from ..errors import InputError
     from ..hifi import SolverOptions
     from ..offline.training import run_training
@@ -77,6 +83,12 @@ def cmd_train(args):
 
 
 def cmd_train_merge(args):
+    """gather training runs made in parts (job arrays) into one store
+
+    Copies the complete training runs (series train_NNN and their /training rows) of PART
+    stores (each a copy of the same case store trained with romnet train --runs) into
+    TARGET, in place and run by run. Parts of another case or family are refused; runs
+    already complete in TARGET are kept."""
     from .. import mpi
     from ..errors import InputError
     from ..offline.training_merge import merge_training
@@ -87,6 +99,13 @@ def cmd_train_merge(args):
 
 
 def cmd_cluster(args):
+    """cluster training simulations into local ROMs (+ classifier)
+
+    Clusters the training simulations of a store (romnet train) with k-medoids on an
+    angle-based dissimilarity, prints the a priori criterion (mean projection error of the
+    training snapshots on local vs global bases with equal modes, k = 1 .. max-clusters,
+    angle vs Euclidean), and writes the global ROM, one local ROM per cluster and the
+    classifier into /rom (docs/rom-schema.md)."""
     from ..offline.local_bases import run_clustering
     off = settings(args, "offline", dict(pod_tol=args.pod_tol, ecm_tol=args.ecm_tol,
                                          pod_max_modes=args.pod_max_modes, clusters=args.clusters,
@@ -107,12 +126,7 @@ def cmd_cluster(args):
 
 
 def register(subparsers):
-    s = subparsers.add_parser(
-        "train", help="run a family of HF simulations with sampled temperature fields",
-        description="Samples N temperature fields (hot spot + smooth perturbation, seeded), runs "
-                    "the HF solver once per field with the store's problem (other loads kept) and "
-                    "appends series train_000, train_001, ... and the /training index to the store. "
-                    "Complete runs are kept when the command is run again.")
+    s = command(subparsers, "train", cmd_train)
     s.add_argument("store", help="case store (HDF5) with mesh and problem")
     s.add_argument("--case", help="case directory: take samples, seed, increments, fields, elastic "
                    "([training] of its case.toml) and the temperature sampler (SAMPLER of its [generate] "
@@ -130,25 +144,10 @@ def register(subparsers):
                    "of a job array, on its own copy of the case store; gather with romnet train-merge)")
     s.add_argument("--linear", default="auto", help="HF linear solver: auto | scipy | petsc")
     s.add_argument("--petsc-options", help="PETSc options string for the HF solver")
-    s.set_defaults(func=cmd_train)
-
-    m = subparsers.add_parser(
-        "train-merge", help="gather training runs made in parts (job arrays) into one store",
-        description="Copies the complete training runs (series train_NNN and their /training rows) of "
-                    "PART stores (each a copy of the same case store trained with romnet train --runs) "
-                    "into TARGET, in place and run by run. Parts of another case or family are refused; "
-                    "runs already complete in TARGET are kept.")
+    m = command(subparsers, "train-merge", cmd_train_merge)
     m.add_argument("target", help="case store to gather the runs into (e.g. the original case store)")
     m.add_argument("parts", nargs="+", help="part stores (romnet train --runs ...)")
-    m.set_defaults(func=cmd_train_merge)
-
-    c = subparsers.add_parser(
-        "cluster", help="cluster training simulations into local ROMs (+ classifier)",
-        description="Clusters the training simulations of a store (romnet train) with k-medoids on an "
-                    "angle-based dissimilarity, prints the a priori criterion (mean projection error "
-                    "of the training snapshots on local vs global bases with equal modes, k = 1 .. "
-                    "max-clusters, angle vs Euclidean), and writes the global ROM, one local ROM per "
-                    "cluster and the classifier into /rom (docs/rom-schema.md).")
+    c = command(subparsers, "cluster", cmd_cluster)
     c.add_argument("store", help="case store with a training family")
     c.add_argument("--clusters", type=int, nargs="+", help="number(s) of clusters to build local ROMs "
                    "for (default: chosen from the criterion)")
@@ -164,4 +163,3 @@ def register(subparsers):
     c.add_argument("--pod-max-modes", type=int, help="cap on displacement modes of the ROMs")
     c.add_argument("--ecm-tol", type=float, help="ECM tolerance of the ROMs")
     c.add_argument("--no-classifier", action="store_true", help="do not fit the classifier")
-    c.set_defaults(func=cmd_cluster)

@@ -10,10 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..online.settings import CRITERIA, OnlineSettings
-from .options import cluster_arg, say, settings
+from .options import cluster_arg, command, say, settings
 
 
 def cmd_online(args):
+    """run the ROM of a store on a loading (reduced Newton, Gappy-POD, enrichment)
+
+    Online stage: Newton on the reduced coordinates with the law at the reduced integration
+    points only; dual fields rebuilt by Gappy-POD; error indicator = Gappy residual of p;
+    with --enrich, one HF increment enriches the ROM where the indicator (or, with
+    --criterion estimate, the calibrated estimate of the U error) exceeds --tol (the
+    enriched ROM replaces the store's /rom). The progress says which ROM runs (global or
+    local, and how it was chosen)."""
     from ..online.api import load_rom
     from ..online.settings import cluster_choice, solver_options
     on = settings(args, "online", dict(loading=args.loading, tolerance=args.tol, ratio=args.ratio,
@@ -43,14 +51,7 @@ def cmd_online(args):
 
 
 def register(subparsers):
-    s = subparsers.add_parser(
-        "online", help="run the ROM of a store on a loading (reduced Newton, Gappy-POD, enrichment)",
-        description="Online stage: Newton on the reduced coordinates with the law at the reduced "
-                    "integration points only; dual fields rebuilt by Gappy-POD; error indicator = "
-                    "Gappy residual of p; with --enrich, one HF increment enriches the ROM where the "
-                    "indicator (or, with --criterion estimate, the calibrated estimate of the U error) exceeds "
-                    "--tol (the enriched ROM replaces the store's /rom). The progress says which ROM runs "
-                    "(global or local, and how it was chosen).")
+    s = command(subparsers, "online", cmd_online)
     s.add_argument("store", help="case store holding the ROM (/rom, from `romnet offline`)")
     g = s.add_mutually_exclusive_group()
     g.add_argument("--loading", help="case store whose problem definition is the new loading "
@@ -70,4 +71,3 @@ def register(subparsers):
     s.add_argument("-o", "--output", help="write the run (series 'online': U, dual fields) into a copy "
                    "of the loading store")
     s.add_argument("--xdmf", help="also export the run to XDMF (ParaView)")
-    s.set_defaults(func=cmd_online)

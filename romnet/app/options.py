@@ -3,6 +3,8 @@ the ``--config case.toml`` table of a command (checked with its schema,
 :func:`romnet.app.config.case_table`), with command-line options overriding it."""
 from __future__ import annotations
 
+import inspect
+
 from .. import mpi
 from ..errors import InputError
 
@@ -37,3 +39,14 @@ def settings(args, table: str, options: dict) -> dict:
     cfg = case_table(getattr(args, "config", None), table, note)
     cfg.update({k: v for k, v in options.items() if v is not None})
     return cfg
+
+
+def command(subparsers, name: str, func):
+    """Add the sub-command ``name`` running ``func(args)`` (which returns an exit status):
+    its ``--help`` summary is the first paragraph of ``func``'s docstring, its description
+    the rest."""
+    doc = inspect.getdoc(func) or ""
+    head, _, body = doc.partition("\n\n")
+    p = subparsers.add_parser(name, help=" ".join(head.split()), description=" ".join((body or head).split()))
+    p.set_defaults(func=func)
+    return p

@@ -46,7 +46,7 @@ from ..errors import InputError, RomnetError
 from ..problem import MaterialAssignment
 from ..sampling import HotSpotSampler, key_scales, sample_parameters, temperature_field, with_temperature
 from ..store import CaseStore, open_h5
-from .training import canonical_attr, root_write, write_run_series
+from .training import canonical_attr, family_case, root_write, write_run_series
 
 __all__ = ["PREFIX", "thermoelastic_material", "peak_time", "run_elastic_snapshots", "elastic_series"]
 
@@ -124,14 +124,7 @@ def run_elastic_snapshots(store, n, seed=0, sampler: HotSpotSampler | None = Non
     n = int(n)
     if n < 0:
         raise InputError(f"number of thermo-elastic snapshots must be >= 0 (got {n})", store)
-    with CaseStore(store) as st:
-        if not st.has_problem():
-            raise InputError("the store has no problem definition", store)
-        mesh, problem = st.mesh(), st.problem()
-        have = set(elastic_series(st))
-    comm.Barrier()                     # every rank closed the store before rank 0 writes to it
-    if problem.stepping is None:
-        raise InputError("the problem has no time stepping", store)
+    mesh, problem, have = family_case(store, comm, elastic_series)
     sampler = sampler or HotSpotSampler(dim=mesh.dim)
     t_start = float(np.asarray(problem.stepping.times, dtype=float)[0])
     t_snap = peak_time(problem, sampler.t_ref) if at_time is None else float(at_time)

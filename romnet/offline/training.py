@@ -54,7 +54,7 @@ from ..store import CHUNK_VALUES, CaseStore, open_h5
 
 __all__ = ["DEFAULT_FIELDS", "SERIES_PREFIX", "run_training", "training_series", "read_training",
            "training_family", "TrainingSettings", "series_name", "write_run_series", "write_index_row", "grow_index",
-           "canonical_attr", "root_write", "INDEX_ROWS"]
+           "canonical_attr", "root_write", "family_case", "completed_runs", "INDEX_ROWS"]
 
 DEFAULT_FIELDS = ("U", "stress", "p", "plastic_strain")
 #: fields a training run can store (:meth:`romnet.hifi.HFSolver.output_fields`)
@@ -231,14 +231,7 @@ def run_training(store, n_samples, seed=TrainingSettings.seed, sampler: HotSpotS
             raise InputError(f"runs {out} are outside the family 0..{int(n_samples) - 1} (--samples {n_samples})",
                              store)
     selected = range(int(n_samples)) if runs is None else runs
-    with CaseStore(store) as st:
-        if not st.has_problem():
-            raise InputError("the store has no problem definition (import the case with its deck)", store)
-        mesh, problem = st.mesh(), st.problem()
-        done = set(completed_runs(st))
-    comm.Barrier()                     # every rank closed the store before rank 0 writes to it
-    if problem.stepping is None:
-        raise InputError("the problem has no time stepping", store)
+    mesh, problem, done = family_case(store, comm, completed_runs)
     if n_increments is not None:
         t = np.asarray(problem.stepping.times, dtype=float)
         problem.stepping.times = np.linspace(t[0], t[-1], int(n_increments) + 1)
@@ -292,6 +285,21 @@ def run_training(store, n_samples, seed=TrainingSettings.seed, sampler: HotSpotS
     say(f"romnet train: {len(report['ran'])} run(s), {len(report['skipped'])} kept, "
         f"{time.perf_counter() - t_all:.1f} s")
     return report
+
+
+def family_case(store, comm, done_runs):
+    """(mesh, problem, ``done_runs(open store)``) of the store a family of runs is added to
+    (training runs, thermo-elastic snapshots): its problem must have a time stepping. On
+    return every rank has closed the store (rank 0 writes to it next). Collective."""
+    with CaseStore(store) as st:
+        if not st.has_problem():
+            raise InputError("the store has no problem definition (import the case with its deck)", store)
+        mesh, problem = st.mesh(), st.problem()
+        done = set(done_runs(st))
+    comm.Barrier()
+    if problem.stepping is None:
+        raise InputError("the problem has no time stepping", store)
+    return mesh, problem, done
 
 
 def completed_runs(store) -> list:

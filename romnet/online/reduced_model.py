@@ -57,21 +57,10 @@ class ReducedModel:
         return rom_path(self.k, self.cluster) if self.is_local else ""
 
     # ---------------------------------------------------------------- sizes
-    @property
-    def n_modes(self) -> int:
-        return self.strain_modes.shape[2]
-
-    @property
-    def n_points(self) -> int:
-        return self.strain_modes.shape[0]
-
-    @property
-    def dim(self) -> int:
-        return int(self.pod_info[self.displacement]["n_comp"])
-
-    @property
-    def n_nodes(self) -> int:
-        return int(self.pod_info[self.displacement]["n_points"])
+    n_modes = property(lambda self: self.strain_modes.shape[2], doc="k: displacement modes (reduced coordinates)")
+    n_points = property(lambda self: self.strain_modes.shape[0], doc="n_p: reduced points (ECM + QDEIM)")
+    dim = property(lambda self: int(self.pod_info[self.displacement]["n_comp"]), doc="components of U (mesh dim)")
+    n_nodes = property(lambda self: int(self.pod_info[self.displacement]["n_points"]), doc="nodes of the mesh")
 
     @property
     def n_ip_total(self) -> int:
