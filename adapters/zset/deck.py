@@ -535,7 +535,7 @@ class _Builder:
         size = p.stat().st_size
         if size % (4 * rec_size):
             raise InputError(f"temperature file {p.name}: {size} bytes is not a whole number of records of "
-                             f"{rec_size} float32 values", self.path, line)
+                             f"{rec_size} float32 values ({4 * rec_size} bytes each)", self.path, line)
         if size < 4 * rec * rec_size:
             raise InputError(f"temperature file {p.name}: record {rec} of {rec_size} values needs "
                              f"{4 * rec * rec_size} bytes, found {size} bytes ({size // (4 * rec_size)} records)",
