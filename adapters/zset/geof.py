@@ -225,8 +225,13 @@ def _unique_keep_order(a):
 
 
 def read_geof(path, progress=None) -> GeofData:
-    """Read a Z-set ``.geof`` file. Raises InputError/UnsupportedError naming file:line."""
+    """Read a Z-set mesh: ASCII ``.geof``, or the binary format (``Z7BINARYGEOF`` header,
+    :mod:`.geo`) whatever the suffix. Raises InputError/UnsupportedError naming file:line
+    (or byte)."""
     path = Path(path)
+    from .geo import is_binary_geo, read_geo
+    if is_binary_geo(path):
+        return read_geo(path, progress)
     if progress:
         progress(f"reading mesh {path.name}")
     lines = read_lines(path, "geof file")
