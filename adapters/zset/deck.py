@@ -52,6 +52,7 @@ from romnet.problem import (Centrifugal, Dirichlet, MaterialAssignment, Pressure
                             Temperature, TimeStepping, TimeTable)
 
 from .material import integration_spec, read_material
+from .parallel import SubdomainFiles, subdomain_pieces
 from .rotation import zset_rotation
 from .tokens import (eval_expression, split_blocks, parse_vector, read_lines, referenced_file, to_float,
                      to_int)
@@ -142,6 +143,7 @@ class _Builder:
         self.centrifugal_tables = []  # (Centrifugal, line)
         self.material_lines = []  # line of each material assignment
         self.pending = []  # closures run once every section is read (they need ***table)
+        self._subdomains = None  # SubdomainFiles of a parallel run, made when first needed
 
     # ------------------------------------------------------------------ helpers
     def unsupported(self, kw, where, ln):
@@ -309,6 +311,14 @@ class _Builder:
         if t[1] == "file":
             if len(t) < 3:
                 raise InputError("**pressure file: missing file name", self.path, ln.number)
+            pieces = self.pieces(t[2])
+            if pieces:  # parallel run: one file per subdomain
+                raw = self.subdomain_files().faces(self.path.parent / t[2], pieces, fset)
+                ftypes = self.geof.face_file_types[fset]
+                value, per = sign * np.concatenate([raw[ftypes == ft] for ft in faces]), "face"
+                table = self.ref_table(t, 3, ln.number, "**pressure")
+                self.problem.pressure.append(Pressure(fset, value, table, per))
+                return
             p = referenced_file(t[2], self.path.parent, self.path, ln.number, "pressure file")
             if self.files is not None:
                 self.files.append(str(p))
@@ -377,6 +387,16 @@ class _Builder:
             if table is not None:
                 self.centrifugal_tables.append((c, ln.number))
         self.problem.centrifugal.append(c)
+
+    def pieces(self, name):
+        """Per-subdomain files ``<stem>-NNN<suffix>`` standing for a missing file ``name``."""
+        p = Path(name) if Path(name).is_absolute() else self.path.parent / name
+        return [] if p.exists() else subdomain_pieces(p)
+
+    def subdomain_files(self):
+        if self._subdomains is None:
+            self._subdomains = SubdomainFiles(self.path.with_suffix(".cut"), self.geof, self.files)
+        return self._subdomains
 
     def squared_table(self, name):
         """Table of table(t)^2 (see module docstring); created once per source table."""
@@ -512,6 +532,9 @@ class _Builder:
             rec = to_int(a[2], self.path, line, f"{what} record") if len(a) == 3 else 1
             if rec < 1:
                 raise InputError(f"{what}: record numbers start at 1, got {rec}", self.path, line)
+            pieces = self.pieces(a[1])
+            if pieces:
+                return ("pieces", self.path.parent / a[1], pieces, rec, line)
             p = referenced_file(a[1], self.path.parent, self.path, line, "temperature file")
             if self.files is not None and str(p) not in self.files:
                 self.files.append(str(p))
@@ -529,6 +552,13 @@ class _Builder:
         ``temperature`` (or its only node variable) in the ``.node`` file beside it."""
         if source[0] == "constant":
             return np.full(rec_size, source[1])
+        if source[0] == "pieces":
+            _, whole, pieces, rec, line = source
+            recs = self.subdomain_files().nodal(whole, pieces)
+            if rec > recs.shape[0]:
+                raise InputError(f"temperature file {whole.name} (per subdomain): record {rec} requested, "
+                                 f"the subdomain files hold {recs.shape[0]}", self.path, line)
+            return recs[rec - 1]
         _, p, rec, line = source
         if p.suffix == ".ut":
             return self.ut_temperature(p, rec, rec_size, line)
