@@ -474,7 +474,7 @@ class _Builder:
         if any(x is not None for x in alt):
             if keys:
                 raise UnsupportedError("**file temperature mixing key lines with *base_temperature/"
-                                       "*max_temperature", self.path, keys[0][3])
+                                       "*max_temperature", self.path, keys[0][2])
             names = ("*base_temperature", "*max_temperature", "*table")
             missing = [nm for nm, x in zip(names, alt) if x is None]
             if missing:
