@@ -8,18 +8,13 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import zset_case
+from conftest import writable_copy, zset_case
 from romnet.errors import InputError
 
 
 @pytest.fixture
 def par(tmp_path):
-    src = zset_case("MecaParallel")
-    d = tmp_path / "MecaParallel"
-    shutil.copytree(src, d)
-    for p in d.rglob("*"):
-        p.chmod(0o755 if p.is_dir() else 0o644)
-    return d
+    return writable_copy("MecaParallel", tmp_path / "MecaParallel")
 
 
 def _drop_whole(d):

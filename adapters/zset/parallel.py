@@ -371,8 +371,9 @@ def subdomain_pieces(path) -> list:
     (``pressure.node`` -> ``pressure-001.node``, ``pressure-002.node``, ...)."""
     path = Path(path)
     pat = re.compile(rf"^{re.escape(path.stem)}-(\d{{3,}}){re.escape(path.suffix)}$")
-    found = [(int(m.group(1)), p) for p in path.parent.glob(f"{path.stem}-*{path.suffix}")
-             if (m := pat.match(p.name))]
+    if not path.parent.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in path.parent.iterdir() if (m := pat.match(p.name))]
     return [p for _, p in sorted(found)]
 
 
