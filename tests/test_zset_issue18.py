@@ -220,3 +220,25 @@ def test_bad_alternate_temperature(tmp_path):
     for k, (param, pattern) in enumerate(bad):
         with pytest.raises(InputError, match=r"cube\.inp:\d+: .*" + pattern):
             ADAPTER.read(_deck(tmp_path, f"t{k}", mat, param))
+
+
+def test_temperature_key_forms_and_ut_result(tmp_path):
+    """Key lines with numeric times, uniform values and a Z-set thermal result (.ut) give the
+    same temperature as MecaSequential's function/file lines."""
+    from adapters.zset import ADAPTER
+    from conftest import writable_copy
+    d = writable_copy("MecaSequential", tmp_path / "seq")
+    ref = ADAPTER.read(d / "cube.inp").problem.temperature
+    text = (d / "cube.inp").read_text()
+    new = text.replace("function 0.0+cycle*2.; file temperature1.node 1", "0. uniform 20.")
+    new = new.replace("function 1.0+cycle*2.; file temperature2.node 1", "1. file temperature2.ut 1")
+    new = new.replace("function 2.0+cycle*2.; file temperature1.node 1", "2. file temperature1.node")
+    assert new.count("uniform") == 1 and "temperature2.ut" in new
+    (d / "cube.inp").write_text(new)
+    t = ADAPTER.read(d / "cube.inp").problem.temperature
+    assert np.allclose(t.times, ref.times) and np.array_equal(t.fields, ref.fields)
+    assert t.period == 2.0  # *cycle_conversion's period (no function line)
+    (d / "cube.inp").write_text(new.replace("temperature2.ut 1", "temperature2.ut 2"))
+    with pytest.raises(InputError, match=r"cube\.inp:\d+: temperature result temperature2\.ut: output 2 "
+                                         r"requested, it has 1"):
+        ADAPTER.read(d / "cube.inp")

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from romnet.adapters import Adapter
 from romnet.case import Case
 from romnet.errors import InputError
@@ -168,6 +170,14 @@ class ZsetAdapter(Adapter):
             meta["parallel"] = info
         if deck is not None and deck.ignored:
             meta["ignored_deck_sections"] = list(deck.ignored)
+        if problem is not None:
+            rot = {m.element_set: np.round(m.spec["orientation"]["R"], 6).tolist()
+                   for m in problem.materials if (m.spec.get("orientation") or {}).get("type") == "matrix"}
+            if rot:  # shown by romnet info: the convention is documented, not verified by data
+                meta["material_orientations"] = rot
+                meta["notes"] = meta.get("notes", []) + [
+                    "*rotation read as material axes in global components / Bunge Euler angles "
+                    "(adapters/zset/rotation.py); not verified against a Z-set computation"]
         if geof.flipped_elements:
             meta["mirrored_elements"] = dict(geof.flipped_elements)
         if geof.unattached_faces:

@@ -12,11 +12,18 @@ Supported subset (anything else: UnsupportedError naming keyword, file and line)
        **pressure           <faset> <value> [<table>]  |  <faset> file <file> [<table>]
        **centrifugal [square]  <elset> (cx cy cz) d1|d2|d3|(ax ay az) <value> [<table>]
      ***parameter  **file temperature  *node  *rec_size n  *cycle_conversion a b c
-                   function <expr of cycle>; file <file> <record>
+                   <time> file <file> [<record>] | <time> uniform <T>
+                   (<time>: a number or 'function <expr of cycle>;'; <file> may be a .ut)
+                 | *base_temperature constant T0 | file F [rec]
+                   *max_temperature constant T | file F [rec]   *table <coef table>
      ***table  **cycle <name> t0 t1 | **name <name>   *time ...  *value ...
      ***output ...                    ignored (romnet stores every increment)
-     ***material  *file <mat> [<elset>]  [*elset <elset>]     (one block per material)
+     ***material  *file <mat> [<elset>] [*elset <elset>] [*integration ...] [*rotation ...]
+                | **elset <elset> *file <mat> [*integration ...] [*rotation ...]  (any number)
     ****return
+
+A file missing next to the deck but present per subdomain (``<stem>-NNN<suffix>``) is
+merged through ``<deck stem>.cut`` (:class:`.parallel.SubdomainFiles`).
 
 Conventions / conversions (each checked against the shared data where stated):
 
@@ -35,10 +42,15 @@ Conventions / conversions (each checked against the shared data where stated):
   table points, the step times of one cycle and 32 points per table segment (exact at the
   solver's increments, within 1e-3 of the square of the linear table between). With the
   ``square`` option the force is linear in the value: omega2 = value, table unchanged.
-* Temperature: ``times`` = the functions at cycle 0; ``fields`` = record k of each file
-  (big-endian float32, records of ``*rec_size`` values); period = f(cycle=1) - f(cycle=0)
-  (equal for all functions), else the third value of ``*cycle_conversion`` (its meaning
-  is not documented in what we could find; both shared decks agree with this reading).
+* Temperature: ``times`` = the key times (functions at cycle 0); ``fields`` = record k of
+  each file (big-endian float32, records of ``*rec_size`` values); period = f(cycle=1) -
+  f(cycle=0) (equal for all functions), else the third value of ``*cycle_conversion``
+  (start, end, period of the cycles; both shared decks agree with this reading). With
+  ``*base_temperature``/``*max_temperature``/``*table coef``: T = base + coef(t) (max -
+  base), key fields at the table's points, periodic like the table (checked:
+  MecaAlternateTempDefinition's results are byte-identical to MecaSequential's, whose
+  temperature is the same history given by key files).
+* Materials: every element must be in exactly one material's element set.
 """
 from __future__ import annotations
 
@@ -503,7 +515,7 @@ class _Builder:
         if len(periods) > 1:
             raise UnsupportedError("temperature functions with different cycle periods", self.path, kw.number)
         period = periods.pop() if periods else None
-        if period is None and opt["conv"] is not None and any(isinstance(k[0], str) for k in keys):
+        if period is None and opt["conv"] is not None:  # in-cycle time = start + (t - start) mod period
             period = opt["conv"][2]
         return Temperature(np.asarray(times), np.asarray(fields, dtype=np.float64), period or None)
 
