@@ -173,21 +173,26 @@ def _material_header(head, content, path, spec):
     for ln in content:
         if ln.keyword != "*integration":
             raise UnsupportedError(f"unsupported keyword '{ln.keyword}' in ***material", path, ln.number)
-        a = ln.args
-        if not a or a[0] != "theta_method_a":
-            got = a[0] if a else "nothing"
-            raise UnsupportedError(f"*integration {got}: only theta_method_a is supported", path, ln.number)
-        if len(a) != 4:
-            raise InputError("*integration theta_method_a: expected 'theta tolerance max_iterations'",
-                             path, ln.number)
-        theta = to_float(a[1], path, ln.number, "theta")
-        if theta != 1.0:
-            raise UnsupportedError(f"*integration theta_method_a: theta = {a[1]} (only 1. is supported)",
-                                   path, ln.number)
-        spec["integration"] = {"theta": theta,
-                               "tolerance": to_float(a[2], path, ln.number, "tolerance"),
-                               "max_iterations": to_int(a[3], path, ln.number, "max iterations"),
-                               "hardening_theta": ZSET_HARDENING_THETA}
+        spec["integration"] = integration_spec(ln.args, path, ln.number)
+
+
+def integration_spec(args, path, line) -> dict:
+    """``spec["integration"]`` of a ``*integration`` line's arguments (material file header or
+    a deck's ``***material`` block)."""
+    a = list(args)
+    if not a or a[0] != "theta_method_a":
+        got = a[0] if a else "nothing"
+        raise UnsupportedError(f"*integration {got}: only theta_method_a is supported", path, line)
+    if len(a) != 4:
+        raise InputError("*integration theta_method_a: expected 'theta tolerance max_iterations'",
+                         path, line)
+    theta = to_float(a[1], path, line, "theta")
+    if theta != 1.0:
+        raise UnsupportedError(f"*integration theta_method_a: theta = {a[1]} (only 1. is supported)",
+                               path, line)
+    return {"theta": theta, "tolerance": to_float(a[2], path, line, "tolerance"),
+            "max_iterations": to_int(a[3], path, line, "max iterations"),
+            "hardening_theta": ZSET_HARDENING_THETA}
 
 
 def _behavior(head, content, path, spec):
