@@ -15,7 +15,9 @@ sources in docs/materials.md, "Crystal plasticity")::
 Integration of an increment (total strain and temperature linear in time inside it):
 
 * ``runge_kutta``: explicit embedded Runge–Kutta (Cash–Karp 5(4)) with a step size per point,
-  error control ``max_i |err_i| / (|y_i| + |h ydot_i| + 1e-30) <= tolerance`` and failure when
+  error control ``max_i |err_i| / (|y_i| + |h ydot_i| + |dy_i| + 1e-12) <= tolerance`` (dy: the
+  step's increment; Numerical Recipes' ``rkqs`` scale plus dy so that a system starting to
+  slip inside a step is controlled relatively to its own slip) and failure when
   the step falls below ``dtmin``; the tangent is the backward-Euler consistent tangent
   evaluated at the end state (see :meth:`CrystalLaw._tangent`).
 * ``theta_method_a`` (theta = 1): backward Euler in the per-system overstress unknowns
@@ -46,6 +48,8 @@ _C = [0.0, 1 / 5, 3 / 10, 3 / 5, 1.0, 7 / 8]
 _B5 = np.array([37 / 378, 0.0, 250 / 621, 125 / 594, 0.0, 512 / 1771])
 _B4 = np.array([2825 / 27648, 0.0, 18575 / 48384, 13525 / 55296, 277 / 14336, 1 / 4])
 _E = _B5 - _B4
+#: absolute floor of the Runge-Kutta error scale (strain units)
+_ABS_FLOOR = 1e-12
 
 P, EVP, ETO, TN, INIT, NHEAD = 0, slice(1, 7), slice(7, 13), 13, 14, 15
 
@@ -284,7 +288,7 @@ class CrystalLaw(Law):
                 ks.append(self._rates(yi, e0a + s[:, None] * dea, Ti, ci))
             y5 = ya + hh[:, None] * sum(b * k for b, k in zip(_B5, ks) if b)
             err = hh[:, None] * sum(b * k for b, k in zip(_E, ks) if b)
-            scale = np.abs(ya) + np.abs(hh[:, None] * ks[0]) + 1e-30
+            scale = np.abs(ya) + np.abs(hh[:, None] * ks[0]) + np.abs(y5 - ya) + _ABS_FLOOR
             errmax = np.max(np.abs(err) / scale, axis=1) / tol
             errmax = np.where(np.isfinite(errmax), errmax, 1e10)
             acc = errmax <= 1.0
@@ -358,6 +362,59 @@ class CrystalLaw(Law):
         J[:, np.arange(N), np.arange(N)] += 1.0
         return J
 
+    def _low_rank(self, w, q, ctx):
+        """Pieces of J = D0 + diag(a) M C M^T diag(gp) (no isotropic coupling): (d0, a, B, C)
+        with B = M^T diag(a gp / d0) M (m, 6, 6)."""
+        c = ctx["c"]
+        a = q["act"].astype(float)
+        d0 = 1.0 + a * c["C"] * q["dalpha"]
+        wgt = a * q["gp"] / d0
+        B = np.einsum("si,ns,sj->nij", self.M, wgt, self.M, optimize=True)
+        return d0, a, B
+
+    def _newton_step(self, w, G, q, ctx):
+        """Newton direction -J^-1 G: Woodbury through the 6x6 stress space when the isotropic
+        hardening does not couple the systems (J - I is then diagonal + rank 6), else dense."""
+        if q["drdv"] is None:
+            C = ctx["C"]
+            d0, a, B = self._low_rank(w, q, ctx)
+            S6 = np.eye(6) + np.einsum("nij,njk->nik", C, B)
+            rhs = np.einsum("nij,nj->ni", C, (q["gp"] * G / d0) @ self.M)
+            y = np.linalg.solve(S6, rhs[:, :, None])[:, :, 0]
+            return -(G - a * (y @ self.M.T)) / d0
+        J = self._be_jacobian(w, q, ctx)
+        try:
+            return np.linalg.solve(J, -G[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:
+            return -G
+
+    def _predictor(self, ctx):
+        """Initial overstress w per system: the decoupled scalar problem
+        ``w = S_trial - A_ss dt phi(|w|) sign(w)`` (safeguarded Newton, a few steps)."""
+        c = ctx["c"]
+        z = ctx["tau_tr"] - c["C"] * ctx["alpha_n"]
+        r, _ = self._radius(ctx["v_n"], c)
+        f0 = np.abs(z) - r
+        act = f0 > 0
+        if not np.any(act):
+            return np.zeros_like(z)
+        A = ctx["A"]
+        Ass = np.diagonal(A, axis1=-2, axis2=-1)
+        Ass = Ass if Ass.ndim == 2 else Ass[None, :]
+        k = Ass + c["C"]
+        dt = self._dt
+        lo = np.zeros_like(f0)
+        hi = np.maximum(f0, 0.0)
+        x = 0.5 * hi
+        for _ in range(12):
+            phi, dphi = self._flow(x, c)
+            g = x - (f0 - k * dt * phi)
+            lo = np.where(g < 0, x, lo)
+            hi = np.where(g >= 0, x, hi)
+            xn = x - g / (1.0 + k * dt * dphi)
+            x = np.where((xn > lo) & (xn < hi), xn, 0.5 * (lo + hi))
+        return np.where(act, np.sign(z) * x, 0.0)
+
     def _implicit(self, y0, e1, T1, dt):
         """Backward Euler; returns (y1, ok, iterations, ctx, w, q) for the points."""
         m, N = y0.shape[0], self.N
@@ -368,9 +425,10 @@ class CrystalLaw(Law):
             A = self.M @ C[0] @ self.M.T
         else:
             A = np.einsum("si,nij,tj->nst", self.M, C, self.M, optimize=True)
-        ctx = dict(c=c, alpha_n=y0[:, 7:7 + N], v_n=y0[:, 7 + N:7 + 2 * N], tau_tr=sig_tr @ self.M.T, A=A)
+        ctx = dict(c=c, alpha_n=y0[:, 7:7 + N], v_n=y0[:, 7 + N:7 + 2 * N], tau_tr=sig_tr @ self.M.T, A=A,
+                   C=C)
         self._dt = dt
-        w = np.zeros((m, N))
+        w = self._predictor(ctx)
         G, q = self._be_residual(w, ctx)
         scale = np.max(np.abs(ctx["tau_tr"]), axis=1) + np.max(np.abs(c["R0"]), axis=1) + 1e-30
         ok = np.max(np.abs(G), axis=1) <= self.tolerance * scale
@@ -382,8 +440,8 @@ class CrystalLaw(Law):
             for k, v in d.items():
                 if k == "c":
                     out[k] = self._take(v, idx)
-                elif k == "A":
-                    out[k] = v if v.ndim == 2 else v[idx]
+                elif k in ("A", "C"):
+                    out[k] = v if v.ndim == 2 or v.shape[0] == 1 else v[idx]
                 elif v is None:
                     out[k] = None
                 else:
@@ -394,11 +452,7 @@ class CrystalLaw(Law):
             its += 1
             cx = sub(ctx, act)
             wa, Ga, qa = w[act], G[act], sub(q, act)
-            J = self._be_jacobian(wa, qa, cx)
-            try:
-                delta = np.linalg.solve(J, -Ga[:, :, None])[:, :, 0]
-            except np.linalg.LinAlgError:
-                delta = -Ga
+            delta = self._newton_step(wa, Ga, qa, cx)
             n0 = np.einsum("ij,ij->i", Ga, Ga)
             lam = np.ones(act.size)
             wn, Gn, qn = wa + delta, *self._be_residual(wa + delta, cx)
@@ -445,8 +499,15 @@ class CrystalLaw(Law):
                for k, v in q.items()}
         cx = dict(ctx, c=self._take(ctx["c"], rows),
                   A=ctx["A"] if ctx["A"].ndim == 2 else ctx["A"][rows])
-        J = self._be_jacobian(w[rows], sub, cx)
         Cr = C[rows]
+        if sub["drdv"] is None:
+            # D = C - C B (I + C B)^-1 C  (Woodbury, see _newton_step)
+            _, _, B = self._low_rank(w[rows], sub, cx)
+            CB = np.einsum("nij,njk->nik", Cr, B)
+            X = np.linalg.solve(np.eye(6) + CB, Cr)
+            D[rows] = Cr - np.einsum("nij,njk->nik", CB, X)
+            return D
+        J = self._be_jacobian(w[rows], sub, cx)
         MC = np.einsum("si,nij->nsj", self.M, Cr)                           # (r, N, 6)
         rhs = a[rows][:, :, None] * MC
         dw = np.linalg.solve(J, rhs)                                        # (r, N, 6)
