@@ -63,7 +63,7 @@ def crystal_spec(method="runge_kutta"):
     return spec
 
 
-def crystal_cube_case(method="runge_kutta", n=(2, 2, 2), n_inc=8, traction=420.0, t_end=10.0, temperature=True):
+def crystal_cube_case(method="runge_kutta", n=(2, 2, 2), n_inc=8, traction=850.0, t_end=10.0, temperature=True):
     """Single-crystal cube (oriented, octahedral + cubic slip) pulled along x by a traction
     on x1 ramped in 0.6 t_end then held (creep), rollers on x0 y0 z0, at a uniform
     temperature rising 20 -> 650 (homogeneous Dirichlet conditions: usable by the ROM)."""
