@@ -50,10 +50,11 @@ class LawCheckReport:
         return float(np.nanmax(self.eps_p_err)) if np.any(np.isfinite(self.eps_p_err)) else 0.0
 
     def summary(self) -> str:
-        """The last line of ``romnet verify-law``."""
+        """The closing lines of ``romnet verify-law``: ``eps_p_rel_err=<z>`` (when the series
+        stores the inelastic strain tensor), then ``sigma_rel_err=<x> p_rel_err=<y>`` last."""
         out = f"sigma_rel_err={self.sigma_rel_err:.3e} p_rel_err={self.p_rel_err:.3e}"
         if self.eps_p_err is not None:
-            out += f" eps_p_rel_err={self.eps_p_rel_err:.3e}"
+            out = f"eps_p_rel_err={self.eps_p_rel_err:.3e}\n" + out
         return out
 
     def table(self) -> str:
