@@ -20,12 +20,11 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXP
     os.environ[_v] = "1"
 
 import sys  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_gen_evp import make_history  # noqa: E402
+from bench_gen_evp import time_last_increment  # noqa: E402
 
 from romnet.materials import build_law, euler_bunge_matrix  # noqa: E402
 
@@ -58,17 +57,7 @@ def crystal_spec(method, R=None):
 
 
 def run(method, n, n_steps=5, dt=0.2, repeat=3, R=None):
-    rng = np.random.default_rng(12345)
-    law = build_law(crystal_spec(method, R))
-    strain, temp = make_history(n, n_steps, rng)
-    state = law.initial_state(n)
-    for k in range(n_steps - 1):
-        state = law.integrate(strain[k], temp[k], dt, state, tangent=False).state
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        res = law.integrate(strain[-1], temp[-1], dt, state, tangent=True)
-        best = min(best, time.perf_counter() - t0)
+    best, res, state = time_last_increment(build_law(crystal_spec(method, R)), n, n_steps, dt, repeat)
     flowing = np.mean(res.state[:, 0] > state[:, 0])
     print(f"{method:15s} points {n}  flowing {100 * flowing:5.1f} %  converged {int(res.converged.sum())}/{n}  "
           f"max iterations/substeps {res.iterations:4d}  time {best:7.3f} s  updates/s {n / best:.3e}")

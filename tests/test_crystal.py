@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from hifi_cases import CRYSTAL_MAT, crystal_spec
+from test_laws import _mod
 from romnet.errors import InputError, MaterialError, UnsupportedError
 from romnet.materials import build_law, euler_bunge_matrix
 from romnet.materials.anisotropy import mandel_rotation
@@ -301,18 +302,6 @@ def test_runge_kutta_tangent_measured():
 
 
 # ----------------------------------------------------------------------------- bad input
-def _mod(spec, path, value):
-    s = copy.deepcopy(spec)
-    d = s
-    for k in path[:-1]:
-        d = d[k]
-    if value is KeyError:
-        del d[path[-1]]
-    else:
-        d[path[-1]] = value
-    return s
-
-
 BASE = simple_crystal(kin={"type": "nonlinear", "C": 1e4, "D": 100.0})
 
 
