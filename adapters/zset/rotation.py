@@ -8,9 +8,11 @@ Forms accepted (Z-set deck ``***material`` / ``**elset`` blocks and material fil
     *rotation x1 a b c x3 d e f      two material axes given by their global components
     *rotation x1 ... x2 ...  |  x2 ... x3 ...   (any two of x1 x2 x3, in any order)
     *rotation phi1 Phi phi2          Euler angles in degrees, Bunge (z, x', z'') convention
+    *rotation euler phi1 Phi phi2    the same, with the keyword (material files' ``**rotation``)
 
 Two axes need not be unit nor exactly orthogonal (Z-set decks written by texture tools give
-them to 6 digits): the first one given is kept as is (normalised), the second is
+them to 6 digits, and real polycrystal decks, e.g. pymicro's documentation examples, give axes
+that are far from orthogonal): the first one given is kept as is (normalised), the second is
 orthogonalised against it (Gram–Schmidt), the third is their right-handed cross product.
 Bunge angles give the passive rotation ``R = Rz(phi2) Rx(Phi) Rz(phi1)`` whose rows are the
 crystal axes in global coordinates (Bunge 1982; pymicro's ``Euler2OrientationMatrix``).
@@ -31,13 +33,12 @@ from .tokens import to_float
 AXES = ("x1", "x2", "x3")
 
 
+
 def euler_bunge(phi1: float, Phi: float, phi2: float) -> np.ndarray:
-    """(3, 3) passive rotation of Bunge Euler angles (degrees): rows = crystal axes."""
-    a, b, c = np.radians([phi1, Phi, phi2])
-    c1, s1, C, S, c2, s2 = np.cos(a), np.sin(a), np.cos(b), np.sin(b), np.cos(c), np.sin(c)
-    return np.array([[c1 * c2 - s1 * s2 * C, s1 * c2 + c1 * s2 * C, s2 * S],
-                     [-c1 * s2 - s1 * c2 * C, -s1 * s2 + c1 * c2 * C, c2 * S],
-                     [s1 * S, -c1 * S, C]])
+    """(3, 3) passive rotation of Bunge Euler angles (degrees): rows = crystal axes
+    (:func:`romnet.materials.euler_bunge_matrix`, the one owner of the convention)."""
+    from romnet.materials import euler_bunge_matrix
+    return euler_bunge_matrix(phi1, Phi, phi2)
 
 
 def from_two_axes(axes: dict) -> np.ndarray:
@@ -81,11 +82,13 @@ def zset_rotation(args, path, line) -> np.ndarray:
         if np.linalg.norm(np.cross(va, vb)) <= 1e-8 * np.linalg.norm(va) * np.linalg.norm(vb):
             raise InputError("*rotation: the two axes are parallel", path, line)
         return from_two_axes(axes)
+    if args[0] == "euler":
+        args = args[1:]
     try:
         float(args[0])
-    except ValueError:
-        raise UnsupportedError(f"*rotation {args[0]}: only 'x1 .. x3 ..' axes and three Euler angles "
-                               "(degrees) are supported", path, line) from None
+    except (ValueError, IndexError):
+        raise UnsupportedError(f"*rotation {' '.join(args[:1]) or '(nothing)'}: only 'x1 .. x3 ..' axes and "
+                               "three Euler angles (degrees) are supported", path, line) from None
     if len(args) != 3:
         raise InputError(f"*rotation: expected three Euler angles (degrees), got {len(args)} values", path, line)
     return euler_bunge(*(to_float(t, path, line, "*rotation angle") for t in args))
