@@ -35,7 +35,7 @@ def integrand(store, pod_tol):
     from romnet.offline import operators as ops
     from romnet.offline.ecm import internal_force_integrand
     from romnet.offline.pipeline import load_config, read_snapshots, resolve_series
-    from romnet.offline.pod import RowLayout, NodalL2, pod
+    from romnet.offline.pod import NodalL2, RowLayout, pod
     from romnet.store import CaseStore
     comm = mpi.comm()
     cfg = load_config(dict(series="train_*"))

@@ -44,7 +44,7 @@ from mpi4py import MPI
 from romnet.meshing import box
 from romnet.offline.ecm import ecm, internal_force_integrand
 from romnet.offline.operators import mode_strains
-from romnet.offline.pod import RowLayout, NodalL2, pod
+from romnet.offline.pod import NodalL2, RowLayout, pod
 
 
 def snapshots(X, m, n_fields=80, seed=0):

@@ -16,7 +16,7 @@ from romnet.fe import ElementKernel
 from romnet.offline.ecm import ecm, internal_force_integrand
 from romnet.offline.operators import mode_strains
 from romnet.offline.pipeline import read_local
-from romnet.offline.pod import RowLayout, NodalL2, pod
+from romnet.offline.pod import NodalL2, RowLayout, pod
 from romnet.offline.qdeim import qdeim_points, qdeim_rows
 from romnet.store import CaseStore, write_case
 from romnet.tensors import SQRT2

@@ -19,7 +19,7 @@ from romnet.fe import ElementKernel
 from romnet.offline import operators as ops
 from romnet.offline.ecm import ZERO_TOL, ecm, internal_force_integrand
 from romnet.offline.pipeline import load_config, read_snapshots, run_offline
-from romnet.offline.pod import RowLayout, NodalL2, pod
+from romnet.offline.pod import NodalL2, RowLayout, pod
 from romnet.store import CaseStore, write_case
 
 BLADE = Path(__file__).resolve().parents[1] / "cases" / "blade"

@@ -15,7 +15,7 @@ import pytest
 from conftest import zset_case
 from romnet.fe import ElementKernel
 from romnet.meshing import box
-from romnet.offline.pod import (IntegL2, RowLayout, NodalL2, pod, pod_correlation, pod_update, tsqr,
+from romnet.offline.pod import (IntegL2, NodalL2, RowLayout, pod, pod_correlation, pod_update, tsqr,
                                 truncation_rank)
 
 

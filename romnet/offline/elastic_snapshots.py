@@ -35,18 +35,17 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from .. import mpi
-from ..errors import InputError, RomnetError
+from ..errors import InputError
 from ..problem import MaterialAssignment
 from ..sampling import HotSpotSampler, key_scales, sample_parameters, temperature_field, with_temperature
 from ..store import CaseStore, open_h5
-from .training import canonical_attr, family_case, root_write, write_run_series
+from .training import TrainingSettings, canonical_attr, family_case, root_write, write_run_series
 
 __all__ = ["PREFIX", "thermoelastic_material", "peak_time", "run_elastic_snapshots", "elastic_series"]
 
@@ -108,7 +107,7 @@ def _settings_check(f, attrs, store):
     g.attrs["format"] = "romnet-elastic-snapshots"
 
 
-def run_elastic_snapshots(store, n, seed=0, sampler: HotSpotSampler | None = None, at_time=None,
+def run_elastic_snapshots(store, n, seed=TrainingSettings.seed, sampler: HotSpotSampler | None = None, at_time=None,
                           fields=FIELDS, options=None, comm=None, progress=print) -> dict:
     """Append ``n`` thermo-elastic snapshots to ``store`` (module docstring). Collective.
     ``fields``: the stored fields (those of the training runs: the offline stage reads the

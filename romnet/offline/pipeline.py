@@ -28,7 +28,7 @@ from ..store import CaseStore
 from ..tensors import COMPONENTS, storage_to_mandel
 from . import operators as ops
 from .ecm import ecm, internal_force_integrand
-from .pod import IntegL2, RowLayout, NodalL2, pod
+from .pod import IntegL2, NodalL2, RowLayout, pod
 from .qdeim import qdeim_points
 from .rom_store import ecm_entry, encode_json, pod_entry, rom_tree, write_rom
 from .settings import OfflineSettings

@@ -14,7 +14,7 @@ from romnet.meshing import box
 from romnet.offline.ecm import ecm, internal_force_integrand
 from romnet.offline.operators import mode_strains
 from romnet.offline.pipeline import run_offline
-from romnet.offline.pod import IntegL2, RowLayout, NodalL2, pod, pod_update
+from romnet.offline.pod import IntegL2, NodalL2, RowLayout, pod, pod_update
 from romnet.offline.qdeim import qdeim_points
 from romnet.offline.rom_store import read_modes, read_rom
 
