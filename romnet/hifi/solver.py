@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import RomnetError
 from ..mpi import comm as world
 from ..tensors import mandel_to_storage
+from .constraints import Constraints
 from .linear import make_backend
 from .loads import Loads
 from .model import Model
@@ -124,16 +125,30 @@ class HFSolver:
             raise RomnetError(f"first_tangent {self.options.first_tangent!r} unknown (loading, current)")
         self.model = Model(mesh, problem, self.layout, temperature_at_ips=self.options.temperature_at_ips)
         self.loads = Loads(mesh, problem, self.layout, self.model)
-        self.backend = make_backend(self.options.linear, self.layout, self.comm, self.model.coo_rows,
-                                    self.model.coo_cols, self.loads.constrained, self.model.symmetric,
+        self.constraints = Constraints(mesh, problem, self.layout, self.comm)
+        # explicit (zero) diagonal entries for every owned DOF: DOFs of nodes outside every
+        # element (reference nodes of constraints) keep a diagonal in the pattern
+        diag = self.layout.owned_range[0] * mesh.dim + np.arange(self.layout.n_owned)
+        self._n_diag = diag.size
+        self.backend = make_backend(self.options.linear, self.layout, self.comm,
+                                    np.concatenate([self.model.coo_rows, diag]),
+                                    np.concatenate([self.model.coo_cols, diag]), np.zeros(0, np.int64),
+                                    self.model.symmetric,
                                     self.options.petsc_options,
                                     coordinates=mesh.coordinates[self.layout.local_nodes[:self.layout.n_owned_nodes]],
                                     direct_max_dofs=self.options.direct_max_dofs,
                                     pc_lag=self.options.pc_lag)
+        times = np.asarray(problem.stepping.times, dtype=float)
+        self.constraints.update(float(times[1] if times.size > 1 else times[0]),
+                                np.zeros(self.layout.n_owned), self.backend)
         st = problem.stepping
         self.ratio = float(self.options.ratio if self.options.ratio is not None else st.ratio)
         self.max_iterations = int(self.options.max_iterations if self.options.max_iterations is not None
                                   else st.max_iterations)
+
+    def matrix_values(self, D):
+        """COO values of the tangent (the element matrices, then the explicit diagonal)."""
+        return np.concatenate([self.model.matrix_values(D), np.zeros(self._n_diag)])
 
     # ------------------------------------------------------------------ schedule
     def schedule(self):
