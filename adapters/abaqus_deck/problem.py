@@ -73,6 +73,18 @@ MATERIAL_KEYWORDS = {"ELASTIC", "PLASTIC", "CREEP", "EXPANSION", "DENSITY"}
 OTHER_SECTIONS = {"MEMBRANE", "SHELL SECTION", "BEAM SECTION", "MEMBRANE SECTION"}
 SYMMETRY = {"ENCASTRE": (0, 1, 2), "PINNED": (0, 1, 2), "XSYMM": (0,), "YSYMM": (1,), "ZSYMM": (2,)}
 DIALECTS = ("calculix", "abaqus")
+#: keywords refused with a reason (any other unknown keyword is refused too)
+REFUSED = {
+    "CHANGE SOLID SECTION": "changing a section's material between steps is not supported",
+    "PRE-TENSION SECTION": "pre-tension sections (bolt loads through a cut surface) are not supported",
+    "CONTACT PAIR": "contact is not supported (small-strain solids with linear constraints only)",
+    "SURFACE INTERACTION": "contact is not supported",
+    "FREQUENCY": "eigenfrequency steps are not supported (static and visco steps only)",
+    "BUCKLE": "buckling steps are not supported (static and visco steps only)",
+    "DYNAMIC": "dynamic steps are not supported (static and visco steps only)",
+    "HEAT TRANSFER": "heat-transfer steps are not supported (give the temperatures with *TEMPERATURE)",
+    "COUPLED TEMPERATURE-DISPLACEMENT": "coupled thermomechanical steps are not supported",
+}
 
 
 def ccx_temperature_rule(source_type: str) -> str:
@@ -219,8 +231,8 @@ class _Reader:
             elif name == "END STEP":
                 self.in_step = False
             else:
-                raise kw.error("keyword not supported by romnet's deck reader (import the results "
-                               "file alone to skip the deck)", cls=UnsupportedError)
+                why = REFUSED.get(name, "keyword not supported by romnet's deck reader")
+                raise kw.error(f"{why} (import the results file alone to skip the deck)", cls=UnsupportedError)
         if self.in_step:
             raise self.step_kw.error("*STEP without *END STEP")
         if any(s is None for s in self.steps):

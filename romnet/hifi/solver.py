@@ -45,9 +45,11 @@ class SolverOptions:
     the converged state: the elastic-plastic tangent at plastic points, close to the
     previous increment's tangent, as Abaqus / CalculiX use; about 2x fewer iterations
     under monotonic plastic loading; a function of U_n and the states only, so a resumed
-    run is identical) or "current" (the law evaluated at U_n: elastic at every point); temperature_at_ips: "interpolate" (shape functions) or
-    "element_mean" (mean of the element's nodal temperatures at every ip, CalculiX's
-    convention for C3D8, e.g. to compare with it); pc_lag: iterative linear solvers keep the
+    run is identical) or "current" (the law evaluated at U_n: elastic at every point);
+    temperature_at_ips: None (the problem's rule per block, ``Problem.temperature_at_ips``:
+    interpolation unless the deck's code uses another), "interpolate" (shape functions
+    everywhere) or "element_mean" (mean of the element's nodal temperatures at every ip);
+    pc_lag: iterative linear solvers keep the
     preconditioner built at the first Newton iteration of an increment for its later
     iterations while it stays effective (:meth:`romnet.hifi.linear.PetscBackend.solve`)."""
     linear: str = "auto"
@@ -59,7 +61,7 @@ class SolverOptions:
     use_mesh_partition: bool = True
     first_tangent: str = "loading"
     direct_max_dofs: int | None = None
-    temperature_at_ips: str = "interpolate"
+    temperature_at_ips: str | None = None
     pc_lag: bool = True
 
 
