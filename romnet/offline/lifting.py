@@ -215,7 +215,7 @@ def check_constraints(layout, problem, S_own, modes=None, rtol=1e-8) -> dict:
     if modes is not None:
         res["mode_violation"] = violation(modes)
     if res["snapshot_violation"] > rtol:
-        raise InputError(f"snapshots do not satisfy the problem's constraints (max violation "
+        raise InputError(f"snapshots do not satisfy the problem's Dirichlet conditions and constraints (max violation "
                          f"{res['snapshot_violation']:.3e} x max |u|): the reduced basis would not satisfy them")
     return res
 
