@@ -25,6 +25,11 @@ TRAINING_TABLES = {"pull": ([0, 1], [0, 1]), "shear": ([0, 0.3, 1], [0, 0.6, -0.
                    "point": ([0, 0.7, 1], [0, 0.5, 1.5]), "grav": ([0, 1], [1, 0.4])}
 
 
+#: a loading outside the training: other tables of the same loads and imposed values
+NEW_TABLES = {"pull": ([0, 1], [0, 0.5]), "shear": ([0, 1], [0, -1]), "point": ([0, 0.4, 1], [0, 2, -1]),
+              "grav": ([0, 1], [0, 1])}
+
+
 def featured_box(n=(4, 2, 2), tables=None, times=np.linspace(0, 1, 11), partition=False, pull=0.01):
     tables = tables or TRAINING_TABLES
     mesh = box("c3d8", n=list(n), size=(4.0, 1.0, 1.0))
