@@ -15,7 +15,8 @@ and ``file:line``; output requests and headings are ignored):
   nodes), ``*DLOAD`` pressures ``P<k>`` on element faces (a face set ``DLOAD_<elset>_P<k>``
   is added to the mesh) or surfaces, ``P<k>NP`` (the pressure is the value imposed on DOF
   2 of the given node: CalculiX's network-pressure loads), ``CENTRIF`` (omega^2, point,
-  axis) and ``GRAV`` (g, direction), ``OP=NEW``, ``AMPLITUDE=``; ``*AMPLITUDE`` (tabular);
+  axis) and ``GRAV`` (g, direction), ``OP=NEW``, ``AMPLITUDE=``; ``*DSLOAD`` uniform
+  pressure ``P`` on an element-face surface; ``*AMPLITUDE`` (tabular);
 * constraints (:mod:`.constraints`): ``*TRANSFORM``, ``*EQUATION``, ``*MPC`` (MEANROT),
   ``*TIE``, ``*RIGID BODY``;
 * ``*INITIAL CONDITIONS``: ``TYPE=TEMPERATURE``, ``TYPE=STRESS`` and ``TYPE=PLASTIC
@@ -226,7 +227,7 @@ class _Reader:
                 self.step(kw)
             elif name in ("STATIC", "VISCO"):
                 self.procedure(kw)
-            elif name in ("BOUNDARY", "DLOAD", "TEMPERATURE", "CLOAD"):
+            elif name in ("BOUNDARY", "DLOAD", "DSLOAD", "TEMPERATURE", "CLOAD"):
                 self.load(kw)
             elif name == "END STEP":
                 self.in_step = False
@@ -377,7 +378,7 @@ class _Reader:
             raise kw.error(f"*{name} outside a step")
         if name == "CLOAD":
             self.cload(kw)
-        elif name == "DLOAD":
+        elif name in ("DLOAD", "DSLOAD"):
             self.dload(kw)
         else:
             self.temperature(kw)
@@ -488,6 +489,9 @@ class _Reader:
             if len(toks) < 3:
                 raise kw.error("expected 'element_or_set, load type, magnitude'", ln)
             label = toks[1].upper()
+            if kw.name == "DSLOAD" and not (toks[0].upper() in mesh.face_sets and label == "P"):
+                raise kw.error(f"expected 'surface, P, magnitude' (uniform pressure on an element-face surface), "
+                               f"got '{toks[0]}, {toks[1]}'", ln, UnsupportedError)
             if label.startswith("P") and label.endswith("NP") and label[1:-2].isdigit():
                 self.network_pressure(kw, ln, toks, label, amp)
                 continue
