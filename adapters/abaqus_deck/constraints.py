@@ -32,7 +32,7 @@ from romnet.errors import UnsupportedError
 from romnet.fe.elements import get_element_type
 from romnet.problem import Constraint
 
-from .materials import rectangular_axes
+from .materials import rectangular_axes, two_points
 from .numeric import to_float, to_int
 
 
@@ -52,13 +52,7 @@ class LocalAxes:
         ttype = kw.param("TYPE", "R")
         if ttype not in ("R", "C"):
             raise kw.error(f"TYPE={ttype} unknown (R, C)")
-        if not kw.data:
-            raise kw.error("expected 'ax, ay, az, bx, by, bz'")
-        ln, toks = kw.data[0]
-        toks = [t for t in toks if t != ""]
-        if len(toks) < 6:
-            raise kw.error(f"expected 'ax, ay, az, bx, by, bz', got {len(toks)} values", ln)
-        v = np.array([to_float(t, kw.path, ln, "transform") for t in toks[:6]])
+        ln, v = two_points(kw, "transform")
         if self.coordinates.shape[1] != 3:
             raise kw.error("*TRANSFORM on a 2D mesh is not supported", ln, UnsupportedError)
         if ttype == "R":

@@ -65,13 +65,7 @@ def orientation(kw) -> dict:
                        "orientations are supported", cls=UnsupportedError)
     if kw.param("DEFINITION", "COORDINATES") != "COORDINATES":
         raise kw.error(f"DEFINITION={kw.params['DEFINITION']} not supported (COORDINATES)", cls=UnsupportedError)
-    if not kw.data:
-        raise kw.error("expected 'ax, ay, az, bx, by, bz'")
-    ln, toks = kw.data[0]
-    toks = [t for t in toks if t != ""]
-    if len(toks) < 6:
-        raise kw.error(f"expected 'ax, ay, az, bx, by, bz', got {len(toks)} values", ln)
-    v = [to_float(t, kw.path, ln, "orientation") for t in toks[:6]]
+    ln, v = two_points(kw, "orientation")
     for ln2, t2 in kw.data[1:]:
         t2 = [t for t in t2 if t != ""]
         if len(t2) >= 2 and to_float(t2[1], kw.path, ln2, "angle") != 0.0:
@@ -81,6 +75,18 @@ def orientation(kw) -> dict:
     except ValueError as exc:
         raise kw.error(str(exc), ln) from None
     return {"type": "matrix", "R": R.tolist()}
+
+
+def two_points(kw, what):
+    """(line, (6,) array) of the first data line 'ax, ay, az, bx, by, bz' (``*ORIENTATION``,
+    ``*TRANSFORM``)."""
+    if not kw.data:
+        raise kw.error("expected 'ax, ay, az, bx, by, bz'")
+    ln, toks = kw.data[0]
+    toks = [t for t in toks if t != ""]
+    if len(toks) < 6:
+        raise kw.error(f"expected 'ax, ay, az, bx, by, bz', got {len(toks)} values", ln)
+    return ln, np.array([to_float(t, kw.path, ln, what) for t in toks[:6]])
 
 
 def rectangular_axes(a, b) -> np.ndarray:
