@@ -258,7 +258,10 @@ def test_tie_non_matching_matches_ccx(tmp_path):
 
 
 # ---------------------------------------------------------------- materials and orientations
-def test_elastic_types_and_orientation(tmp_path):
+def test_elastic_types_and_orientation(tmp_path, monkeypatch):
+    """The mapping onto the material description keys (the laws: romnet/materials/)."""
+    import adapters.abaqus_deck.problem as deck_problem
+    monkeypatch.setattr(deck_problem, "build_law", lambda spec: None)
     mats = ("*MATERIAL, NAME=O\n*ELASTIC, TYPE=ORTHO\n500000., 157200., 400000., 157200., 157200., 300000., 126200., 126200.,\n"
             "126200., 294.\n*MATERIAL, NAME=E\n*ELASTIC, TYPE=ENGINEERING CONSTANTS\n1., 2., 3., .1, .2, .3, 4., 5.,\n6.\n"
             "*MATERIAL, NAME=A\n*ELASTIC, TYPE=ANISO\n" + ", ".join(str(float(i)) for i in range(1, 9)) + ",\n"
@@ -279,6 +282,24 @@ def test_elastic_types_and_orientation(tmp_path):
     assert "orientation" not in iso                   # isotropic: the orientation changes nothing
     p = cube_deck(tmp_path, extra_model="*ORIENTATION, NAME=C, SYSTEM=CYLINDRICAL\n0., 0., 0., 0., 0., 1.\n")
     with pytest.raises(UnsupportedError, match=r"\*ORIENTATION: SYSTEM=CYLINDRICAL: the local axes vary"):
+        read(p)
+
+
+def test_material_the_laws_cannot_run_is_refused_at_import(tmp_path):
+    """A material romnet's laws reject (here anisotropic elasticity, while the laws lack it)
+    is refused at import, naming *ELASTIC and its line; with the laws it imports."""
+    from romnet.errors import MaterialError
+    from romnet.materials import build_law
+    p = cube_deck(tmp_path, extra_model="*MATERIAL, NAME=A\n*ELASTIC, TYPE=ORTHO\n5., 1., 4., 1., 1., 3., 1., 1.,\n1.\n"
+                                        "*SOLID SECTION, ELSET=EALL, MATERIAL=A\n")
+    try:
+        build_law({"law": "elastic", "elasticity": {"type": "anisotropic", **{k: 1.0 for k in (
+            "D1111", "D2222", "D3333", "D1212", "D1313", "D2323")}}})
+    except MaterialError:
+        with pytest.raises(UnsupportedError, match=rf"d\.inp:{line_of(p, '*ELASTIC, TYPE=ORTHO')}: \*ELASTIC: "
+                                                   r"material A on EALL: romnet's laws cannot run it"):
+            read(p)
+    else:
         read(p)
 
 

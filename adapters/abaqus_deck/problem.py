@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from romnet.errors import InputError, UnsupportedError
+from romnet.errors import InputError, MaterialError, UnsupportedError
+from romnet.materials import build_law
 from romnet.problem import (
     Centrifugal,
     Dirichlet,
@@ -594,6 +595,12 @@ class _Reader:
                     raise kw.error(f"unknown orientation '{oname}'")
                 if not self.materials[mat].isotropic:
                     spec["orientation"] = self.orientations[oname][0]
+            try:
+                build_law(spec)
+            except MaterialError as exc:
+                where = self.materials[mat].parts.get("ELASTIC", kw)
+                raise where.error(f"material {mat} on {elset}: romnet's laws cannot run it: {exc}",
+                                  cls=UnsupportedError) from None
             pb.materials.append(MaterialAssignment(elset, spec, kw.where()))
         t_final = self.steps[-1][1] if self.steps else 0.0
         self.boundary_conditions(pb, t_final)
