@@ -391,3 +391,26 @@ def test_problem_round_trip_through_the_store(tmp_path):
     assert np.array_equal(back.initial.stress, pb.initial.stress) and back.initial.plastic_strain is None
     assert (back.thermal_reference, back.temperature_at_ips, back.notes) == ("initial", ["trilinear"], ["a note"])
     assert back.summary() == pb.summary()
+
+
+def test_part_and_assembly_sets_of_the_same_name(tmp_path):
+    """Abaqus: a part's Set-1 (every node) and the assembly's Set-1 (some nodes of the
+    instance) are two sets; the part's section uses the part's, the model data the
+    assembly's, and the assembly can name the part's as Instance.Set-1."""
+    p = tmp_path / "a.inp"
+    p.write_text("*Part, name=P\n*Node\n1, 0., 0., 0.\n2, 1., 0., 0.\n3, 1., 1., 0.\n4, 0., 1., 0.\n"
+                 "5, 0., 0., 1.\n6, 1., 0., 1.\n7, 1., 1., 1.\n8, 0., 1., 1.\n*Element, type=C3D8\n1, 1, 2, 3, 4, 5, 6, 7, 8\n"
+                 "*Nset, nset=Set-1, generate\n1, 8, 1\n*Elset, elset=Set-1\n1\n"
+                 "*Solid Section, elset=Set-1, material=M\n*End Part\n*Assembly, name=A\n*Instance, name=P-1, part=P\n"
+                 "*End Instance\n*Nset, nset=Set-1, instance=P-1\n1, 4, 5, 8\n*Nset, nset=Both, instance=P-1\nP-1.Set-1\n"
+                 "*End Assembly\n*Material, name=M\n*Elastic\n1000., 0.3\n*Boundary\nSet-1, 1, 1\n*Step\n*Static\n"
+                 "*Cload\nBoth, 2, 1.\n*End Step\n")
+    dm, pb = read(p, dialect="abaqus")
+    ns = dm.mesh.node_sets
+    assert sorted(ns["SET-1"].tolist()) == [0, 3, 4, 7] and ns["P-1.SET-1"].size == 8 and ns["BOTH"].size == 8
+    (d,) = pb.dirichlet
+    assert d.node_set == "SET-1" and pb.materials[0].element_set == "P-1.SET-1"
+    assert pb.nodal_forces[0].forces.shape == (8, 3)
+    p.write_text(p.read_text().replace("*End Instance\n", "*End Instance\n*Instance, name=P-2, part=P\n*End Instance\n"))
+    with pytest.raises(UnsupportedError, match=r"a\.inp:\d+: \*INSTANCE: a second instance \(P-2\) of part P"):
+        read(p, dialect="abaqus")

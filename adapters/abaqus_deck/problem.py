@@ -136,8 +136,8 @@ class _Reader:
         try:
             nid = int(tok)
         except ValueError:
-            name = tok.upper()
-            if name not in mesh.node_sets:
+            name = kw.find(mesh.node_sets, tok)
+            if name is None:
                 raise kw.error(f"unknown node set '{tok}'", ln) from None
             return name, np.asarray(mesh.node_sets[name])
         idx = self.dm.node_index([nid], kw.path, ln)
@@ -150,8 +150,8 @@ class _Reader:
         try:
             eid = int(tok)
         except ValueError:
-            name = tok.upper()
-            if name not in mesh.element_sets:
+            name = kw.find(mesh.element_sets, tok)
+            if name is None:
                 raise kw.error(f"unknown element set '{tok}'", ln) from None
             return name, np.asarray(mesh.element_sets[name])
         idx = self.dm.element_index([eid], kw.path, ln)
@@ -183,10 +183,8 @@ class _Reader:
         deck = self.deck
         for kw in deck.keywords:
             if kw.name == "TRANSFORM":
-                nset = kw.param("NSET", required=True)
-                if nset not in self.mesh.node_sets:
-                    raise kw.error(f"unknown node set '{nset}'")
-                self.axes.add(kw, self.mesh.node_sets[nset])
+                _, nodes = self.nodes_of(kw.param("NSET", required=True), kw, kw.line)
+                self.axes.add(kw, nodes)
         current_mat = None
         for kw in deck.keywords:
             name = kw.name
@@ -243,7 +241,8 @@ class _Reader:
     # ------------------------------------------------------------ model data
     def other_section(self, kw):
         elset = kw.param("ELSET")
-        els = self.mesh.element_sets.get(elset) if elset else None
+        key = kw.find(self.mesh.element_sets, elset) if elset else None
+        els = self.mesh.element_sets[key] if key else None
         if els is None or len(els) == 0:
             self.notes.append(f"*{kw.name} at {kw.where()} on element set '{elset}', which "
                               f"{'does not exist' if els is None else 'is empty'}: ignored (ccx ignores it)")
@@ -295,13 +294,13 @@ class _Reader:
                 toks = [t for t in toks if t != ""]
                 if len(toks) != 2:
                     raise kw.error("expected 'slave surface, master surface'", ln)
-                slave, master = toks[0].upper(), toks[1].upper()
-                if master not in self.mesh.face_sets:
+                slave, master = kw.find(self.mesh.face_sets, toks[0]), kw.find(self.mesh.face_sets, toks[1])
+                if master is None:
                     raise kw.error(f"master surface '{toks[1]}' is not an element-face surface", ln)
-                if slave in self.mesh.face_sets:
+                if slave is not None:
                     snodes = np.unique(np.concatenate([np.ravel(c) for c in self.mesh.face_sets[slave].values()]))
-                elif slave in self.mesh.node_sets:
-                    snodes = np.asarray(self.mesh.node_sets[slave])
+                elif kw.find(self.mesh.node_sets, toks[0]) is not None:
+                    snodes = np.asarray(self.mesh.node_sets[kw.find(self.mesh.node_sets, toks[0])])
                 else:
                     raise kw.error(f"unknown slave surface '{toks[0]}'", ln)
                 tie(kw, snodes, self.mesh.face_sets[master], X,
@@ -316,9 +315,10 @@ class _Reader:
         gel = kw.param("GLOBAL ELSET")
         gids = None
         if gel is not None:
-            if gel not in self.mesh.element_sets:
+            key = kw.find(self.mesh.element_sets, gel)
+            if key is None:
                 raise kw.error(f"unknown element set '{gel}' (GLOBAL ELSET)")
-            gids = self.dm.element_ids[np.asarray(self.mesh.element_sets[gel])]
+            gids = self.dm.element_ids[np.asarray(self.mesh.element_sets[key])]
         nodes = []
         for ln, toks in kw.data:
             for t in toks:
@@ -490,16 +490,17 @@ class _Reader:
             if len(toks) < 3:
                 raise kw.error("expected 'element_or_set, load type, magnitude'", ln)
             label = toks[1].upper()
-            if kw.name == "DSLOAD" and not (toks[0].upper() in mesh.face_sets and label == "P"):
+            surf = kw.find(mesh.face_sets, toks[0])
+            if kw.name == "DSLOAD" and not (surf is not None and label == "P"):
                 raise kw.error(f"expected 'surface, P, magnitude' (uniform pressure on an element-face surface), "
                                f"got '{toks[0]}, {toks[1]}'", ln, UnsupportedError)
             if label.startswith("P") and label.endswith("NP") and label[1:-2].isdigit():
                 self.network_pressure(kw, ln, toks, label, amp)
                 continue
             mag = to_float(toks[2], kw.path, ln, "load magnitude")
-            if toks[0].upper() in mesh.face_sets and label.startswith("P"):
+            if surf is not None and label.startswith("P"):
                 # surface-based pressure: the surface's own faces
-                self.set_history(self.pressures.setdefault(toks[0].upper(), History()), kw, mag, amp, ln)
+                self.set_history(self.pressures.setdefault(surf, History()), kw, mag, amp, ln)
                 continue
             elset, els = self.elements_of(toks[0], kw, ln)
             if label == "CENTRIF":
@@ -582,10 +583,10 @@ class _Reader:
         pb = Problem(source=str(self.deck.path))
         pb.notes = self.notes
         for kw in self.sections:
-            elset = kw.param("ELSET", required=True)
+            elset = kw.find(mesh.element_sets, kw.param("ELSET", required=True))
             mat = kw.param("MATERIAL", required=True)
-            if elset not in mesh.element_sets:
-                raise kw.error(f"unknown element set '{elset}'")
+            if elset is None:
+                raise kw.error(f"unknown element set '{kw.param('ELSET')}'")
             if mat not in self.materials:
                 raise kw.error(f"unknown material '{mat}'")
             spec = self.materials[mat].spec()
