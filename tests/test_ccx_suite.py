@@ -46,7 +46,7 @@ SELECTION = {
     "beam20t": "C3D20 temperatures at the ips: trilinear projection",
     "beam8t": "C3D8 temperatures at the ips: element mean",
     "beamt4": "thermal strain from the initial temperature, temperature-dependent E and alpha",
-    "inistrain": "*INITIAL CONDITIONS, TYPE=PLASTIC STRAIN",
+    "inistrain": "*INITIAL CONDITIONS, TYPE=PLASTIC STRAIN (full integration: see FULL_ONLY)",
     "resstress1": "*INITIAL CONDITIONS, TYPE=STRESS",
     "submodelbeamp": "*SUBMODEL + *BOUNDARY, SUBMODEL (global .frd of another deck)",
     "submodeltwobeam": "*SUBMODEL with GLOBAL ELSET, *TEMPERATURE, SUBMODEL",
@@ -54,6 +54,10 @@ SELECTION = {
     "c3d15": "C3D15 pressures, *ORIENTATION on an isotropic material",
     "c3d6": "C3D6, *CLOAD OP=NEW, *MEMBRANE on an undefined set (ignored as ccx does)",
 }
+#: decks compared with full integration whatever romnet runs: inistrain is one C3D20R element
+#: held on one face, which keeps a zero-energy mode (its stiffness is singular): U is not
+#: unique in either code (ccx and romnet differ by 0.23 along that mode)
+FULL_ONLY = {"inistrain"}
 #: decks romnet refuses: the keyword their error must name
 REFUSED = {"pret1": "PRE-TENSION SECTION", "resstress2": "INITIAL CONDITIONS",
            "changesolidsection": "CHANGE SOLID SECTION"}
@@ -76,7 +80,7 @@ def folder():
 
 @pytest.mark.parametrize("name", list(SELECTION))
 def test_deck_matches_ccx(folder, name):
-    r = ccx_suite.run_deck(name, folder=folder)
+    r = ccx_suite.run_deck(name, "full" if name in FULL_ONLY else None, folder=folder)
     assert r.status == "match", f"{name} ({SELECTION[name]}): {r.status} {r.u_err} {r.message[-2000:]}"
     assert r.u_err <= ccx_suite.U_TOL
 
