@@ -127,12 +127,13 @@ def test_calculix_temperature_conventions_matter(folder, tmp_path):
 @pytest.mark.parametrize("etype", ["C3D8", "C3D20"])
 def test_temperature_rules_measured(tmp_path, etype):
     """ccx 2.20 on a free block with a non-uniform, non-polynomial temperature field (every
-    node random): romnet with ccx's rule (C3D8 element mean, C3D20 trilinear projection)
-    matches; plain shape-function interpolation does not."""
+    node random) from an initial temperature away from ZERO, with a temperature-dependent
+    expansion: romnet with ccx's rule (C3D8 element mean, C3D20 trilinear projection) and
+    thermal reference matches; plain shape-function interpolation does not."""
     from adapters.calculix import ADAPTER
     from ccx_decks import run_ccx, thermal_block
     from romnet.hifi import HFSolver, SolverOptions
-    deck = thermal_block(tmp_path, etype)
+    deck = thermal_block(tmp_path, etype, t0=120.0)
     run_ccx(deck)
     case = ADAPTER.read(deck)
     Uref = case.results["imported"].nodal["U"].values[-1]

@@ -114,3 +114,37 @@ def test_loading_must_keep_imposed_values_and_loads(trained, tmp_path):
     with pytest.raises(InputError, match="enrichment of a ROM with imposed values"):
         load_rom(d / "train-hifi.h5").run(loading=d / "new.h5", enrich=True, tol=0.0, update_store=False,
                                           indicator_field="stress")
+
+
+@pytest.mark.parametrize("etype", ["C3D8", "C3D20"])
+def test_rom_follows_the_calculix_temperature_conventions(tmp_path, etype):
+    """A CalculiX thermal deck (random nodal temperatures, initial temperature away from
+    ZERO, temperature-dependent expansion: tests/ccx_decks.thermal_block): the ROM trained
+    on romnet's HF run reproduces it only if its reduced points take the temperature with
+    the deck's rule (element mean / trilinear projection) and the thermal strain from the
+    initial temperature, as the HF solver does."""
+    from adapters.calculix import ADAPTER
+    from ccx_decks import thermal_block
+    from romnet.online import solver as online_solver
+    deck = thermal_block(tmp_path, etype, t0=120.0)
+    case = ADAPTER.read(deck)                                 # the deck alone (no ccx run needed)
+    assert case.problem.thermal_reference == "initial" and case.problem.temperature_at_ips
+    write_case(tmp_path / "b.h5", case)
+    run_hifi(tmp_path / "b.h5", tmp_path / "h.h5", options=SolverOptions(verbose=False), progress=None)
+    run_offline(tmp_path / "h.h5", {"series": "hifi", "pod_tol": 1e-12, "ecm_tol": 1e-10,
+                                   "dual_fields": ["stress"]}, progress=None)
+    with CaseStore(tmp_path / "h.h5") as st:
+        Uh = st.read_field("hifi", "U")
+    err = _err(load_rom(tmp_path / "h.h5").run().U(), Uh)
+    assert err <= 1e-8, err
+    # without the thermal reference at the points the ROM misses the HF solution
+    orig = online_solver.ReducedSolver._setup_offsets
+
+    def no_offsets(self, problem, sl):
+        orig(self, problem, sl)
+        self.eps0 = None
+    online_solver.ReducedSolver._setup_offsets = no_offsets
+    try:
+        assert _err(load_rom(tmp_path / "h.h5").run().U(), Uh) > 1e-2
+    finally:
+        online_solver.ReducedSolver._setup_offsets = orig
