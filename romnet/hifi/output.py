@@ -184,7 +184,8 @@ def compare_stores(a, b, series_a=None, series_b=None) -> CompareReport:
     Default series: ``hifi`` if present else the first series for ``a``; ``imported`` if
     present else the first for ``b``. Outputs are matched by time (|dt| <= 1e-9 max(1,|t|));
     outputs of a without a match are listed in the notes. Fields compared: ``U`` (nodal,
-    the first dim components) and ``p`` (integration points) when both stores have them."""
+    the first dim components; nodes where the reference is NaN are skipped, with a note)
+    and ``p`` (integration points) when both stores have them."""
     from ..store import CaseStore
     with CaseStore(a) as sa, CaseStore(b) as sb:
         na, nb = sa.series_names(), sb.series_names()
@@ -212,9 +213,14 @@ def compare_stores(a, b, series_a=None, series_b=None) -> CompareReport:
         def outputs(st, name, field, rows, cols=slice(None)):
             return np.stack([st.read_field(name, field, times=slice(k, k + 1))[0][:, cols] for k in rows])
         ia, ib = [i for i, _ in pairs], [j for _, j in pairs]
-        ue = relative_errors(outputs(sa, series_a, "U", ia, slice(0, d)), outputs(sb, series_b, "U", ib, slice(0, d)))
+        Ub = outputs(sb, series_b, "U", ib, slice(0, d))
+        n_nan = int(np.count_nonzero(~np.isfinite(Ub).all(axis=2), axis=1).max())
+        if n_nan:
+            notes.append(f"{n_nan} node(s) without reference U (NaN, e.g. nodes outside every element "
+                         "in a CalculiX .frd): not compared")
+        ue = relative_errors(outputs(sa, series_a, "U", ia, slice(0, d)), Ub, skip_nonfinite=True)
         if has_p:
-            pe = relative_errors(outputs(sa, series_a, "p", ia), outputs(sb, series_b, "p", ib))
+            pe = relative_errors(outputs(sa, series_a, "p", ia), outputs(sb, series_b, "p", ib), skip_nonfinite=True)
         else:
             pe = np.full(len(pairs), np.nan)
             notes.append("no 'p' field in both series: p not compared")

@@ -28,6 +28,7 @@ from ..store import CaseStore
 from ..tensors import COMPONENTS, storage_to_mandel
 from . import operators as ops
 from .ecm import ecm, internal_force_integrand
+from .lifting import build_lifting, check_constraints
 from .pod import IntegL2, NodalL2, RowLayout, pod
 from .qdeim import qdeim_points
 from .rom_store import ecm_entry, encode_json, pod_entry, rom_tree, write_rom
@@ -158,11 +159,17 @@ def build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, sa
     disp = cfg["displacement"]
     # ---------------------------------------------------------------- 2. POD U
     t0 = time.perf_counter()
-    dchk = ops.check_dirichlet(layout, problem, U)
+    # inhomogeneous constraints: snapshots minus their lifting (romnet.offline.lifting)
+    lift = build_lifting(layout.mesh, problem)
+    if lift is not None:
+        L_own = lift.own(layout)
+        U = U - L_own @ lift.h(problem, times)
+        say(f"  constraints: lifting of {lift.n} inhomogeneous condition(s) subtracted from the snapshots")
+    dchk = check_constraints(layout, problem, U)
     bases = {disp: (pod(U, NodalL2(layout), comm, tol=cfg["pod_tol"], max_modes=cfg["pod_max_modes"],
                         reorthogonalize=cfg["reorthogonalize"], progress=say, name=disp), uinfo)}
     Phi = bases[disp][0].modes
-    dchk.update(ops.check_dirichlet(layout, problem, U, Phi))
+    dchk.update(check_constraints(layout, problem, U, Phi))
     tick("pod_displacement", t0)
 
     # ---------------------------------------------------------------- 3. dual PODs
@@ -200,6 +207,11 @@ def build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, sa
     timings.update(red.pop("timings"))
     say(f"  QDEIM: {red['n_extra']} extra points (zero weight) from {', '.join(qfields) or 'no field'}; "
         f"{red['points'].size} reduced points in total")
+    lifting = None
+    if lift is not None:
+        t0 = time.perf_counter()
+        lifting = dict(lift.to_tree(), strain_at_points=ops.strains_at_points(layout, L_own, red["points"]))
+        tick("operators", t0)
 
     pod_tree, distributed = {}, {}
     for n, (b, info) in bases.items():
@@ -216,9 +228,10 @@ def build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, sa
                   n_qdeim_extra=int(red["n_extra"]), ecm_error=float(res.error),
                   ecm_converged=bool(res.converged), ecm_iterations=int(res.iterations),
                   gappy=gappy, dirichlet=dchk, timings=timings)
-    tree = rom_tree(pod_tree, red, ecm_entry(res, cfg["ecm_tol"], cfg["ecm_stress"], disp),
+    tree = rom_tree(pod_tree, red, ecm_entry(res, cfg["ecm_tol"], cfg["ecm_stress"], disp), lifting=lifting,
                     settings=dict(cfg), snapshot_times=np.asarray(times, dtype=float),
-                    dirichlet=dict(treatment="homogeneous: modes vanish on constrained DOFs", **dchk),
+                    dirichlet=dict(treatment="homogeneous constraints in the modes"
+                                   + (", inhomogeneous parts as a lifting" if lift is not None else ""), **dchk),
                     report=stored_report(report))
     return tree, distributed, report
 
@@ -234,8 +247,8 @@ def hyper_reduce(layout, problem, bases: dict, displacement: str, res, qdeim_fie
     takes: ``points`` (sorted global ips: the ECM points and the QDEIM extras),
     ``weights``, ``is_ecm``, ``qdeim`` {field: points}, ``n_extra``, ``point_data``,
     ``strain_modes`` (n_p, 6, k), ``dual`` {field: {modes_at_points (n_p, n_comp, m), cond,
-    rank}} (Gappy-POD operators and their conditioning), ``loads`` (reduced load vectors),
-    ``timings`` {qdeim, operators}."""
+    rank}} (Gappy-POD operators and their conditioning), ``loads`` (the reduced load vectors,
+    :func:`.operators.load_tree`), ``timings`` {qdeim, operators}."""
     t0 = time.perf_counter()
     qpts = {n: qdeim_points(bases[n][0], bases[n][2], comm, layout.ip_range[0])
             for n in qdeim_fields if n in bases}
@@ -260,7 +273,7 @@ def hyper_reduce(layout, problem, bases: dict, displacement: str, res, qdeim_fie
     out = dict(points=points, weights=weights, is_ecm=np.isin(points, res.points), qdeim=qpts,
                n_extra=int(extra.size), point_data=ops.point_data(layout, points, problem),
                strain_modes=ops.strains_at_points(layout, Phi, points), dual=dual,
-               loads=ops.reduced_loads(layout, problem, Phi))
+               loads=ops.load_tree(ops.reduced_loads(layout, problem, Phi)))
     out["timings"] = dict(qdeim=t_q, operators=time.perf_counter() - t0)
     return out
 

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import StoreError
+from ..errors import InputError, StoreError
 from ..mpi import pull_rows, push_rows
 from ..offline import operators as ops
 from ..offline.ecm import ecm, internal_force_integrand
@@ -78,6 +78,9 @@ class Enricher:
 
     # ------------------------------------------------------------------ bases
     def _load_bases(self, model):
+        if model.lifting is not None:
+            raise InputError("enrichment of a ROM with imposed values (a lifting of inhomogeneous "
+                             "constraints) is not supported")
         L = self.layout
         self.bases = {}
         with CaseStore(self.store) as st:              # this rank's rows of every basis, one open
@@ -240,7 +243,8 @@ class Enricher:
         kept = {k: old[k] for k in ("settings", "dirichlet", "timings", "report", "calibration") if old.get(k)}
         return rom_tree(pod, red, ecm_entry(res, self.ecm_tol, ecm_old.get("stress_field", "stress"),
                                             ecm_old.get("displacement_field", model.displacement)),
-                        series=old.get("series", ""), snapshot_times=np.asarray(old.get("snapshot_times", np.zeros(0))),
+                        series=old.get("series", ""),
+                        snapshot_times=np.asarray(old.get("snapshot_times", np.zeros(0))),
                         enrichment=dict(old.get("enrichment", {})), **kept)
 
     def write(self, model, log):
