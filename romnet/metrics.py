@@ -32,9 +32,17 @@ def floored_ratio(num, den, floor=ERROR_FLOOR) -> np.ndarray:
         return np.where(d > 0, num / np.where(d > 0, d, 1.0), np.where(num > 0, np.inf, np.nan))
 
 
-def relative_errors(a, b, floor=ERROR_FLOOR) -> np.ndarray:
+def relative_errors(a, b, floor=ERROR_FLOOR, skip_nonfinite=False) -> np.ndarray:
     """Per-output relative errors (module docstring) of ``a`` against the reference ``b``,
-    both (n_t, ...) with the same shape; (n_t,)."""
-    b = np.asarray(b, dtype=float).reshape(len(b), -1)
+    both (n_t, ...) with the same shape; (n_t,). ``skip_nonfinite``: the points (index
+    along axis 1) where the reference of an output is not finite (NaN: e.g. the nodes of a
+    CalculiX ``.frd`` outside every element) are left out of both norms of that output."""
+    b = np.asarray(b, dtype=float)
     a = np.asarray(a, dtype=float).reshape(b.shape)
+    if skip_nonfinite and b.ndim > 1:
+        ok = np.isfinite(b).reshape(b.shape[0], b.shape[1], -1).all(axis=2)
+        ok = ok.reshape(ok.shape + (1,) * (b.ndim - 2))
+        a, b = np.where(ok, a, 0.0), np.where(ok, b, 0.0)
+    b = b.reshape(len(b), -1)
+    a = a.reshape(b.shape)
     return floored_ratio(np.linalg.norm(a - b, axis=1), np.linalg.norm(b, axis=1), floor)

@@ -93,15 +93,20 @@ def _keyed(items) -> dict:
     return {cluster_key(i): item for i, item in enumerate(items)}
 
 
-def rom_tree(pod: dict, reduced: dict, ecm: dict, **members) -> dict:
+def rom_tree(pod: dict, reduced: dict, ecm: dict, lifting=None, **members) -> dict:
     """A ROM tree (``docs/rom-schema.md``) from its parts.
 
     pod : {field: :func:`pod_entry`}; reduced : the reduced points and operators of
     :func:`romnet.offline.pipeline.hyper_reduce` (``points``, ``weights``, ``is_ecm``,
-    ``point_data``, ``qdeim``, ``strain_modes``, ``dual``, ``loads``); ecm :
-    :func:`ecm_entry`; members : the other members (``settings``, ``snapshot_times``,
-    ``series``, ``dirichlet``, ``report``, ``timings``, ``enrichment``, ...)."""
-    pdat, loads = reduced["point_data"], reduced["loads"]
+    ``point_data``, ``qdeim``, ``strain_modes``, ``dual``, ``loads``: the tree of
+    :func:`romnet.offline.operators.load_tree`); ecm : :func:`ecm_entry`; lifting : the
+    lifting of inhomogeneous constraints at the points (:mod:`romnet.offline.lifting`) or
+    None; members : the other members (``settings``, ``snapshot_times``, ``series``,
+    ``dirichlet``, ``report``, ``timings``, ``enrichment``, ...)."""
+    pdat = reduced["point_data"]
+    operators = dict(strain_modes=reduced["strain_modes"], dual=reduced["dual"], loads=reduced["loads"])
+    if lifting is not None:
+        operators["lifting"] = lifting
     tree = dict(members)
     tree.update(
         pod=pod,
@@ -111,15 +116,7 @@ def rom_tree(pod: dict, reduced: dict, ecm: dict, **members) -> dict:
                     ecm=np.asarray(reduced["is_ecm"]).astype(np.int8)),
         ecm=ecm,
         qdeim={n: dict(points=np.asarray(p, dtype=np.int64)) for n, p in reduced["qdeim"].items()},
-        operators=dict(
-            strain_modes=reduced["strain_modes"], dual=reduced["dual"],
-            loads=dict(pressure=_keyed(dict(phi_f=np.asarray(d["phi_f"]), magnitude=d["magnitude"],
-                                            face_set=d["face_set"], table=d["table"])
-                                       for d in loads["pressure"]),
-                       centrifugal=_keyed(dict(phi_f=np.asarray(d["phi_f"]), magnitude=d["magnitude"],
-                                               element_set=d["element_set"], table=d["table"],
-                                               center=d["center"], axis=d["axis"])
-                                          for d in loads["centrifugal"]))))
+        operators=operators)
     return tree
 
 
