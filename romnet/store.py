@@ -49,7 +49,7 @@ def open_h5(path, mode="r+"):
 
 # --------------------------------------------------------------------------- writing
 @contextmanager
-def _atomic_replace(path: Path):
+def atomic_replace(path: Path):
     """Yield a temporary path next to ``path``; rename it over ``path`` if the block
     completes, delete it otherwise (also on KeyboardInterrupt)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,6 +64,9 @@ def _atomic_replace(path: Path):
         except OSError:
             pass
         raise
+
+
+_atomic_replace = atomic_replace
 
 
 def write_case(path, case: Case, *, extra=None):
@@ -205,6 +208,12 @@ def _plain(v):
     if isinstance(v, bytes):
         return v.decode()
     return v.item() if isinstance(v, np.generic) else v
+
+
+def read_group_tree(g, skip=()) -> dict:
+    """An open h5py group as nested dicts (:meth:`CaseStore.read_tree`): for the owners of
+    files that are not case stores (learned ROM versions)."""
+    return _read_tree(g, tuple(skip))
 
 
 def _read_tree(g, skip) -> dict:

@@ -33,7 +33,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..offline.settings import ClusterSettings, OfflineSettings
 from ..offline.training import TrainingSettings
-from ..online.settings import OnlineSettings
+from ..online.settings import LearningSettings, OnlineSettings
 from ..settings import REQUIRED, Int, ListOf, PathKind, Str, check_table, setting, specs
 from .cycles import CycleSettings
 from .workflow.steps import STEPS
@@ -83,9 +83,10 @@ class ReportSettings:
 #: table -> schemas; ``[cycles]`` is passed on to the step cycles, which checks it
 TABLES = {"case": (CaseSettings,), "import": (ImportSettings,), "generate": (GenerateSettings,),
           "training": (TrainingSettings,), "offline": (OfflineSettings, ClusterSettings),
-          "online": (OnlineSettings,), "report": (ReportSettings,), "cycles": (CycleSettings,)}
+          "online": (OnlineSettings,), "learning": (LearningSettings,), "report": (ReportSettings,),
+          "cycles": (CycleSettings,)}
 #: tables whose defaults are filled in by the reader
-FILLED = ("case", "import", "generate", "training", "online", "report")
+FILLED = ("case", "import", "generate", "training", "online", "learning", "report")
 #: step -> the table whose required keys it needs
 NEEDS = {"import": "import", "train": "training"}
 

@@ -307,9 +307,14 @@ class _QRSet:
 
 
 # ============================================================================ ECM
-def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=CHUNK_ROWS) -> dict:
+def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=CHUNK_ROWS,
+                  group_floor=0.0) -> dict:
     """Group normalisation of the module docstring (one blocked pass over ``G``, one
-    Allreduce of 2 n_col values). Returns a replicated dict:
+    Allreduce of 2 n_col values); with ``group_floor`` > 0 the norms are also floored at
+    ``group_floor * max_g B_g`` (groups far smaller than the largest one are then measured
+    against a fraction of it instead of their own size: learning ROMs, whose many small
+    principal stress components would otherwise each ask for their own points).
+    Returns a replicated dict:
 
     ``b`` (n_col,) exact integrals G^T dV; ``A`` (n_col,) integrals of |G|;
     ``group_b``, ``group_A``, ``group_norm`` (n_groups,) = B_g, A_g, N_g;
@@ -325,6 +330,8 @@ def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=C
     gB = np.sqrt(np.bincount(groups, weights=b_all ** 2))
     gA = np.sqrt(np.bincount(groups, weights=A_all ** 2))
     norm_g = np.maximum(gB, zero_tol * gA)
+    if group_floor > 0 and gB.size:
+        norm_g = np.maximum(norm_g, group_floor * gB.max())
     keep_g = (gA > 1e-14 * (gA.max() if gA.size else 1.0)) & (norm_g > 0)
     cols = np.flatnonzero(keep_g[groups])
     scale = np.zeros(n_all)
@@ -336,7 +343,7 @@ def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=C
 
 def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None, warm_start=None, max_points=None,
         max_iterations=None, progress=None, zero_tol=ZERO_TOL, patience=None, tie_rtol=TIE_RTOL,
-        chunk_rows=CHUNK_ROWS, nnls_solver="warm") -> ECMResult:
+        chunk_rows=CHUNK_ROWS, nnls_solver="warm", group_floor=0.0) -> ECMResult:
     """Greedy ECM with global error control (module docstring).
 
     G : (n_ip_local, n_col) integrand at this rank's integration points (global indices
@@ -346,6 +353,8 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
     dV : (n_ip_local,) integration weights x detJ.
     groups : (n_col,) group of every column (default: one group per column).
     zero_tol : floor of a group's normalisation relative to its integrand's magnitude.
+    group_floor : floor of a group's normalisation relative to the largest group
+        (:func:`normalisation`; 0: none, the offline default).
     patience : stop after this many steps without a new smallest max error (default
         ``max(100, max_points // 2)``).
     warm_start : global ip indices put in ``P`` first (module docstring).
@@ -367,7 +376,7 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
     n_loc, n_all = G.shape
     groups = np.arange(n_all) if groups is None else np.asarray(groups)
 
-    nz = normalisation(G, dV, comm, groups, zero_tol, chunk_rows)
+    nz = normalisation(G, dV, comm, groups, zero_tol, chunk_rows, group_floor)
     cols, s_all, grp = nz["columns"], nz["scale"], nz["group"]
     s = s_all[cols]
     b = nz["b"][cols] * s

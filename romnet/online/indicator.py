@@ -36,7 +36,7 @@ class PIndicator:
                            f"(has: {list(model.dual)})")
         self.field = field
         P = model.dual[field]
-        self.gappy = Gappy(P)
+        self.gappy = model.gappy()[field] if hasattr(model, "gappy") else Gappy(P)
         info = model.dual_info[field]
         s = np.asarray(info.get("singular_values", []), dtype=float)[:P.shape[2]]
         n_s = max(1, int(info.get("n_snapshots", 1)))

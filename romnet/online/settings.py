@@ -14,7 +14,11 @@ from dataclasses import dataclass
 from ..settings import Bool, Const, Int, Num, OneOf, PathKind, setting
 from .solver import OnlineOptions
 
-__all__ = ["OnlineSettings", "CRITERIA", "cluster_choice", "solver_options"]
+__all__ = ["OnlineSettings", "LearningSettings", "CRITERIA", "STATE_RECONSTRUCTIONS", "cluster_choice",
+           "solver_options"]
+
+#: how an enrichment builds the HF internal variables at t_n (:mod:`romnet.online.enrichment`)
+STATE_RECONSTRUCTIONS = ("gappy", "replay")
 
 #: enrichment criteria (:meth:`romnet.online.api.OnlineROM.run`)
 CRITERIA = ("indicator", "estimate")
@@ -40,6 +44,37 @@ class OnlineSettings:
                              "estimated U error of the stored calibration (romnet calibrate)")
     loading: str = setting(None, PathKind, "one run (no Monte Carlo): case store whose problem is the loading "
                            "(relative to the case directory; default: the store's own problem)")
+    stress_tolerance: float = setting(None, Num(gt=0), "with criterion = \"indicator\": also enrich where the "
+                                      "stress indicator (relative Gappy residual of the stress, never blind when "
+                                      "p = 0) exceeds this (unset: the p indicator only)")
+    holdout: int = setting(0, Int(ge=0), "Monte Carlo: after the sequence, this many new samples run on the "
+                           "frozen (no enrichment) learned ROM with HF references: the held-out errors, "
+                           "speed-up and indicator reliability of montecarlo.json's 'holdout'")
+    holdout_seed: int = setting(2000, Int(ge=0), "Monte Carlo: held-out sample i uses the seed sequence "
+                                "(holdout_seed, i) (keep it different from seed and [training] seed)")
+    error_tolerance: float = setting(5e-3, Num(gt=0), "relative U error the learning aims at: the held-out "
+                                     "reliability counts 'missed' increments (error > 3x this, criterion "
+                                     "silent) and 'wasted' ones (criterion fires, error < this / 3)")
+
+
+@dataclass
+class LearningSettings:
+    """``[learning]``: how enrichments are kept and how the ROM's growth is bounded
+    (:mod:`romnet.online.enrichment`)."""
+    learn: bool = setting(True, Bool, "keep every enrichment: a new ROM version of the store after each run "
+                          "that enriched (false: each run starts from the stored ROM, reproducible)")
+    add_tolerance: float = setting(1e-4, Num(gt=0), "an HF field becomes a new mode where its residual against "
+                                   "the basis exceeds this fraction of the field")
+    max_modes: int = setting(60, Int(ge=1), "budget of U modes of a ROM: over it the basis is recompressed "
+                             "(truncated POD at the ROM's tolerance, at most this many modes)")
+    max_dual_modes: int = setting(150, Int(ge=1), "budget of modes of each dual basis (stress, p, state)")
+    ecm_tolerance: float = setting(None, Num(gt=0), "ECM tolerance of the enrichments (unset: the ROM's own)")
+    group_floor: float = setting(0.1, Num(ge=0), "ECM of the enrichments: error of a stress component measured "
+                                 "against at least this fraction of the largest one (0: each against itself)")
+    max_points: int = setting(None, Int(ge=1), "cap on the ECM points of an enriched ROM")
+    state: str = setting(STATE_RECONSTRUCTIONS[0], Const(*STATE_RECONSTRUCTIONS), "internal variables of the HF "
+                         "increment: Gappy-POD of the 'state' basis (O(mesh)), or 'replay' the law along the "
+                         "run (O(mesh x increments); used anyway without a 'state' basis)")
 
 
 def cluster_choice(value):

@@ -124,14 +124,17 @@ def step_online(ctx: Context):
     on = ctx.cfg["online"]
     if "samples" in on:
         from ...online.montecarlo import run_montecarlo
-        mc = run_montecarlo(ctx.store, on, ctx.sampler(), comm=ctx.comm, progress=ctx.say)
+        mc = run_montecarlo(ctx.store, on, ctx.sampler(), comm=ctx.comm, progress=ctx.say,
+                            learning=ctx.cfg.get("learning"))
         ctx.write_json("montecarlo.json", mc)
         ctx.results["montecarlo"] = mc
         return
     from ...online.api import load_rom
     rom = load_rom(ctx.store, ctx.comm)
+    rom.learning = dict(ctx.cfg.get("learning") or {})
     res = rom.run(on.get("loading"), progress=ctx.say, enrich=on["enrich"], tol=on["tolerance"],
-                  options=solver_options(on), cluster=cluster_choice(on["cluster"]), criterion=on["criterion"])
+                  options=solver_options(on), cluster=cluster_choice(on["cluster"]), criterion=on["criterion"],
+                  stress_tol=on.get("stress_tolerance"))
     online_store = ctx.out / "online.h5"
     res.save(online_store, source_store=on.get("loading") or ctx.store)
     sec = sorted(res.seconds)
