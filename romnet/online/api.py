@@ -39,7 +39,7 @@ from ..problem import Problem, Temperature
 from ..offline.calibration_store import fits_of
 from ..offline.rom_store import read_rom
 from ..store import CaseStore
-from .indicator import PIndicator, estimate_error
+from .indicator import PIndicator, estimate_error, learned_fits
 from .reconstruction import Gappy, reconstruct_dual, reconstruct_U
 from .reduced_model import models_from_tree
 from .settings import CRITERIA, OnlineSettings
@@ -240,7 +240,8 @@ class OnlineROM:
     # ------------------------------------------------------------------ run
     def run(self, loading=None, times=None, enrich=False, tol=OnlineSettings.tolerance, progress=None,
             options=None, indicator_field="p", learn=None, hf_options=None, cluster=None,
-            criterion=OnlineSettings.criterion, error_kind="U", stress_tol=None, update_store=None) -> OnlineResult:
+            criterion=OnlineSettings.criterion, error_kind="U", stress_tol=None, update_store=None,
+            error_tol=OnlineSettings.error_tolerance, p_error_tol=OnlineSettings.p_error_tolerance) -> OnlineResult:
         """Solve the reduced problem on ``loading`` at output ``times`` (default: the
         loading's stepping).
 
@@ -251,7 +252,11 @@ class OnlineROM:
         with ``stress_tol``, the stress indicator with ``stress_tol`` (either fires);
         ``"estimate"`` compares the estimated ``error_kind`` error (``"U"`` or ``"p"``) of the
         stored calibration (``/rom/calibration``, :mod:`.calibration`) with ``tol``, i.e.
-        ``tol`` is then a tolerance on the relative error itself.
+        ``tol`` is then a tolerance on the relative error itself; ``"learned"`` estimates the
+        U error from the stress indicator and the p error from the p indicator by fits on the
+        errors measured at the ROM's own earlier enrichments (:func:`.indicator.learned_fits`,
+        refitted after each one) and fires where either exceeds ``error_tol`` / ``p_error_tol``
+        (with too few enrichments yet, the raw thresholds ``tol`` and ``stress_tol`` instead).
         ``learn`` (default: the ``[learning] learn`` setting of :attr:`learning`, true): keep
         what the run's enrichments added -- a new ROM version of the store
         (:mod:`romnet.offline.rom_versions`), also used by this object's next runs; False:
@@ -268,6 +273,8 @@ class OnlineROM:
         if criterion not in CRITERIA:
             raise InputError(f"criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
         fits = fits_of(self.calibration)
+        if criterion == "learned":
+            fits = learned_fits(_events(model, []))
         if enrich and criterion == "estimate" and error_kind not in fits:
             raise InputError(f"{self.store}: criterion 'estimate' needs a calibration of the {error_kind} error "
                              "(/rom/calibration: run `romnet calibrate`)")
@@ -313,6 +320,10 @@ class OnlineROM:
             etas = {n: float(ind(pf[n].reshape(model.n_points, -1))) for n, ind in inds.items()}
             est = {k: float(estimate_error(f, etas[f.get("indicator", "p")])) for k, f in fits.items()
                    if f.get("indicator", "p") in etas}
+            if criterion == "learned":
+                fires = (est["U"] > error_tol if "U" in est else stress_tol is not None and etas.get("stress", 0.0) > stress_tol) \
+                    or (est["p"] > p_error_tol if "p" in est else etas.get(indicator_field, 0.0) > tol)
+                return etas, est, fires
             value = est.get(error_kind, np.inf) if criterion == "estimate" else etas.get(indicator_field, 0.0)
             fires = value > tol or (criterion == "indicator" and stress_tol is not None
                                     and etas.get("stress", 0.0) > stress_tol)
@@ -379,6 +390,9 @@ class OnlineROM:
                 res.enrichments.append(log)
                 res.hf_increments += 1
                 self._replace(model)
+                if criterion == "learned":                 # refit on every enrichment of this ROM
+                    fits = learned_fits(_events(model, res.enrichments))
+                    res.estimated_error.update({k: np.zeros(len(sched)) for k in fits if k not in res.estimated_error})
                 say(f"    enriched: {log['modes_before']} -> {log['modes_after']} U modes, "
                     f"{log['points_before']} -> {log['points_after']} points, error before {log['error_before']:.1e}, "
                     f"{describe(etas, est)}, redone increment vs HF {log['redo_vs_hf']:.1e}, {log['seconds']:.2f} s")
@@ -451,6 +465,13 @@ class OnlineROM:
 #: p (the indicator, Casenave et al. 2019) and stress (measured to follow the displacement
 #: error closely: docs/online.md, "Calibration")
 INDICATOR_FIELDS = ("p", "stress")
+
+
+def _events(model, run_log) -> list:
+    """The enrichments of ``model``'s ROM: its stored log and those of the current run."""
+    stored = model.tree.get("enrichment", {}).get("log", [])
+    stored = stored if isinstance(stored, list) else []
+    return stored + [e for e in run_log if e.get("rom") == model.label]
 
 
 def _indicator_fields(model, indicator_field, fits):

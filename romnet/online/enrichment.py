@@ -236,9 +236,11 @@ class Enricher:
         fields = {"stress": new.stress, "strain": new.strain, "p": p_loc[:, None], "plastic_strain": ep_loc,
                   "state": mdl.pack_states(new.states)}
         mand = {n: push_rows(mdl.ip_global, v, *L.ip_range, comm) for n, v in fields.items() if n in mem.bases}
-        # the ROM's error at t1 before the enrichment (one more reduced step, from the same state)
+        # the ROM's errors at t1 before the enrichment (one more reduced step, from the same state):
+        # U, and p by Gappy-POD (relative, floored at 1e-2 of the RMS training p)
         new_rom, _ = solver.step(state, t1)
         error_before = self.distance(mem, disp, new_rom.a, U1)
+        p_error_before = self._p_error(model, mem, solver, new_rom, mand.get("p"))
         # -------------------------------------------------- bases: greedy extension, budget
         k_old = {n: b.n_modes for n, (b, _, _) in mem.bases.items()}
         transforms, added = {}, {}
@@ -288,7 +290,8 @@ class Enricher:
         self._modes_override(new_model, mem)
         points = red["points"]
         log = dict(t_from=t_n, t_to=float(t1), hf_iterations=int(hf_info.iterations), hf_cuts=int(hf_info.cuts),
-                   state=how, error_before=error_before, added={n: int(v) for n, v in added.items()},
+                   state=how, error_before=error_before, p_error_before=p_error_before,
+                   added={n: int(v) for n, v in added.items()},
                    modes_before=int(k_old[disp]), modes_after=int(Phi_new.shape[1]),
                    dual_modes_after={n: int(b.n_modes) for n, (b, _, i) in mem.bases.items() if i["kind"] == "integ"},
                    points_before=int(model.n_points), points_after=int(points.size),
@@ -297,6 +300,22 @@ class Enricher:
                    rom=model.label, recompressed=sorted(mem.recompressed))
         return dict(model=new_model, a_n=transforms[disp] @ state.a,
                     states_at_points=L.gather_ip_rows(S_own, points), transforms=transforms, log=log, U_hf=U1)
+
+    def _p_error(self, model, mem, solver, st, p_hf):
+        """Relative error of the ROM's p (Gappy-POD at the state ``st``) against the HF p
+        (own ip rows), floored at 1e-2 of the RMS norm of the p snapshots; NaN without p."""
+        if p_hf is None or "p" not in mem.bases or "p" not in model.dual:
+            return float("nan")
+        basis = mem.bases["p"][0]
+        pts = solver.point_fields(st)["p"].reshape(model.n_points, -1)
+        c = model.gappy()["p"].coefficients(pts[None])[0]
+        d = basis.modes @ c - np.asarray(p_hf).reshape(-1)
+        sums = np.array([d @ d, float(np.sum(np.square(p_hf)))])
+        if self.comm.Get_size() > 1:
+            sums = self.comm.allreduce(sums)
+        floor = 1e-2 * np.sqrt(basis.total_energy / max(1, basis.n_snapshots))
+        den = max(np.sqrt(sums[1]), floor)
+        return float(np.sqrt(sums[0]) / den) if den > 0 else float("nan")
 
     def distance(self, mem, disp, a, U_hf):
         """Relative distance ``||Phi a - U_hf|| / ||U_hf||`` (Euclidean over the nodal DOF) of
@@ -366,7 +385,8 @@ class Enricher:
                 entries = [e for e in log.get("enrichments", []) if e.get("rom") == model.label]
                 tree["enrichment"] = dict(log=(prev if isinstance(prev, list) else []) + entries,
                                           count=len(prev if isinstance(prev, list) else []) + len(entries))
-            _set_member(base_tree, key, tree)
+            model.tree = tree                          # the in-memory model now carries the written log
+            _set_member(base_tree, key, {k: v for k, v in tree.items() if k != "version"})
             for n, info in tree["pod"].items():
                 c, n_pts = int(info["n_comp"]), int(info["n_points"])
                 start = (L.node_range[0] if info["kind"] == "nodal" else L.ip_range[0]) * c

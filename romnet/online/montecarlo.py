@@ -105,6 +105,9 @@ def run_sample(rom, pb, on, opts, comm, enrich=None):
     enrich = bool(on["enrich"]) if enrich is None else bool(enrich)
     kw = dict(enrich=enrich, tol=float(on["tolerance"]), stress_tol=on.get("stress_tolerance"), options=opts,
               criterion=criterion)
+    if criterion == "learned":
+        kw.update(error_tol=float(on.get("error_tolerance", OnlineSettings.error_tolerance)),
+                  p_error_tol=float(on.get("p_error_tolerance", OnlineSettings.p_error_tolerance)))
     comm.Barrier()
     t0 = time.perf_counter()
     model, _ = rom.selection(pb, cluster)
@@ -307,7 +310,7 @@ def run_montecarlo(store, settings: dict, sampler, comm=None, progress=None, lea
         samples.append(rec)
     out = dict(settings={k: on.get(k) for k in ("samples", "seed", "tolerance", "stress_tolerance", "hf_references",
                                                 "enrich", "cluster", "criterion", "holdout", "holdout_seed",
-                                                "error_tolerance")},
+                                                "error_tolerance", "p_error_tolerance")},
                learning=dict(rom.learning, learn=learn), rom_load_s=t_load, samples=samples,
                summary=summarize(samples))
     if int(on.get("holdout") or 0):

@@ -21,7 +21,7 @@ __all__ = ["OnlineSettings", "LearningSettings", "CRITERIA", "STATE_RECONSTRUCTI
 STATE_RECONSTRUCTIONS = ("gappy", "replay")
 
 #: enrichment criteria (:meth:`romnet.online.api.OnlineROM.run`)
-CRITERIA = ("indicator", "estimate")
+CRITERIA = ("indicator", "estimate", "learned")
 
 
 @dataclass
@@ -40,7 +40,9 @@ class OnlineSettings:
                               "ROM to run: the classifier's local ROM, the global ROM, or local ROM c")
     ratio: float = setting(None, Num(gt=0), "reduced Newton tolerance on ||R|| / F_ref (default: the "
                            "reduced solver's, romnet.online.solver.OnlineOptions)")
-    criterion: str = setting(CRITERIA[0], Const(*CRITERIA), "enrichment criterion: the raw indicator or the "
+    criterion: str = setting(CRITERIA[0], Const(*CRITERIA), "enrichment criterion: the raw indicator, the "
+                             "errors estimated from the indicators by a fit on the errors measured at earlier "
+                             "enrichments (\"learned\": error_tolerance on U, p_error_tolerance on p), or the "
                              "estimated U error of the stored calibration (romnet calibrate)")
     loading: str = setting(None, PathKind, "one run (no Monte Carlo): case store whose problem is the loading "
                            "(relative to the case directory; default: the store's own problem)")
@@ -52,7 +54,10 @@ class OnlineSettings:
                            "speed-up and indicator reliability of montecarlo.json's 'holdout'")
     holdout_seed: int = setting(2000, Int(ge=0), "Monte Carlo: held-out sample i uses the seed sequence "
                                 "(holdout_seed, i) (keep it different from seed and [training] seed)")
-    error_tolerance: float = setting(5e-3, Num(gt=0), "relative U error the learning aims at: the held-out "
+    p_error_tolerance: float = setting(5e-2, Num(gt=0), "criterion \"learned\": enrich where the estimated "
+                                       "relative p error exceeds this")
+    error_tolerance: float = setting(5e-3, Num(gt=0), "relative U error the learning aims at (criterion "
+                                     "\"learned\": enrich where the estimate exceeds it); the held-out "
                                      "reliability counts 'missed' increments (error > 3x this, criterion "
                                      "silent) and 'wasted' ones (criterion fires, error < this / 3)")
 
@@ -63,7 +68,7 @@ class LearningSettings:
     (:mod:`romnet.online.enrichment`)."""
     learn: bool = setting(True, Bool, "keep every enrichment: a new ROM version of the store after each run "
                           "that enriched (false: each run starts from the stored ROM, reproducible)")
-    add_tolerance: float = setting(1e-4, Num(gt=0), "an HF field becomes a new mode where its residual against "
+    add_tolerance: float = setting(5e-4, Num(gt=0), "an HF field becomes a new mode where its residual against "
                                    "the basis exceeds this fraction of the field")
     max_modes: int = setting(60, Int(ge=1), "budget of U modes of a ROM: over it the basis is recompressed "
                              "(truncated POD at the ROM's tolerance, at most this many modes)")
