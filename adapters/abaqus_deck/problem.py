@@ -370,7 +370,8 @@ def read_problem(deck, dm, result_times=None):
             raise kw.error(f"unknown element set '{elset}'")
         if mat not in materials:
             raise kw.error(f"unknown material '{mat}'")
-        pb.materials.append(MaterialAssignment(elset, materials[mat].spec(), kw.where()))
+        pb.materials.append(MaterialAssignment(elset, materials[mat].spec(), kw.where(),
+                                               _section_thickness(kw, mesh)))
     t_final = steps[-1][1] if steps else 0.0
     for (nset, comp), hist in bcs.items():
         hist.close(t_final)
@@ -405,6 +406,18 @@ def read_problem(deck, dm, result_times=None):
             times.extend(np.linspace(ts, te, n + 1)[1:].tolist())
         pb.stepping = TimeStepping(np.array(times))
     return pb
+
+
+def _section_thickness(kw, mesh):
+    """Thickness of plane elements: first value of the ``*SOLID SECTION`` data line (blank or
+    absent: None = 1; 3D and axisymmetric elements ignore it, as Abaqus/CalculiX do)."""
+    if mesh.dim != 2 or not kw.data or not kw.data[0][1] or not kw.data[0][1][0].strip():
+        return None
+    ln, toks = kw.data[0]
+    t = to_float(toks[0], kw.path, ln, "section thickness")
+    if not t > 0:
+        raise kw.error(f"section thickness must be positive, got {toks[0]}", ln)
+    return t
 
 
 def _boundary(kw, nodes_of, bcs, ts, te, in_step, dim):

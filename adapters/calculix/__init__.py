@@ -31,7 +31,7 @@ from romnet.fe.elements import get_element_type
 from romnet.mesh import ElementBlock, Mesh
 
 from ..abaqus_deck import build_mesh, parse_deck
-from ..abaqus_deck.mesh import DeckMesh
+from ..abaqus_deck.mesh import DeckMesh, element_notes
 from ..abaqus_deck.problem import read_problem
 from .dat import read_dat
 from .frd import FRD_TO_ROMNET, FRD_TYPES, read_frd
@@ -51,7 +51,7 @@ def mesh_from_frd(frd) -> DeckMesh:
         blocks.append((etype, ids, conn[:, perm] if perm is not None else conn))
     if not blocks:
         raise InputError("no element block (3C) in the frd file", frd.path)
-    plane = all(b[0].startswith("cpe") for b in blocks)
+    plane = all(get_element_type(b[0]).dim == 2 for b in blocks)
     node_ids = frd.node_ids
     order = np.argsort(node_ids, kind="stable")
     s = node_ids[order]
@@ -160,6 +160,7 @@ class CalculixAdapter(Adapter):
         if deck is not None:
             times = results["imported"].times if "imported" in results else None
             problem = read_problem(deck, dm, times)
+            notes = notes + element_notes(dm.source_types, "calculix", problem.materials)
         dm.mesh.validate(base)
         meta = {"code": "calculix", "files": files, "notes": notes}
         if frd is not None:

@@ -28,14 +28,17 @@ class FaceKernel:
     face_connectivity : (n_f, n_fn) 0-based node indices in face node order.
     quadrature : optional (points, weights); default the face type's ``mass_quadrature``
         (exact for nodal-interpolated pressure times N on flat faces).
+    axisymmetric : edges (l2, l3) of axisymmetric elements: coordinates are (r, z) and
+        ``dA`` is the area swept over the full circumference, ``2 pi r ds``.
 
     Attributes
     ----------
-    n_faces, n_ip, dim, N (n_ip, n_fn), dA (n_f, n_ip) [L^2, or L x unit thickness in 2D],
+    n_faces, n_ip, dim, N (n_ip, n_fn), dA (n_f, n_ip) [L^2; 2D: L x unit thickness, or
+    2 pi r x L axisymmetric],
     normals (n_f, n_ip, dim) unit outward normals.
     """
 
-    def __init__(self, face_type, coordinates, face_connectivity, quadrature=None):
+    def __init__(self, face_type, coordinates, face_connectivity, quadrature=None, axisymmetric=False):
         self.ftype = get_element_type(face_type)
         if self.ftype.family not in ("tri", "quad", "line"):
             raise UnsupportedError(f"'{self.ftype.name}' is not a face type (t3 t6 q4 q8 l2 l3)")
@@ -68,6 +71,10 @@ class FaceKernel:
             raise InputError(f"face {i}: degenerate face (zero area element)")
         self.normals = c / jac[..., None]
         self.dA = jac * w[None, :]
+        if axisymmetric:
+            if self.dim != 2:
+                raise InputError(f"axisymmetric faces are edges (l2, l3), not '{self.ftype.name}'")
+            self.dA = self.dA * (2.0 * np.pi) * (self.N @ X[self.connectivity][:, :, 0].T).T
 
     def __repr__(self):
         return f"FaceKernel({self.ftype.name}, n_faces={self.n_faces}, n_ip={self.n_ip}, dim={self.dim})"

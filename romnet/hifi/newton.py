@@ -104,7 +104,7 @@ def newton_attempt(solver, state, t1):
         if n_bad:
             raise _AttemptFailed(f"law integration failed at {n_bad} integration point(s) "
                                  f"(iteration {it})")
-        fint = be.reverse_add(model.internal_forces(sig))
+        fint = be.reverse_add(model.internal_forces(sig, Uloc, T))
         R = fint - fext
         R[con] = 0.0
         fref = fext.copy()
@@ -128,7 +128,7 @@ def newton_attempt(solver, state, t1):
             Dm = D
             if it == 0 and opt.first_tangent == "loading":
                 Dm = loading_tangent(model, eps, sig, T, dt, state.states, D)
-            du = be.solve(model.matrix_values(Dm), -R, duc, ratio=ratio, new_increment=(it == 0))
+            du = be.solve(model.matrix_values(Dm, T), -R, duc, ratio=ratio, new_increment=(it == 0))
         except LinearSolveError as exc:
             raise _AttemptFailed(str(exc)) from None
         U += du
