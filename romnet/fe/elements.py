@@ -266,6 +266,14 @@ def _build():
     # formulation variants (same topology as the full-integration type)
     T["c3d8r"] = T["c3d8"].variant("c3d8r", "solid", "mean_strain")
     T["c3d20r"] = T["c3d20"].variant("c3d20r", "solid", "gauss")
+    # faces of CalculiX' reduced hexahedra take their loads with a lower rule (e_c3d.f:
+    # mint2d = 1 for C3D8R, 2x2 for C3D20R): face types q4r / q8r
+    for face, rule in (("q4", ([[0.0, 0.0]], [4.0])), ("q8", q.quad_rule(2))):
+        f = T[face].variant(face + "r", None)
+        f.mass_quadrature = tuple(np.asarray(a, dtype=float) for a in rule)
+        T[face + "r"] = f
+    for name, face in (("c3d8r", "q4"), ("c3d20r", "q8")):
+        T[name].faces = [(face + "r" if ft == face else ft, nodes) for ft, nodes in T[name].faces]
     for pre, kin in (("cpe", "plane_strain"), ("cps", "plane_stress"), ("cax", "axisymmetric")):
         for n in ("3", "6", "4", "8"):
             if pre != "cpe":
@@ -280,7 +288,7 @@ def _build():
 
 VOLUME_TYPES = ("c3d4", "c3d10", "c3d6", "c3d15", "c3d8", "c3d20")
 PLANE_STRAIN_TYPES = ("cpe3", "cpe6", "cpe4", "cpe8")
-FACE_TYPES = ("t3", "t6", "q4", "q8", "l2", "l3")
+FACE_TYPES = ("t3", "t6", "q4", "q8", "l2", "l3", "q4r", "q8r")
 
 #: name -> ElementType for every supported type
 ELEMENT_TYPES = _build()

@@ -6,7 +6,12 @@ hourglass control", IJNME 17 (1981) 679-706, as CalculiX 2.20 implements it for 
 
 * hourglass base vectors ``h_m`` (n_en,), m = 1..4 in 3D (1 in 2D: ``(1, -1, 1, -1)``);
 * gamma vectors ``gamma_m = h_m - Bbar (X^T h_m)`` (n_en,), with ``Bbar`` (n_en, dim) the
-  volume-averaged gradient operator of the element and ``X`` (n_en, dim) its nodes;
+  volume-averaged gradient operator of the element and ``X`` (n_en, dim) its nodes. In 3D
+  CalculiX 2.20 keeps only the last coordinate's term, ``gamma_m = h_m - Bbar[:, z]
+  (z^T h_m)`` (its loop in ``shape8hr.f`` resets ``gs`` for each coordinate): romnet does
+  the same for c3d8r, so that CalculiX' results are reproduced (the hourglass forces then
+  do not vanish exactly for every linear field: CalculiX' C3D8R does not pass the patch
+  test on distorted meshes either); 2D types use the complete formula;
 * ``a = 0.0005 V sum_{a,i} Bbar_ai^2`` [L] (CalculiX: 0.0005 sum (dV/dx_ai)^2 / V);
 * stiffness ``K = c a sum_m gamma_m gamma_m^T (x) I_dim``, force ``f = K u_e``, with ``c``
   the material's elastic modulus at the element temperature: Young's modulus E for an
@@ -47,7 +52,10 @@ def hourglass_matrices(kernel) -> np.ndarray:
     X = kernel.coordinates[kernel.connectivity]                         # (e, a, d)
     Bbar = kernel.dN_dx[:, 0]                                           # (e, a, d)
     V = kernel.dV[:, 0]
-    gamma = H[None] - np.einsum("ead,ebd,bm->eam", Bbar, X, H, optimize=True)
+    if kernel.dim == 3:  # CalculiX 2.20 shape8hr: only the z term survives its loop
+        gamma = H[None] - np.einsum("ea,eb,bm->eam", Bbar[:, :, 2], X[:, :, 2], H, optimize=True)
+    else:
+        gamma = H[None] - np.einsum("ead,ebd,bm->eam", Bbar, X, H, optimize=True)
     a = HOURGLASS_FACTOR * V * np.einsum("ead,ead->e", Bbar, Bbar)
     G = a[:, None, None] * np.einsum("eam,ebm->eab", gamma, gamma, optimize=True)  # (e, a, b)
     d = kernel.dim
