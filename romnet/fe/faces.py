@@ -15,7 +15,17 @@ from ..errors import InputError, UnsupportedError
 from .elements import get_element_type
 from .kernel import _check_connectivity
 
-__all__ = ["FaceKernel", "faces_of_elements", "boundary_faces"]
+__all__ = ["FaceKernel", "faces_of_elements", "boundary_faces", "is_axisymmetric"]
+
+
+def is_axisymmetric(etypes) -> bool:
+    """True when the element types (names of a mesh's blocks) are axisymmetric (cax*), so
+    that the mesh's faces integrate over the circumference (``FaceKernel(...,
+    axisymmetric=True)``); a mesh mixing axisymmetric and other elements is refused."""
+    kinds = {get_element_type(t).kinematics == "axisymmetric" for t in etypes}
+    if len(kinds) > 1:
+        raise UnsupportedError("a mesh mixing axisymmetric (CAX*) and other elements is not supported")
+    return kinds == {True}
 
 
 class FaceKernel:

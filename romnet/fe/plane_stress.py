@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import UnsupportedError
 from ..materials import LawResult
 
-__all__ = ["PlaneStressLaw"]
+__all__ = ["PlaneStressLaw", "wrap_law"]
 
 
 class PlaneStressLaw:
@@ -116,3 +117,16 @@ class PlaneStressLaw:
             tan[:, :, 2] = 0.0
         out_state = np.concatenate([new, strain[:, 2:3]], axis=1)
         return LawResult(stress, out_state, tan, ok, its)
+
+
+def wrap_law(law, plane_stress, element_set=""):
+    """The law to integrate at a material's points: ``law`` itself, or its plane-stress
+    wrapper when every point is on a plane-stress element (``plane_stress`` (n_points,)
+    bool). A material on both plane-stress and other elements is refused."""
+    ps = np.asarray(plane_stress, dtype=bool)
+    if ps.size and ps.all():
+        return PlaneStressLaw(law)
+    if ps.any():
+        raise UnsupportedError(f"material on '{element_set}' is used by plane-stress (CPS*) and other "
+                               "elements: give each formulation its own material assignment")
+    return law

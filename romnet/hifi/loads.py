@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..fe import FaceKernel
+from ..fe import FaceKernel, is_axisymmetric
 
 __all__ = ["Loads", "table_value"]
 
@@ -55,6 +55,7 @@ class Loads:
         self.bc_index = np.array([pos_of[p] for p in self.constrained.tolist()], dtype=np.int64)
         # ---------------- pressure: (global new dof indices, unit values, table) per load
         self.pressure = []
+        axi = is_axisymmetric(mesh.element_types)  # faces over the full circumference
         for pr in problem.pressure:
             faces = mesh.face_set(pr.face_set)
             idx_all, val_all = [], []
@@ -85,7 +86,7 @@ class Loads:
                 offset += nf
                 if not mine.any():
                     continue
-                fk = FaceKernel(ft, mesh.coordinates, conn[mine])
+                fk = FaceKernel(ft, mesh.coordinates, conn[mine], axisymmetric=axi)
                 p = fk.pressure_at_ips(v)
                 t = -(p * fk.dA)[..., None] * fk.normals
                 fe = np.matmul(fk.N.T, t)                                  # (f, fn, dim)

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError, UnsupportedError
+from ..errors import InputError
 from ..fe import ElementKernel, get_element_type, hourglass_matrices, hourglass_modulus
-from ..fe.plane_stress import PlaneStressLaw
+from ..fe.plane_stress import PlaneStressLaw, wrap_law
 from ..materials import build_law
+from ..sections import element_materials, element_thickness
 
 __all__ = ["Model"]
 
@@ -41,10 +42,8 @@ class Model:
         X = mesh.coordinates[layout.local_nodes]
         offsets = mesh.block_offsets()
         # materials (and section thickness of plane elements) per element
-        elem_mat = np.full(mesh.n_elements, -1, dtype=np.int64)
-        for i, m in enumerate(problem.materials):
-            elem_mat[mesh.element_set(m.element_set)] = i
-        thick = np.array([getattr(m, "thickness", None) or 1.0 for m in problem.materials] + [1.0])
+        elem_mat = element_materials(mesh, problem)
+        thick = element_thickness(mesh, problem)
         # global ip offsets per block
         ipo = [0]
         self.kernels, self.ip_slices, ip_global = [], [], []
@@ -53,7 +52,7 @@ class Model:
             els = layout.block_elements[bi]
             plane = get_element_type(b.etype).kinematics in ("plane_strain", "plane_stress")
             k = ElementKernel(b.etype, X, layout.g2l[b.connectivity[els - offsets[bi]]],
-                              thickness=thick[elem_mat[els]] if plane else None)
+                              thickness=thick[els] if plane else None)
             n = els.size * k.n_ip
             self.kernels.append((bi, k, els))
             self.ip_slices.append(slice(start, start + n))
@@ -246,15 +245,3 @@ class Model:
                 ep[pts] = law.plastic_strain(s)
         return p, ep
 
-
-def wrap_law(law, plane_stress, element_set=""):
-    """The law to integrate at a material's points: ``law`` itself, or its plane-stress
-    wrapper when every point is on a plane-stress element (``plane_stress`` (n_points,)
-    bool). A material on both plane-stress and other elements is refused."""
-    ps = np.asarray(plane_stress, dtype=bool)
-    if ps.size and ps.all():
-        return PlaneStressLaw(law)
-    if ps.any():
-        raise UnsupportedError(f"material on '{element_set}' is used by plane-stress (CPS*) and other "
-                               "elements: give each formulation its own material assignment")
-    return law

@@ -46,6 +46,7 @@ import numpy as np
 
 from .. import mpi
 from ..errors import InputError, StoreError
+from ..sections import element_thickness
 from ..store import CaseStore
 from .clustering import dissimilarity as make_dissimilarity
 from .clustering import RESTARTS, best_run, kmedoids_clusters, kmedoids_runs, snapshot_factor
@@ -180,7 +181,8 @@ def run_clustering(store, clusters=None, max_clusters=6, dissimilarity="angle", 
     if len(series) < 2:
         raise InputError(f"clustering needs at least 2 complete training runs (has {len(series)})", store)
     with CaseStore(store) as st:
-        layout = Layout(st.mesh(), comm)
+        mesh = st.mesh()
+        layout = Layout(mesh, comm, element_thickness(mesh, st.problem() if st.has_problem() else None))
     t0 = time.perf_counter()
     F = snapshot_factor(store, series, cfg["displacement"], comm, layout)
     timings["factor"] = time.perf_counter() - t0

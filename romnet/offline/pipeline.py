@@ -44,6 +44,7 @@ import numpy as np
 
 from .. import mpi
 from ..errors import ConfigError, InputError
+from ..sections import element_thickness
 from ..store import CaseStore
 from ..tensors import COMPONENTS, storage_to_mandel
 from . import operators as ops
@@ -255,6 +256,7 @@ def build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, sa
         gappy[n] = dict(cond=float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf"),
                         rank=int(np.sum(sv > 1e-12 * sv[0])) if b.n_modes else 0)
     loads = ops.reduced_loads(layout, problem, Phi)
+    hourglass = ops.reduced_hourglass(layout, problem, Phi)
     tick("operators", t0)
 
     pod_tree, distributed = {}, {}
@@ -284,7 +286,7 @@ def build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, sa
         settings=_json(cfg), snapshot_times=np.asarray(times, dtype=float), pod=pod_tree,
         points=dict(ip=points, element=pdat["element"], block=pdat["block"], local_ip=pdat["local_ip"],
                     coordinates=pdat["coordinates"], material=pdat["material"], nodes=pdat["nodes"],
-                    shape=pdat["shape"], weight=weights, ecm=is_ecm.astype(np.int8)),
+                    shape=pdat["shape"], plane_stress=pdat["plane_stress"], weight=weights, ecm=is_ecm.astype(np.int8)),
         ecm=dict(tolerance=float(cfg["ecm_tol"]), error=float(res.error), converged=bool(res.converged),
                  iterations=int(res.iterations), n_columns=int(res.n_columns),
                  n_ecm_points=int(res.points.size), stress_field=cfg["ecm_stress"],
@@ -302,6 +304,8 @@ def build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, sa
                                          center=d["center"], axis=d["axis"])
                                     for d in loads["centrifugal"]])),
         dirichlet=dict(treatment="homogeneous: modes vanish on constrained DOFs", **dchk))
+    if hourglass is not None:
+        tree["operators"]["hourglass"] = hourglass
     tree["report"] = stored_report(report)
     return tree, distributed, report
 
@@ -330,7 +334,7 @@ def run_offline(store, config=None, comm=None, progress=print) -> dict:
         series = resolve_series(st, cfg["series"])
         mesh = st.mesh()
         problem = st.problem() if st.has_problem() else None
-        layout = Layout(mesh, comm)
+        layout = Layout(mesh, comm, element_thickness(mesh, problem))
         U, uinfo, dual, stress, times = read_snapshots(st, series, cfg, layout)
     t_read = time.perf_counter() - t0
     what = f"series '{series}'" if isinstance(series, str) else f"{len(series)} series ({', '.join(series)})"

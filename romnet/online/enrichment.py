@@ -43,6 +43,7 @@ from ..offline.pod import IntegL2, Layout, NodalL2, PODBasis, gram, pod_update
 from ..offline.qdeim import qdeim_points
 from ..offline.rom_store import _json, read_modes, write_rom
 from ..mpi import pull_rows, push_rows
+from ..sections import element_thickness
 from ..store import CaseStore
 from .ecm_update import ecm_update
 from .reduced_model import ReducedModel
@@ -70,7 +71,7 @@ class Enricher:
         self.hf = HFSolver(self.mesh, self.problem, comm=comm,
                            options=options or SolverOptions(verbose=False))
         self.comm = self.hf.comm
-        self.layout = Layout(self.mesh, self.comm)
+        self.layout = Layout(self.mesh, self.comm, element_thickness(self.mesh, self.store_problem))
         self.bases = None
         self.ecm_tol = None
 
@@ -200,6 +201,9 @@ class Enricher:
                            rank=int(np.sum(sv > 1e-12 * sv[0])))
         loads = ops.reduced_loads(L, self.store_problem, Phi)
         tree = self._tree(model, points, weights, pdat, res, qpts, strain_modes, dual, loads)
+        hourglass = ops.reduced_hourglass(L, self.store_problem, Phi)
+        if hourglass is not None:
+            tree["operators"]["hourglass"] = hourglass
         new_model = ReducedModel.from_tree(self.store, tree, label=model.label)
         self._model_modes_override(new_model)
         S_pts = L.gather_ip_rows(S_n, points)
@@ -263,7 +267,7 @@ class Enricher:
             pod=pod,
             points=dict(ip=points, element=pdat["element"], block=pdat["block"], local_ip=pdat["local_ip"],
                         coordinates=pdat["coordinates"], material=pdat["material"], nodes=pdat["nodes"],
-                        shape=pdat["shape"], weight=weights, ecm=np.isin(points, res.points).astype(np.int8)),
+                        shape=pdat["shape"], plane_stress=pdat["plane_stress"], weight=weights, ecm=np.isin(points, res.points).astype(np.int8)),
             ecm=dict(tolerance=float(self.ecm_tol), error=float(res.error), converged=bool(res.converged),
                      iterations=int(res.iterations), n_columns=int(res.n_columns),
                      n_ecm_points=int(res.points.size), stress_field=ecm_old.get("stress_field", "stress"),

@@ -9,6 +9,12 @@ reduced point p (ECM points with weight ``w_p``, QDEIM points with ``w_p = 0``):
     K       = sum_p w_p B_p^T D_p B_p     (k, k)
     F_ext   = sum_l c_l(t) phi_f_l         c = magnitude * table(t) (pressure, centrifugal)
 
+plus, with hourglass-controlled elements (c3d8r, ...), the exact linear term
+``f_int += K_hg a``, ``K += K_hg`` with ``K_hg = sum_m c_m Phi^T K_hg,m Phi`` (the stored
+per-material matrices, ``c_m`` the loading's constant modulus). Points on plane-stress
+elements integrate their law through :class:`romnet.fe.plane_stress.PlaneStressLaw`
+(sigma33 = 0; e33 is written into the point strain).
+
 Newton on ``R(a) = f_int(a) - F_ext(t) = 0`` from ``a_n``; converged when
 ``||R|| <= ratio * F_ref`` with ``F_ref = max(||F_ext||, ||sum_p w_p |B_p^T sigma_p| ||)``
 (the second term is the scale of the internal forces, so thermal-only loadings converge
@@ -33,6 +39,7 @@ import numpy as np
 
 from .. import mpi
 from ..errors import ConvergenceError, InputError
+from ..fe.plane_stress import PlaneStressLaw, wrap_law
 from ..materials import build_law
 
 __all__ = ["OnlineOptions", "ReducedState", "ReducedSolver", "StepInfo", "schedule"]
@@ -108,9 +115,12 @@ class ReducedSolver:
         if mat.size and (mat.min() < 0 or mat.max() >= len(problem.materials)):
             raise InputError(f"reduced points refer to material {int(mat.max())} / {int(mat.min())}, the "
                              f"loading has {len(problem.materials)} material assignment(s)")
-        self.laws = [build_law(m.spec) for m in problem.materials]
+        ps = model.plane_stress if model.plane_stress is not None else np.zeros(model.n_points, np.int8)
+        self.laws = [wrap_law(build_law(m.spec), ps[model.material == i], m.element_set)
+                     for i, m in enumerate(problem.materials)]
         self.groups = [(law, np.flatnonzero(mat == i)) for i, law in enumerate(self.laws)]
         self.groups = [(law, idx) for law, idx in self.groups if idx.size]
+        self.K_hg = self._hourglass(model, problem)
         self.n_state = max([law.n_state for law in self.laws] + [1])
         self._setup_temperature(problem, sl)
         self._setup_loads(problem)
@@ -121,6 +131,21 @@ class ReducedSolver:
                                  "ROM supports homogeneous Dirichlet conditions only")
 
     # ------------------------------------------------------------------ loading
+    def _hourglass(self, model, problem):
+        """(k, k) reduced hourglass stiffness of the loading (None without hourglass elements)."""
+        if model.hourglass is None:
+            return None
+        from ..offline.operators import hourglass_modulus_constant
+        mats, modulus = model.hourglass["matrices"], model.hourglass["modulus"]
+        K = np.zeros((self.k, self.k))
+        for j in np.flatnonzero(np.isfinite(modulus)):
+            if j >= len(self.laws):
+                raise InputError(f"the ROM's hourglass operator refers to material {j}, the loading has "
+                                 f"{len(self.laws)}")
+            law = getattr(self.laws[j], "law", self.laws[j])
+            K += hourglass_modulus_constant(law, problem, problem.materials[j].element_set) * mats[j]
+        return K
+
     def _setup_temperature(self, problem, sl):
         nodes = self.model.nodes[sl]
         self.shape = self.model.shape[sl]
@@ -197,11 +222,15 @@ class ReducedSolver:
         S[:, :c] = src[:, :c]
         st = ReducedState(float(t), np.array(a, dtype=float), S)
         st.strain = np.einsum("pck,k->pc", self.B, st.a)
+        for law, idx in self.groups:
+            if isinstance(law, PlaneStressLaw):
+                st.strain[idx, 2] = law.thickness_strain(S[idx, :law.n_state])
         return st
 
     # ------------------------------------------------------------------ evaluation
     def integrate(self, eps, T, dt, states, tangent=True):
-        """Law at this rank's points: stress (n, 6), tangent (n, 6, 6), states, ok (n,)."""
+        """Law at this rank's points: stress (n, 6), tangent (n, 6, 6), states, ok (n,)
+        (plane-stress points: ``eps[:, 2]`` is overwritten with the solved e33)."""
         n = self.n_loc
         sig = np.zeros((n, 6))
         D = np.zeros((n, 6, 6)) if tangent else None
@@ -213,6 +242,8 @@ class ReducedSolver:
             sig[idx] = r.stress
             if tangent:
                 D[idx] = r.tangent
+            if isinstance(law, PlaneStressLaw):
+                eps[idx, 2] = law.thickness_strain(r.state)
             new[idx, :law.n_state] = r.state
             ok[idx] = r.converged & np.all(np.isfinite(r.stress), axis=1)
         return sig, D, new, ok
@@ -232,6 +263,9 @@ class ReducedSolver:
             buf = self.comm.allreduce(buf)
         f, K = buf[:k], buf[k:k + k * k].reshape(k, k)
         fabs, nbad = buf[k + k * k:2 * k + k * k], int(round(buf[-1]))
+        if self.K_hg is not None:  # exact linear hourglass term (replicated)
+            fh = self.K_hg @ a
+            f, K, fabs = f + fh, K + self.K_hg, fabs + np.abs(fh)
         return f, K, float(np.linalg.norm(fabs)), nbad, sig, eps, new
 
     # ------------------------------------------------------------------ Newton
