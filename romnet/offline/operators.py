@@ -22,9 +22,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError, UnsupportedError
-from ..fe import FaceKernel, get_element_type, hourglass_matrices, hourglass_modulus, is_axisymmetric
+from ..fe import (FaceKernel, face_thickness, get_element_type, hourglass_matrices, hourglass_modulus,
+                  is_axisymmetric)
 from ..materials import build_law
-from ..sections import element_materials
+from ..sections import element_materials, element_thickness
 
 __all__ = ["mode_strains", "point_data", "strains_at_points", "reduced_loads", "check_dirichlet",
            "element_materials", "reduced_hourglass", "hourglass_modulus_constant"]
@@ -121,6 +122,10 @@ def reduced_loads(layout, problem, modes) -> dict:
     if problem is None:
         return out
     axi = is_axisymmetric(mesh.element_types)
+    thick = element_thickness(mesh, problem) if mesh.dim == 2 and not axi else None
+    if thick is not None and np.all(thick == 1.0):
+        thick = None
+    blocks = [(b.etype, b.connectivity) for b in mesh.blocks]
     for ld in problem.pressure:
         faces = mesh.face_set(ld.face_set)
         val = ld.value
@@ -155,7 +160,8 @@ def reduced_loads(layout, problem, modes) -> dict:
             if np.ndim(p) >= 1 and np.shape(p)[0] == n_f:
                 p = np.asarray(p)[touch]
             used, inv = np.unique(c, return_inverse=True)
-            fk = FaceKernel(ftype, mesh.coordinates[used], inv.reshape(c.shape), axisymmetric=axi)
+            fk = FaceKernel(ftype, mesh.coordinates[used], inv.reshape(c.shape), axisymmetric=axi,
+                            thickness=None if thick is None else face_thickness(blocks, c, thick))
             f = fk.pressure_forces(p).reshape(-1, d)
             own = (used >= a) & (used < b)
             proj += np.einsum("ni,nik->k", f[own], Phi_own[used[own] - a])
