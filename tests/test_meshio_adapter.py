@@ -88,7 +88,7 @@ def test_bad_inputs(tmp_path):
         ADAPTER.read(tmp_path / "none.vtu")
 
 
-def test_cell_data_is_reported_not_dropped_silently(tmp_path):
+def test_cell_data_is_reported_not_dropped_silently(tmp_path, monkeypatch):
     """Cell data (a von Mises stress per cell) cannot be integration-point values: it is not
     imported, and the note naming it is in the metadata and in `romnet info`."""
     import subprocess
@@ -102,7 +102,8 @@ def test_cell_data_is_reported_not_dropped_silently(tmp_path):
     case = ADAPTER.read(tmp_path / "a.vtu")
     note = "cell data not imported (one value per cell, not at integration points): von_mises"
     assert note in case.metadata["notes"]
-    with meshio.xdmf.TimeSeriesWriter(tmp_path / "b.xdmf") as w:
+    monkeypatch.chdir(tmp_path)  # meshio writes the heavy data relative to the working directory
+    with meshio.xdmf.TimeSeriesWriter("b.xdmf") as w:
         w.write_points_cells(pts, cells)
         for t in (0.0, 1.0):
             w.write_data(t, point_data={"U": np.full((8, 3), t)}, cell_data={"S_vm": vm})
