@@ -149,11 +149,17 @@ class Model:
                 out[sl] = k.interpolate(tn).ravel()
         return out
 
-    def strain(self, U_local):
+    def strain(self, U_local, states=None):
+        """(n_ip, 6) Mandel strains of the local displacement; with ``states`` (list per
+        material) the e33 of plane-stress points is taken from their law states."""
         U = U_local.reshape(-1, self.dim)
         out = np.empty((self.n_ip, 6))
         for (_, k, _), sl in zip(self.kernels, self.ip_slices):
             out[sl] = k.strain(U).reshape(-1, 6)
+        if states is not None:
+            for law, p, st in zip(self.laws, self.mat_points, states):
+                if isinstance(law, PlaneStressLaw) and p.size:
+                    out[p, 2] = law.thickness_strain(st)
         return out
 
     def integrate(self, strain, temperature, dt, states, tangent=True):

@@ -167,7 +167,7 @@ class HFSolver:
         """Fill stress/strain/residual of a state built from arrays (law re-evaluated with
         dt = 0 is not meaningful for viscous laws: strain only, stress from elasticity is
         not recomputed; the next step needs only U and states)."""
-        st.strain = self.model.strain(self.backend.forward(st.U))
+        st.strain = self.model.strain(self.backend.forward(st.U), st.states)
         return st
 
     def step(self, state, t_next):
