@@ -47,8 +47,9 @@ def test_catalogue_of_formulations():
     assert np.allclose(get_element_type("cax8r").quadrature[0], [[-g, -g], [g, -g], [-g, g], [g, g]])
     assert get_element_type("c3d8r").hourglass and get_element_type("c3d8r").n_ip == 1
     # CalculiX' lower face rules of reduced hexahedra
-    assert get_element_type("c3d20r").faces[0][0] == "q8r" and get_element_type("q8r").mass_quadrature[1].size == 4
-    assert get_element_type("c3d8r").faces[2][0] == "q4r" and get_element_type("q4r").mass_quadrature[1].size == 1
+    assert get_element_type("c3d20r").faces[0][0] == "q8r" and get_element_type("q8r").load_quadrature[1].size == 4
+    assert get_element_type("c3d8r").faces[2][0] == "q4r" and get_element_type("q4r").load_quadrature[1].size == 1
+    assert get_element_type("q8").load_quadrature[1].size == 9
 
 
 @pytest.mark.parametrize("name", NEW)

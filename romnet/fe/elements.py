@@ -41,6 +41,8 @@ class ElementType:
     reference_nodes : (n_nodes, dim) node coordinates in the reference cell.
     quadrature : (points (n_ip, dim), weights (n_ip,)) full integration rule.
     mass_quadrature : (points, weights) exact for N_i N_j on the undistorted element.
+    load_quadrature : (points, weights) with which :class:`romnet.fe.FaceKernel` integrates
+        loads on faces of this type (the mass rule, except q4r / q8r: CalculiX' lower rules).
     faces : list of (face_type_name, local node tuple), outward right-hand-rule normals.
     edges : list of corner pairs (i, j) (0-based) in the order of the mid-edge nodes,
         empty for linear elements.
@@ -76,6 +78,7 @@ class ElementType:
         self.edges = [tuple(e) for e in edges]
         self.quadrature = tuple(np.asarray(a, dtype=float) for a in quadrature)
         self.mass_quadrature = tuple(np.asarray(a, dtype=float) for a in mass_quadrature)
+        self.load_quadrature = self.mass_quadrature
         self.faces = [(ft, tuple(int(i) for i in nodes)) for ft, nodes in faces]
         self._exponents = np.asarray(monomials, dtype=np.int64).reshape(-1, self.dim)
         if self._exponents.shape[0] != self.n_nodes:
@@ -270,7 +273,7 @@ def _build():
     # mint2d = 1 for C3D8R, 2x2 for C3D20R): face types q4r / q8r
     for face, rule in (("q4", ([[0.0, 0.0]], [4.0])), ("q8", q.quad_rule(2))):
         f = T[face].variant(face + "r", None)
-        f.mass_quadrature = tuple(np.asarray(a, dtype=float) for a in rule)
+        f.load_quadrature = tuple(np.asarray(a, dtype=float) for a in rule)
         T[face + "r"] = f
     for name, face in (("c3d8r", "q4"), ("c3d20r", "q8")):
         T[name].faces = [(face + "r" if ft == face else ft, nodes) for ft, nodes in T[name].faces]

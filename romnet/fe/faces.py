@@ -36,8 +36,9 @@ class FaceKernel:
     face_type : 't3', 't6', 'q4', 'q8' (3D) or 'l2', 'l3' (2D), or an ElementType.
     coordinates : (n_nodes, dim) nodal coordinates, dim = face reference dim + 1.
     face_connectivity : (n_f, n_fn) 0-based node indices in face node order.
-    quadrature : optional (points, weights); default the face type's ``mass_quadrature``
-        (exact for nodal-interpolated pressure times N on flat faces).
+    quadrature : optional (points, weights); default the face type's ``load_quadrature``
+        (its ``mass_quadrature``, exact for nodal-interpolated pressure times N on flat
+        faces; q4r / q8r: the 1 / 2x2 points CalculiX uses on C3D8R / C3D20R faces).
     axisymmetric : edges (l2, l3) of axisymmetric elements: coordinates are (r, z) and
         ``dA`` is the area swept over the full circumference, ``2 pi r ds``.
     thickness : edges of plane (strain/stress) elements: None (1), a scalar or (n_f,) the
@@ -66,7 +67,7 @@ class FaceKernel:
                                                 self.n_nodes, what="face")
         self.n_faces = self.connectivity.shape[0]
         self.n_fn = self.ftype.n_nodes
-        pts, w = self.ftype.mass_quadrature if quadrature is None else quadrature
+        pts, w = self.ftype.load_quadrature if quadrature is None else quadrature
         pts = np.asarray(pts, dtype=float).reshape(-1, self.ftype.dim)
         w = np.asarray(w, dtype=float).ravel()
         self.n_ip = w.shape[0]
