@@ -39,6 +39,15 @@ def zset_case(name: str) -> Path:
     return p
 
 
+def writable_copy(name: str, dst: Path) -> Path:
+    """A writable copy of the shared Z-set case ``name`` at ``dst`` (the shared data stay
+    read-only: never modify them)."""
+    shutil.copytree(zset_case(name), dst)
+    for p in dst.rglob("*"):
+        p.chmod(0o644 if p.is_file() else 0o755)
+    return dst
+
+
 def mpirun_cmd(n: int = 2):
     """[mpirun, -n, n] from the venv (mpich wheel) or PATH; None if there is none."""
     cand = Path(sys.executable).parent / "mpirun"
