@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 import numpy as np  # noqa: E402
 
+from bench_fe_kernel import best  # noqa: E402  (best wall time over repeats)
 from romnet.fe import ElementKernel, hourglass_matrices  # noqa: E402
 from romnet.fe.plane_stress import PlaneStressLaw  # noqa: E402
 from romnet.materials import build_law  # noqa: E402
@@ -28,15 +28,6 @@ from romnet.meshing import box_mesh  # noqa: E402
 
 SPEC = {"law": "gen_evp", "elasticity": {"young": 2e5, "poisson": 0.3}, "flow": {"type": "plasticity"},
         "isotropic": {"type": "linear", "R0": 100.0, "H": 2000.0}}
-
-
-def best(fn, repeat):
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 class Counting:
