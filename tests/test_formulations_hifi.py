@@ -275,7 +275,7 @@ def test_abaqus_notes_for_approximated_elements(tmp_path):
     # romnet info shows the notes of a store
     from romnet.store import write_case
     st = write_case(tmp_path / "a.h5", _fil_case(root / "fil" / "quad_CPS4R.fil"))
-    out = subprocess.run([sys.executable, "-m", "romnet.cli", "info", str(st)], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "romnet.app.cli", "info", str(st)], capture_output=True, text=True,
                          cwd=REPO)
     assert "hourglass control of CPS4R is not reproduced" in out.stdout
 

@@ -110,6 +110,6 @@ def test_cell_data_is_reported_not_dropped_silently(tmp_path, monkeypatch):
     case = ADAPTER.read(tmp_path / "b.xdmf")
     assert "cell data not imported (one value per cell, not at integration points): S_vm" in case.metadata["notes"]
     store = write_case(tmp_path / "b.h5", case)
-    out = subprocess.run([sys.executable, "-m", "romnet.cli", "info", str(store)], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "romnet.app.cli", "info", str(store)], capture_output=True,
                          text=True, cwd=REPO)
     assert "S_vm" in out.stdout and "cell data not imported" in out.stdout

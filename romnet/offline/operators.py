@@ -1,6 +1,6 @@
 """Precomputed reduced operators for the online stage.
 
-All functions take a :class:`romnet.offline.pod.Layout` (distributed rows) and return
+All functions take a :class:`romnet.offline.pod.RowLayout` (distributed rows) and return
 replicated (small) arrays, identical on every rank.
 
 * :func:`mode_strains` — Mandel strains of the displacement modes at every own
