@@ -48,6 +48,7 @@ import numpy as np
 
 from ..errors import InputError, StoreError
 from ..mpi import pull_rows, push_rows
+from ..sections import element_thickness
 from ..offline import operators as ops
 from ..offline.ecm import ecm, internal_force_integrand
 from ..offline.pipeline import hyper_reduce
@@ -101,7 +102,7 @@ class Enricher:
         self.options = options
         self.hf = None
         self.problem = None
-        self.layout = RowLayout(self.mesh, self.comm)
+        self.layout = RowLayout(self.mesh, self.comm, element_thickness(self.mesh, self.store_problem))
         self.members = {}
         self.version = resolve_version(self.store)
 

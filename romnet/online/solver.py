@@ -14,6 +14,12 @@ With inhomogeneous constraints (a lifting, :mod:`romnet.offline.lifting`) the st
 ``eps_p = B_p a + sum_k h_k(t) E_p,k`` (``E_p,k`` the strain of lifting field k at the
 point, ``h_k`` the loading's table of its condition).
 
+plus, with hourglass-controlled elements (c3d8r, ...), the exact linear term
+``f_int += K_hg a``, ``K += K_hg`` with ``K_hg = sum_m c_m Phi^T K_hg,m Phi`` (the stored
+per-material matrices, ``c_m`` the loading's constant modulus). Points on plane-stress
+elements integrate their law through :class:`romnet.fe.plane_stress.PlaneStressLaw`
+(sigma33 = 0; e33 is written into the point strain).
+
 Newton on ``R(a) = f_int(a) - F_ext(t) = 0`` from ``a_n`` (or, with ``predictor``, from
 the linear extrapolation of the last two accepted states); during the iterations the law is
 evaluated at the ECM points only (the points with a weight: they alone make ``f_int`` and
@@ -42,6 +48,7 @@ import numpy as np
 
 from .. import mpi
 from ..errors import ConvergenceError, InputError
+from ..fe.plane_stress import PlaneStressLaw, wrap_law
 from ..materials import build_law
 from ..offline.lifting import check_sources, inhomogeneous, source_tables
 from ..offline.operators import LOAD_KINDS
@@ -121,25 +128,42 @@ class ReducedSolver:
         if mat.size and (mat.min() < 0 or mat.max() >= len(problem.materials)):
             raise InputError(f"reduced points refer to material {int(mat.max())} / {int(mat.min())}, the "
                              f"loading has {len(problem.materials)} material assignment(s)")
-        self.laws = [build_law(m.spec) for m in problem.materials]
+        ps = model.plane_stress if model.plane_stress is not None else np.zeros(model.n_points, np.int8)
+        self.laws = [wrap_law(build_law(m.spec), ps[model.material == i], m.element_set)
+                     for i, m in enumerate(problem.materials)]
         self.groups = [(law, np.flatnonzero(mat == i)) for i, law in enumerate(self.laws)]
         self.groups = [(law, idx) for law, idx in self.groups if idx.size]
-        self.n_state = max([law.n_state for law in self.laws] + [1])
-        self._setup_temperature(problem, sl)
-        self._setup_loads(problem)
-        self._setup_lifting(problem, sl)
-        self._setup_offsets(problem, sl)
+        self.K_hg = self._hourglass(model, problem)
         # ECM points (weights > 0: f_int and K) and zero-weight points (outputs only)
         self.act = np.flatnonzero(self.w > 0)
         self.pas = np.flatnonzero(self.w <= 0)
         self.Ba = np.ascontiguousarray(self.B[self.act])
         self.wBa = np.ascontiguousarray((self.w[self.act, None, None] * self.Ba).reshape(-1, self.k))
-        self.sub_groups = {name: [(law, np.flatnonzero(np.isin(idx, sub)), np.searchsorted(sub, idx[np.isin(idx, sub)]))
-                                  for law, idx in self.groups]
+        self.sub_groups = {name: [(law, np.searchsorted(sub, idx[np.isin(idx, sub)])) for law, idx in self.groups]
                            for name, sub in (("act", self.act), ("pas", self.pas))}
         self._last = None           # (t_prev, a_prev, t, a) of the last two accepted states
+        self.n_state = max([law.n_state for law in self.laws] + [1])
+        self._setup_temperature(problem, sl)
+        self._setup_loads(problem)
+        self._setup_lifting(problem, sl)
+        self._setup_offsets(problem, sl)
 
     # ------------------------------------------------------------------ loading
+    def _hourglass(self, model, problem):
+        """(k, k) reduced hourglass stiffness of the loading (None without hourglass elements)."""
+        if model.hourglass is None:
+            return None
+        from ..offline.operators import hourglass_modulus_constant
+        mats, modulus = model.hourglass["matrices"], model.hourglass["modulus"]
+        K = np.zeros((self.k, self.k))
+        for j in np.flatnonzero(np.isfinite(modulus)):
+            if j >= len(self.laws):
+                raise InputError(f"the ROM's hourglass operator refers to material {j}, the loading has "
+                                 f"{len(self.laws)}")
+            law = getattr(self.laws[j], "law", self.laws[j])
+            K += hourglass_modulus_constant(law, problem, problem.materials[j].element_set) * mats[j]
+        return K
+
     def _setup_temperature(self, problem, sl):
         nodes = self.model.nodes[sl]
         self.shape = self.model.shape[sl]
@@ -258,24 +282,29 @@ class ReducedSolver:
         st.strain = np.einsum("pck,k->pc", self.B, st.a)
         if self.lift_E is not None:
             st.strain += self._lift_strain(t)
+        for law, idx in self.groups:
+            if isinstance(law, PlaneStressLaw):
+                st.strain[idx, 2] = law.thickness_strain(S[idx, :law.n_state])
         return st
 
     # ------------------------------------------------------------------ evaluation
     def integrate(self, eps, T, dt, states, tangent=True, subset=None):
         """Law at this rank's points: stress (n, 6), tangent (n, 6, 6), states, ok (n,)
-        (the law sees ``eps + eps0``, its stress gets ``sig0``: initial state offsets).
-        ``subset``: ``"act"`` / ``"pas"``, the arrays are those of the ECM / zero-weight
+        (the law sees ``eps + eps0``, its stress gets ``sig0``: initial state offsets;
+        plane-stress points: ``eps[:, 2]`` is overwritten with the solved e33 less eps0).
+        ``subset``: ``"act"`` / ``"pas"``: the arrays are those of the ECM / zero-weight
         points only (``self.act`` / ``self.pas`` order)."""
-        idx_all = None if subset is None else (self.act if subset == "act" else self.pas)
-        n = self.n_loc if idx_all is None else idx_all.size
-        if self.eps0 is not None:
-            eps = eps + (self.eps0 if idx_all is None else self.eps0[idx_all])
+        sel = slice(None) if subset is None else (self.act if subset == "act" else self.pas)
+        n = self.n_loc if subset is None else len(sel)
+        eps0 = None if self.eps0 is None else self.eps0[sel]
+        eps_in = eps
+        if eps0 is not None:
+            eps = eps + eps0
         sig = np.zeros((n, 6))
         D = np.zeros((n, 6, 6)) if tangent else None
         new = np.array(states, copy=True)
         ok = np.ones(n, dtype=bool)
-        groups = self.groups if subset is None else [(law, pos) for law, _, pos in self.sub_groups[subset]]
-        for law, idx in groups:
+        for law, idx in (self.groups if subset is None else self.sub_groups[subset]):
             if not idx.size:
                 continue
             with np.errstate(all="ignore"):
@@ -283,10 +312,12 @@ class ReducedSolver:
             sig[idx] = r.stress
             if tangent:
                 D[idx] = r.tangent
+            if isinstance(law, PlaneStressLaw):
+                eps_in[idx, 2] = law.thickness_strain(r.state) - (0.0 if eps0 is None else eps0[idx, 2])
             new[idx, :law.n_state] = r.state
             ok[idx] = r.converged & np.all(np.isfinite(r.stress), axis=1)
         if self.sig0 is not None:
-            sig = sig + (self.sig0 if idx_all is None else self.sig0[idx_all])
+            sig = sig + self.sig0[sel]
         return sig, D, new, ok
 
     def evaluate(self, a, T, dt, states, eps_lift=None):
@@ -307,6 +338,9 @@ class ReducedSolver:
             buf = self.comm.allreduce(buf)
         f, K = buf[:k], buf[k:k + k * k].reshape(k, k)
         fabs, nbad = buf[k + k * k:2 * k + k * k], int(round(buf[-1]))
+        if self.K_hg is not None:  # exact linear hourglass term (replicated)
+            fh = self.K_hg @ a
+            f, K, fabs = f + fh, K + self.K_hg, fabs + np.abs(fh)
         return f, K, float(np.linalg.norm(fabs)), nbad, sig, eps, new
 
     # ------------------------------------------------------------------ Newton
@@ -340,7 +374,11 @@ class ReducedSolver:
             if self.size > 1:
                 buf = self.comm.allreduce(buf)
             f, K = buf[:k], buf[k:k + k * k].reshape(k, k)
-            fscale, nbad = float(np.linalg.norm(buf[k + k * k:2 * k + k * k])), int(round(buf[-1]))
+            fabs, nbad = buf[k + k * k:2 * k + k * k], int(round(buf[-1]))
+            if self.K_hg is not None:  # exact linear hourglass term (replicated)
+                fh = self.K_hg @ a
+                f, K, fabs = f + fh, K + self.K_hg, fabs + np.abs(fh)
+            fscale = float(np.linalg.norm(fabs))
             if nbad:
                 raise _AttemptFailed(f"law integration failed at {nbad} reduced point(s) (iteration {it})")
             R = f - F
@@ -351,7 +389,7 @@ class ReducedSolver:
             if not np.isfinite(rn):
                 raise _AttemptFailed(f"non-finite residual at iteration {it}")
             if rn <= opt.ratio * ref or rn == 0.0 or small:
-                return self._accepted(state, t1, a, T, E, dt, sig_a, new_a), hist
+                return self._accepted(state, t1, a, T, E, dt, eps_a, sig_a, new_a), hist
             if it == opt.max_iterations:
                 raise _AttemptFailed(f"no convergence in {opt.max_iterations} iterations "
                                      f"(||R||/||F|| = {rel:.3e})")
@@ -369,19 +407,21 @@ class ReducedSolver:
             small = np.linalg.norm(da) <= opt.round_off * max(np.linalg.norm(a), 1e-300)
         raise AssertionError("unreachable")
 
-    def _accepted(self, state, t1, a, T, E, dt, sig_a, new_a):
+    def _accepted(self, state, t1, a, T, E, dt, eps_a, sig_a, new_a):
         """The converged state: the ECM points' law results, the law once at the
         zero-weight points (their failure fails the attempt too)."""
         eps = np.einsum("pck,k->pc", self.B, a)
         if E is not None:
             eps = eps + E
+        eps[self.act] = eps_a                      # with the plane-stress e33 the law solved
         states = np.array(state.states, copy=True)
         stress = np.zeros((self.n_loc, 6))
         states[self.act], stress[self.act] = new_a, sig_a
         nbad = 0
         if self.pas.size:
-            sig_p, _, new_p, ok_p = self.integrate(eps[self.pas], T[self.pas], dt, state.states[self.pas], False,
-                                                   subset="pas")
+            eps_p = eps[self.pas]
+            sig_p, _, new_p, ok_p = self.integrate(eps_p, T[self.pas], dt, state.states[self.pas], False, subset="pas")
+            eps[self.pas] = eps_p
             states[self.pas], stress[self.pas] = new_p, sig_p
             nbad = int(np.count_nonzero(~ok_p))
         if self.size > 1:
