@@ -68,7 +68,7 @@ class LearningSettings:
     (:mod:`romnet.online.enrichment`)."""
     learn: bool = setting(True, Bool, "keep every enrichment: a new ROM version of the store after each run "
                           "that enriched (false: each run starts from the stored ROM, reproducible)")
-    add_tolerance: float = setting(5e-4, Num(gt=0), "an HF field becomes a new mode where its residual against "
+    add_tolerance: float = setting(1e-4, Num(gt=0), "an HF field becomes a new mode where its residual against "
                                    "the basis exceeds this fraction of the field")
     max_modes: int = setting(60, Int(ge=1), "budget of U modes of a ROM: over it the basis is recompressed "
                              "(truncated POD at the ROM's tolerance, at most this many modes)")
