@@ -310,8 +310,8 @@ class _QRSet:
 def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=CHUNK_ROWS,
                   group_floor=0.0) -> dict:
     """Group normalisation of the module docstring (one blocked pass over ``G``, one
-    Allreduce of 2 n_col values); with ``group_floor`` > 0 the norms are also floored at
-    ``group_floor * max_g B_g`` (groups far smaller than the largest one are then measured
+    Allreduce of 2 n_col values); with ``group_floor`` > 0 (a number, or one per group) the
+    norms are also floored at ``group_floor * max_g B_g`` (groups far smaller than the largest one are then measured
     against a fraction of it instead of their own size: learning ROMs, whose many small
     principal stress components would otherwise each ask for their own points).
     Returns a replicated dict:
@@ -330,8 +330,9 @@ def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=C
     gB = np.sqrt(np.bincount(groups, weights=b_all ** 2))
     gA = np.sqrt(np.bincount(groups, weights=A_all ** 2))
     norm_g = np.maximum(gB, zero_tol * gA)
-    if group_floor > 0 and gB.size:
-        norm_g = np.maximum(norm_g, group_floor * gB.max())
+    floor = np.broadcast_to(np.asarray(group_floor, dtype=float), gB.shape)
+    if gB.size and np.any(floor > 0):
+        norm_g = np.maximum(norm_g, floor * gB.max())
     keep_g = (gA > 1e-14 * (gA.max() if gA.size else 1.0)) & (norm_g > 0)
     cols = np.flatnonzero(keep_g[groups])
     scale = np.zeros(n_all)
@@ -353,8 +354,8 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
     dV : (n_ip_local,) integration weights x detJ.
     groups : (n_col,) group of every column (default: one group per column).
     zero_tol : floor of a group's normalisation relative to its integrand's magnitude.
-    group_floor : floor of a group's normalisation relative to the largest group
-        (:func:`normalisation`; 0: none, the offline default).
+    group_floor : floor of a group's normalisation relative to the largest group, a number
+        or one per group (:func:`normalisation`; 0: none, the offline default).
     patience : stop after this many steps without a new smallest max error (default
         ``max(100, max_points // 2)``).
     warm_start : global ip indices put in ``P`` first (module docstring).

@@ -557,7 +557,8 @@ def extend_basis(basis: PODBasis, S_new, inner, comm=None, tol=1e-3, max_new=Non
     reduced coordinates in the old basis stay valid (padded with zeros).
 
     Returns ``(new basis, added)``: the modes ``[old, new]``, ``coefficients`` with one
-    column per snapshot appended, ``singular_values`` the energy weights of the modes
+    column per snapshot appended (``info["principal"]``: how many leading columns are the
+    principal directions of an earlier POD, the rest are snapshots), ``singular_values`` the energy weights of the modes
     (norms of the coefficient rows), energies updated (a residual that is not kept counts
     as discarded); ``added`` the number of new modes. ``max_new`` caps the new modes.
     Collective; the result is the same on any number of ranks (replicated Gram products)."""
@@ -565,6 +566,7 @@ def extend_basis(basis: PODBasis, S_new, inner, comm=None, tol=1e-3, max_new=Non
     S_new = np.asarray(S_new, dtype=np.float64)
     Phi = basis.modes
     C = basis.coef
+    principal = int(basis.info.get("principal", C.shape[1]))
     added, disc, E = 0, basis.discarded_energy, basis.total_energy
     for j in range(S_new.shape[1]):
         s = S_new[:, j:j + 1]
@@ -589,7 +591,8 @@ def extend_basis(basis: PODBasis, S_new, inner, comm=None, tol=1e-3, max_new=Non
         C = np.hstack([C, c[:, None]])
     w = np.sqrt(np.einsum("ij,ij->i", C, C))
     return (PODBasis(Phi, w, E, disc, basis.tolerance, basis.max_modes, basis.n_snapshots + S_new.shape[1],
-                     {**basis.info, "extended": basis.info.get("extended", 0) + added}, C), added)
+                     {**basis.info, "extended": basis.info.get("extended", 0) + added, "principal": principal}, C),
+            added)
 
 
 def recompress_basis(basis: PODBasis, tol=None, max_modes=None):
@@ -604,8 +607,8 @@ def recompress_basis(basis: PODBasis, tol=None, max_modes=None):
     R = U[:, :n] * sign_fix(U[:, :n])
     disc = basis.discarded_energy + float(np.sum(sv[n:] ** 2))
     return (PODBasis(basis.modes @ R, sv, basis.total_energy, disc, basis.tolerance, basis.max_modes,
-                     basis.n_snapshots, {**basis.info, "recompressed": basis.info.get("recompressed", 0) + 1},
-                     np.diag(sv[:n])), R)
+                     basis.n_snapshots, {**basis.info, "recompressed": basis.info.get("recompressed", 0) + 1,
+                                         "principal": n}, np.diag(sv[:n])), R)
 
 
 def S_new_energy(inner, S, comm):

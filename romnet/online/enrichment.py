@@ -120,6 +120,7 @@ class Enricher:
             self.hf = HFSolver(self.mesh, problem, comm=self.comm,
                                options=self.options or SolverOptions(verbose=False))
         self.problem = problem
+        self._shadow = None          # (t, law states at the HF ips) along the current run
 
     def snapshot(self):
         """State of the learned bases (for :meth:`restore`: a run that does not learn)."""
@@ -166,7 +167,8 @@ class Enricher:
                              float(info["total_energy"]), float(info["discarded_energy"]),
                              tol if tol >= 0 else None, mm if mm >= 0 else None, int(info["n_snapshots"]),
                              {"inner_product": info["inner_product"],
-                              "reorthogonalized": bool(info.get("reorthogonalized", False))},
+                              "reorthogonalized": bool(info.get("reorthogonalized", False)),
+                              "principal": int(info.get("principal", modes[n].shape[1]))},
                              None if coef is None else np.asarray(coef, dtype=float))
             bases[n] = (basis, inner, info)
         if "tolerance" not in model.tree.get("ecm", {}):
@@ -190,16 +192,25 @@ class Enricher:
         return (basis.modes @ c).reshape(self.layout.n_ip_local, -1)
 
     def _replay_states(self, Phi_hf, history, t_n):
-        """Law states at the HF solver's ips at t_n along the reconstructed strain history."""
+        """Law states at the HF solver's ips at t_n along the run's reconstructed strain
+        history ``[(t_j, a_j)]`` (coordinates in the current basis). The states reached are
+        kept (the run's *shadow*): a later enrichment of the same run continues from them, so
+        a run with enrichments integrates the law over the mesh once per increment at most
+        (:meth:`set_loading` starts a new run)."""
         mdl = self.hf.model
-        states = mdl.initial_states()
-        t_prev = history[0][0]
+        if self._shadow is not None and self._shadow[0] <= t_n + 1e-12 * max(1.0, abs(t_n)):
+            t_prev, states = self._shadow
+        else:
+            t_prev, states = history[0][0], mdl.initial_states()
         for t, a in history[1:]:
+            if t <= t_prev + 1e-12 * max(1.0, abs(t_prev)):
+                continue
             if t > t_n + 1e-12 * max(1.0, abs(t_n)):
                 break
             _, _, states, _, _ = mdl.integrate(mdl.strain(Phi_hf @ a), mdl.temperature(t), t - t_prev, states,
                                                tangent=False)
             t_prev = t
+        self._shadow = (t_prev, states)
         return states
 
     # ------------------------------------------------------------------ enrichment
@@ -266,14 +277,14 @@ class Enricher:
         Phi_new = mem.bases[disp][0].modes
         # -------------------------------------------------- ECM (warm start) + QDEIM + operators
         t_ecm = time.perf_counter()
-        sb = mem.bases[model.stress_field][0]
-        w = sb.sigma
-        keep = np.flatnonzero(w > mem.ecm_tol * w.max()) if w.size else np.zeros(0, int)
-        sig = (sb.modes[:, keep] * w[keep]).reshape(L.n_ip_local, 6, keep.size)
+        sig, groups_floor = _ecm_stresses(mem.bases[model.stress_field][0], mem.ecm_tol, L.n_ip_local,
+                                          self.cfg["group_floor"])
         G, groups = internal_force_integrand(sig, ops.mode_strains(L, Phi_new))
+        del sig
+        floors = np.append(groups_floor, 0.0)                 # the volume column: its own group
         warm = None if disp in mem.recompressed else model.ip[model.weights > 0]
         res = ecm(G, L.local_dV(), comm, ip_offset=L.ip_range[0], tol=mem.ecm_tol, groups=groups,
-                  warm_start=warm, group_floor=self.cfg["group_floor"], max_points=self.cfg["max_points"],
+                  warm_start=warm, group_floor=floors, max_points=self.cfg["max_points"],
                   nnls_solver="qr")
         del G
         for n in mem.qdeim_fields:                       # DEIM points of the new modes (earlier ones kept)
@@ -319,16 +330,22 @@ class Enricher:
         return float(np.sqrt(sums[0]) / den) if den > 0 else float("nan")
 
     def distance(self, mem, disp, a, U_hf):
-        """Relative distance ``||Phi a - U_hf|| / ||U_hf||`` (Euclidean over the nodal DOF) of
-        reduced coordinates ``a`` in the member's current U basis to an HF displacement given
-        as this rank's rows of the offline layout (n_own, dim). Collective, replicated."""
-        Phi = mem.bases[disp][0].modes
+        """Relative distance ``||Phi a - U_hf|| / max(||U_hf||, floor)`` (Euclidean over the
+        nodal DOF) of reduced coordinates ``a`` in the member's current U basis to an HF
+        displacement given as this rank's rows of the offline layout (n_own, dim); the floor,
+        1e-2 of the RMS norm of the snapshots the basis represents, keeps an unloaded state's
+        small residual displacement from reading as a large error (as :func:`romnet.metrics.relative_errors`
+        floors at 1e-2 of the largest output). Collective, replicated."""
+        basis = mem.bases[disp][0]
+        Phi = basis.modes
         U_hf = np.asarray(U_hf).reshape(-1)
         d = Phi @ np.asarray(a) - U_hf
         sums = np.array([d @ d, U_hf @ U_hf])
         if self.comm.Get_size() > 1:
             sums = self.comm.allreduce(sums)
-        return float(np.sqrt(sums[0] / sums[1])) if sums[1] > 0 else 0.0
+        floor = 1e-2 * _rms_norm(basis, mem.bases[disp][1], self.comm)
+        den = max(np.sqrt(sums[1]), floor)
+        return float(np.sqrt(sums[0]) / den) if den > 0 else 0.0
 
     def distance_to_hf(self, model, a, U_hf):
         """:meth:`distance` for ``model``'s ROM (the redone increment vs the HF one)."""
@@ -358,6 +375,7 @@ class Enricher:
             pod[n] = pod_entry(b, info["kind"], info["n_points"], info["n_comp"], info.get("components", []),
                                info.get("convention", "storage"))
             pod[n]["coefficients"] = np.asarray(b.coef)
+            pod[n]["principal"] = int(b.info.get("principal", b.coef.shape[1]))
         ecm_old = old.get("ecm", {})
         kept = {k: old[k] for k in ("settings", "dirichlet", "timings", "report", "calibration") if old.get(k)}
         return rom_tree(pod, red, ecm_entry(res, mem.ecm_tol, ecm_old.get("stress_field", "stress"),
@@ -405,6 +423,36 @@ class Enricher:
             mem.changed = False
         self.version = v
         return v
+
+
+def _ecm_stresses(basis, ecm_tol, n_ip_local, floor):
+    """Stresses of the ECM integrand of a learning ROM and the floor of each one's group:
+    the basis' principal directions ``w_j psi_j`` (``w_j > ecm_tol max w``; floored at
+    ``floor`` x the largest group: the training family's small components do not each need
+    their own points) and every stress snapshot added since the last (re)compression, from
+    the basis' coefficients (not floored: each enriched state's reduced forces are
+    integrated to the ECM tolerance, so the enrichment fixes the hyper-reduction error at
+    that state too, not only the basis). Returns ((n_ip_local, 6, n_s), (n_s,))."""
+    C = basis.coef
+    k_p = min(int(basis.info.get("principal", C.shape[1])), C.shape[1])
+    w = np.sqrt(np.einsum("ij,ij->i", C[:, :k_p], C[:, :k_p])) if k_p else np.zeros(0)
+    w = np.pad(w, (0, basis.n_modes - w.size))
+    keep = np.flatnonzero(w > ecm_tol * w.max()) if w.size and w.max() > 0 else np.zeros(0, int)
+    cols = [basis.modes[:, keep] * w[keep]]
+    if C.shape[1] > k_p:
+        cols.append(basis.modes @ C[:, k_p:])
+    S = np.concatenate(cols, axis=1)
+    floors = np.concatenate([np.full(keep.size, float(floor)), np.zeros(C.shape[1] - k_p)])
+    return S.reshape(n_ip_local, 6, -1), floors
+
+
+def _rms_norm(basis, inner, comm) -> float:
+    """RMS Euclidean norm of the snapshots a basis represents (``modes @ coefficients``)."""
+    X = basis.modes @ basis.coef
+    e = np.array([float(np.sum(X * X)), float(X.shape[1])])
+    if comm.Get_size() > 1:
+        e[0] = comm.allreduce(e[0])
+    return float(np.sqrt(e[0] / max(e[1], 1.0)))
 
 
 def _set_member(tree, key, sub):

@@ -18,7 +18,7 @@ __all__ = ["OnlineSettings", "LearningSettings", "CRITERIA", "STATE_RECONSTRUCTI
            "solver_options"]
 
 #: how an enrichment builds the HF internal variables at t_n (:mod:`romnet.online.enrichment`)
-STATE_RECONSTRUCTIONS = ("gappy", "replay")
+STATE_RECONSTRUCTIONS = ("replay", "gappy")
 
 #: enrichment criteria (:meth:`romnet.online.api.OnlineROM.run`)
 CRITERIA = ("indicator", "estimate", "learned")
@@ -78,8 +78,11 @@ class LearningSettings:
                                  "against at least this fraction of the largest one (0: each against itself)")
     max_points: int = setting(None, Int(ge=1), "cap on the ECM points of an enriched ROM")
     state: str = setting(STATE_RECONSTRUCTIONS[0], Const(*STATE_RECONSTRUCTIONS), "internal variables of the HF "
-                         "increment: Gappy-POD of the 'state' basis (O(mesh)), or 'replay' the law along the "
-                         "run (O(mesh x increments); used anyway without a 'state' basis)")
+                         "increment: 'replay' the law along the run's reduced history (exact for the ROM's "
+                         "trajectory; kept across the run's enrichments: at most one law evaluation over the "
+                         "mesh per increment of a run that enriches), or 'gappy': Gappy-POD of the 'state' "
+                         "basis (O(mesh) but approximate: the HF increment then also relaxes the "
+                         "reconstruction's error)")
 
 
 def cluster_choice(value):
