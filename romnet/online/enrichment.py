@@ -278,7 +278,7 @@ class Enricher:
         # -------------------------------------------------- ECM (warm start) + QDEIM + operators
         t_ecm = time.perf_counter()
         sig, groups_floor = _ecm_stresses(mem.bases[model.stress_field][0], mem.ecm_tol, L.n_ip_local,
-                                          self.cfg["group_floor"])
+                                          self.cfg["group_floor"], self.cfg["snapshot_groups"])
         G, groups = internal_force_integrand(sig, ops.mode_strains(L, Phi_new))
         del sig
         floors = np.append(groups_floor, 0.0)                 # the volume column: its own group
@@ -425,16 +425,18 @@ class Enricher:
         return v
 
 
-def _ecm_stresses(basis, ecm_tol, n_ip_local, floor):
+def _ecm_stresses(basis, ecm_tol, n_ip_local, floor, snapshots=False):
     """Stresses of the ECM integrand of a learning ROM and the floor of each one's group:
     the basis' principal directions ``w_j psi_j`` (``w_j > ecm_tol max w``; floored at
     ``floor`` x the largest group: the training family's small components do not each need
     their own points) and every stress snapshot added since the last (re)compression, from
     the basis' coefficients (not floored: each enriched state's reduced forces are
     integrated to the ECM tolerance, so the enrichment fixes the hyper-reduction error at
-    that state too, not only the basis). Returns ((n_ip_local, 6, n_s), (n_s,))."""
+    that state too, not only the basis) -- with ``snapshots``; without, the weights of all the
+    basis' modes (the enriched ones: their residual norms) and every group floored.
+    Returns ((n_ip_local, 6, n_s), (n_s,))."""
     C = basis.coef
-    k_p = min(int(basis.info.get("principal", C.shape[1])), C.shape[1])
+    k_p = min(int(basis.info.get("principal", C.shape[1])), C.shape[1]) if snapshots else C.shape[1]
     w = np.sqrt(np.einsum("ij,ij->i", C[:, :k_p], C[:, :k_p])) if k_p else np.zeros(0)
     w = np.pad(w, (0, basis.n_modes - w.size))
     keep = np.flatnonzero(w > ecm_tol * w.max()) if w.size and w.max() > 0 else np.zeros(0, int)
