@@ -212,16 +212,22 @@ class CrystalLaw(Law):
 
     # ------------------------------------------------------------------ per-system functions
     def _flow(self, f, c, derivative=True):
-        """phi (and dphi/df) (m, N) at overstresses f >= 0 (m, N)."""
+        """phi (and dphi/df) (m, N) at overstresses f >= 0 (m, N) (in-place arithmetic: large
+        temporaries cost page faults)."""
         x = f * c["invK"]
         xn1 = _spow(x, self._n_plan, c["n"] - 1.0)
-        phi = xn1 * x
-        dphi = xn1 * c["nK"] if derivative else None
+        dphi = np.multiply(xn1, c["nK"]) if derivative else None
+        phi = np.multiply(x, xn1, out=x)
         if self.hyperbolic:
-            a = np.minimum(f * c["invKinf"], _MAX_SINH)
-            phi += c["eps0"] * np.sinh(a)
+            a = np.multiply(f, c["invKinf"])
+            np.minimum(a, _MAX_SINH, out=a)
+            t = np.sinh(a)
+            t *= c["eps0"]
+            phi += t
             if derivative:
-                dphi += c["e0K"] * np.cosh(a)
+                np.cosh(a, out=a)
+                a *= c["e0K"]
+                dphi += a
         return phi, dphi
 
     def _flow_bound(self, rate, c):
@@ -276,39 +282,66 @@ class CrystalLaw(Law):
     def _kinematic(self, rhs, den, c):
         """Backward-Euler kinematic variable: alpha with ``den alpha + beta |alpha|^m sign(alpha)
         = rhs`` (per system; beta = dt (C/M)^m) and the derivative of the left side
-        ``den + m beta |alpha|^(m-1)``. Closed form without recovery; else Newton on |alpha|
-        from the smaller of the two single-term solutions (an upper bound: the function is
-        convex and increasing, so the iterates decrease monotonically to the root)."""
+        ``den + m beta |alpha|^(m-1)`` (den (m, N) is overwritten by it). Without recovery and for m = 1, 2, 3: closed forms
+        (m = 3: the real root of the depressed cubic in hyperbolic form, then one Newton
+        step); else Newton on |alpha| from the smaller of the two single-term solutions (an
+        upper bound: the function is convex and increasing, so the iterates decrease
+        monotonically to the root)."""
         alpha = rhs / den
         if not self.recovery:
             return alpha, den
-        dres = np.broadcast_to(den, alpha.shape).copy()
+        dres = den                                                          # overwritten below
         for sl, k in self._rec_plan:
             dn = den[:, sl]
             q = np.abs(rhs[:, sl])
             beta = c["beta"][:, sl]
-            m = c["mrec"][:, sl]
-            with np.errstate(divide="ignore"):
-                ratio = q / beta
-            if k == 2:
-                xb = np.cbrt(ratio)
-            elif k == 1:
-                xb = np.sqrt(ratio)
-            elif k == 0:
-                xb = ratio
+            if k == 0:                                                      # m = 1
+                x = q / (dn + beta)
+            elif k == 1:                                                    # m = 2
+                x = 2.0 * q / (dn + np.sqrt(dn * dn + 4.0 * beta * q))
+            elif k == 2:                                                    # m = 3
+                # x = 2 sqrt(dn / 3 beta) sinh(asinh(3 q / (2 dn) sqrt(3 beta / dn)) / 3)
+                s = dn / (3.0 * np.maximum(beta, 1e-300))
+                np.sqrt(s, out=s)
+                x = q / dn
+                x *= 1.5
+                x /= s
+                np.arcsinh(x, out=x)
+                x *= 1.0 / 3.0
+                np.sinh(x, out=x)
+                x *= s
+                x *= 2.0
+                x2 = x * x                                                  # one Newton step
+                t = beta * x2
+                s = t + dn
+                s *= x
+                s -= q
+                t *= 3.0
+                t += dn
+                s /= t
+                x -= s
             else:
-                xb = ratio ** (1.0 / m)
-            x = np.minimum(q / dn, xb)
-            for _ in range(60):
-                xm1 = ipow(x, k) if k is not None else x ** (m - 1.0)
-                step = (x * (dn + beta * xm1) - q) / (dn + m * beta * xm1)
-                x = x - step
-                if np.all(np.abs(step) <= 1e-14 * (x + 1e-30)):
-                    break
-            xm1 = ipow(x, k) if k is not None else x ** (m - 1.0)
+                x = self._kinematic_newton(q, dn, beta, c["mrec"][:, sl], k)
             alpha[:, sl] = np.copysign(x, rhs[:, sl])
-            dres[:, sl] = dn + m * beta * xm1
+            m = c["mrec"][:, sl]
+            xm1 = ipow(x, k) if k is not None else x ** (m - 1.0)
+            xm1 *= m * beta
+            dres[:, sl] = dn + xm1
         return alpha, dres
+
+    @staticmethod
+    def _kinematic_newton(q, dn, beta, m, k):
+        """x >= 0 with dn x + beta x^m = q (any m >= 1) by Newton from an upper bound."""
+        with np.errstate(divide="ignore"):
+            xb = (q / beta) ** (1.0 / m)
+        x = np.minimum(q / dn, xb)
+        for _ in range(60):
+            xm1 = ipow(x, k) if k is not None else x ** (m - 1.0)
+            step = (x * (dn + beta * xm1) - q) / (dn + m * beta * xm1)
+            x = x - step
+            if np.all(np.abs(step) <= 1e-14 * (x + 1e-30)):
+                break
+        return x
 
     # ------------------------------------------------------------------ elasticity helpers
     def _setup_elasticity(self):

@@ -77,19 +77,30 @@ def _residual(law, w, cx, dt):
     """G(w) (m, N) and the pieces of the Jacobian and of the update."""
     c = cx["c"]
     sw = np.sign(w)
-    phi, dphi = law._flow(np.abs(w), c)
-    g = dt * phi
-    gp = dt * dphi
+    g, gp = law._flow(np.abs(w), c)
+    g *= dt                                                                 # |Delta gamma|
+    gp *= dt                                                                # d|Delta gamma| / d|w|
     dg = g * sw
     D = c["D"]
-    alpha, dres = law._kinematic(cx["alpha_n"] + dg, 1.0 + D * g, c)
-    dalpha = gp * (1.0 - D * alpha * sw) / dres                         # d alpha / d w
+    den = D * g
+    den += 1.0
+    alpha, dres = law._kinematic(cx["alpha_n"] + dg, den, c)
+    dalpha = D * alpha                                                      # d alpha / d w:
+    dalpha *= sw
+    np.subtract(1.0, dalpha, out=dalpha)
+    dalpha *= gp
+    dalpha /= dres                                                          # gp (1 - D alpha sw) / dres
     v = cx["v_n"] + g
     r, drdv = law._radius(v, c)
-    z = cx["tau_tr"] - _dtau(law, dg, cx["C"]) - c["C"] * alpha
-    f = np.abs(z) - r
-    G = w - np.copysign(np.maximum(f, 0.0), z)
-    q = dict(gp=gp, dalpha=dalpha, act=f > 0, dg=dg, alpha=alpha, v=v)
+    z = cx["tau_tr"] - _dtau(law, dg, cx["C"])
+    z -= c["C"] * alpha
+    f = np.abs(z)
+    f -= r
+    act = f > 0
+    np.maximum(f, 0.0, out=f)
+    np.copysign(f, z, out=f)
+    G = np.subtract(w, f, out=f)
+    q = dict(gp=gp, dalpha=dalpha, act=act, dg=dg, alpha=alpha, v=v)
     if drdv is not None:
         q.update(drdv=drdv, sz=np.sign(z), sw=sw)
     return G, q

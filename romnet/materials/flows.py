@@ -32,18 +32,21 @@ def int_exponent(coef, shift=0.0):
 
 
 def ipow(x, k: int):
-    """x ** k for an int k >= 0 by repeated squaring (exact products, several times faster
-    than a float power); may return x itself for k = 1."""
+    """x ** k for an int k >= 0 by products (left-to-right binary powering, in place on one
+    new array; several times faster than a float power); returns x itself for k = 1."""
     if k == 0:
         return np.ones_like(x)
-    out, base = None, x
-    while True:
-        if k & 1:
-            out = base if out is None else out * base
-        k >>= 1
-        if not k:
-            return out
-        base = base * base
+    if k == 1:
+        return x
+    bits = bin(k)[3:]                                   # the binary digits after the leading 1
+    out = np.multiply(x, x)
+    if bits[0] == "1":
+        out *= x
+    for b in bits[1:]:
+        out *= out
+        if b == "1":
+            out *= x
+    return out
 
 
 class Flow:
