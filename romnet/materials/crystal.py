@@ -58,6 +58,9 @@ _ABS_FLOOR = 1e-12
 _MAX_SINH = 700.0
 
 P, EVP, ETO, TN, INIT, NHEAD = 0, slice(1, 7), slice(7, 13), 13, 14, 15
+#: points integrated together: (block, N) temporaries stay in cache and are recycled by the
+#: allocator instead of being mapped afresh (measured 25 % faster than 20 000 at once)
+POINTS_PER_BLOCK = 5000
 #: per-system coefficients and their value where a potential does not define them
 _COEF_DEFAULTS = {"K": 1.0, "n": 1.0, "eps0": 0.0, "Kinf": 1.0, "R0": 0.0, "Q": 0.0, "b": 0.0, "C": 0.0,
                   "D": 0.0, "mrec": 1.0, "Mrec": np.inf}
@@ -488,10 +491,25 @@ class CrystalLaw(Law):
     # ------------------------------------------------------------------ main
     def integrate(self, strain, temperature, dt, state, tangent=True) -> LawResult:
         strain, T1, state = self._check_inputs(strain, temperature, state)
-        N = self.N
         dt = float(dt)
         if not (dt > 0 and np.isfinite(dt)):
             raise MaterialError(f"gen_evp (crystal): time step must be > 0, got {dt!r}")
+        n = strain.shape[0]
+        if n <= POINTS_PER_BLOCK:
+            return self._integrate_block(strain, T1, dt, state, tangent)
+        stress, new = np.empty((n, 6)), np.empty_like(state)
+        tan = np.empty((n, 6, 6)) if tangent else None
+        conv, its = np.empty(n, dtype=bool), 0
+        for i in range(0, n, POINTS_PER_BLOCK):
+            b = slice(i, min(i + POINTS_PER_BLOCK, n))
+            r = self._integrate_block(strain[b], T1[b], dt, state[b], tangent)
+            stress[b], new[b], conv[b], its = r.stress, r.state, r.converged, max(its, r.iterations)
+            if tangent:
+                tan[b] = r.tangent
+        return LawResult(stress, new, tan, conv, its)
+
+    def _integrate_block(self, strain, T1, dt, state, tangent):
+        N = self.N
         e1 = self._to_mat(strain)
         y0 = np.concatenate([state[:, EVP], state[:, P:P + 1], state[:, self.ALPHA], state[:, self.V],
                              state[:, self.GAMMA]], axis=1)
