@@ -39,21 +39,11 @@ import numpy as np
 
 from ..errors import MaterialError
 from ..tensors import COMPONENTS
-from . import crystal_implicit, sym6
+from . import crystal_implicit, crystal_rk, sym6
 from .elastic import Law, LawResult
 from .flows import int_exponent, ipow
 from .slip_systems import interaction_matrix, schmid_mandel
 
-# Cash-Karp tableau (Numerical Recipes, rkck)
-_A = [[], [1 / 5], [3 / 40, 9 / 40], [3 / 10, -9 / 10, 6 / 5],
-      [-11 / 54, 5 / 2, -70 / 27, 35 / 27],
-      [1631 / 55296, 175 / 512, 575 / 13824, 44275 / 110592, 253 / 4096]]
-_C = [0.0, 1 / 5, 3 / 10, 3 / 5, 1.0, 7 / 8]
-_B5 = np.array([37 / 378, 0.0, 250 / 621, 125 / 594, 0.0, 512 / 1771])
-_B4 = np.array([2825 / 27648, 0.0, 18575 / 48384, 13525 / 55296, 277 / 14336, 1 / 4])
-_E = _B5 - _B4
-#: absolute floor of the Runge-Kutta error scale (strain units)
-_ABS_FLOOR = 1e-12
 #: cap of the sinh argument of the hyperbolic flow
 _MAX_SINH = 700.0
 
@@ -61,9 +51,9 @@ P, EVP, ETO, TN, INIT, NHEAD = 0, slice(1, 7), slice(7, 13), 13, 14, 15
 #: points integrated together: (block, N) temporaries stay in cache and are recycled by the
 #: allocator instead of being mapped afresh (measured 25 % faster than 20 000 at once)
 POINTS_PER_BLOCK = 5000
+RK_SENSITIVITY_TANGENT = True
 PI_CONTROL = True
 INITIAL_STEP = 1.0
-PI_A, PI_B, PI_GROW = 0.2, 0.0, 5.0
 #: per-system coefficients and their value where a potential does not define them
 _COEF_DEFAULTS = {"K": 1.0, "n": 1.0, "eps0": 0.0, "Kinf": 1.0, "R0": 0.0, "Q": 0.0, "b": 0.0, "C": 0.0,
                   "D": 0.0, "mrec": 1.0, "Mrec": np.inf}
@@ -397,104 +387,6 @@ class CrystalLaw(Law):
     def slips(self, state):
         return np.array(np.asarray(state)[:, self.GAMMA], dtype=float)
 
-    # ------------------------------------------------------------------ rates (RK)
-    def _stage_elastic(self, T, const_T):
-        """Stiffness of a Runge-Kutta stage: None (constant) or (m, 6, 6)."""
-        return None if self._C0 is not None else (const_T if const_T is not None else self._stiffness(T))
-
-    def _rates(self, y, e, T, c, C):
-        """dy/dt for the integrated vector y = [evp(6), p, alpha(N), v(N), gamma(N)] (m, 7+3N)."""
-        N = self.N
-        alpha, v = y[:, 7:7 + N], y[:, 7 + N:7 + 2 * N]
-        sig = self._apply_stiffness(C, self._elastic_strain(e, T, y[:, 0:6]))
-        z = sig @ self.M.T - c["C"] * alpha
-        r, _ = self._radius(v, c)
-        phi, _ = self._flow(np.maximum(np.abs(z) - r, 0.0), c, derivative=False)
-        gd = np.copysign(phi, z)
-        out = np.empty_like(y)
-        epd = gd @ self.M
-        out[:, 0:6] = epd
-        out[:, 6] = np.sqrt(2.0 / 3.0 * np.einsum("ij,ij->i", epd, epd))
-        kin = gd - c["D"] * alpha * phi
-        if self.recovery:
-            kin -= self._recovery_rate(alpha, c)
-        out[:, 7:7 + N] = kin
-        out[:, 7 + N:7 + 2 * N] = phi
-        out[:, 7 + 2 * N:] = gd
-        return out
-
-    def _flowing(self, y, e, T, c):
-        """(m,) True where some system has f > 0 (or recovery acts) for state y at (e, T)."""
-        N = self.N
-        C = None if self._C0 is not None else self._stiffness(T)
-        sig = self._apply_stiffness(C, self._elastic_strain(e, T, y[:, 0:6]))
-        alpha = y[:, 7:7 + N]
-        z = sig @ self.M.T - c["C"] * alpha
-        r, _ = self._radius(y[:, 7 + N:7 + 2 * N], c)
-        act = np.any(np.abs(z) - r > 0, axis=1)
-        if self.recovery:
-            act |= np.any((alpha != 0) & (c["rc"] > 0), axis=1)
-        return act
-
-    def _rk(self, y0, e0, e1, T0, T1, dt):
-        """Adaptive Cash-Karp over [0, dt] per point. Returns (y1, ok, max substeps)."""
-        m = y0.shape[0]
-        y = y0.copy()
-        ok = np.ones(m, dtype=bool)
-        c0 = self._coefs(T0)
-        c1 = self._coefs(T1)
-        act = np.flatnonzero(self._flowing(y0, e0, T0, c0) | self._flowing(y0, e1, T1, c1))
-        t = np.zeros(m)
-        h = np.full(m, dt)
-        nsub = np.zeros(m, dtype=np.int64)
-        rej = np.zeros(m, dtype=bool)
-        de, dT = e1 - e0, T1 - T0
-        tol = self.tolerance
-        steps = 0
-        while act.size:
-            steps += 1
-            if steps > 100000:
-                ok[act] = False
-                break
-            ya, ta = y[act], t[act]
-            hh = np.minimum(h[act], dt - ta)
-            e0a, dea, T0a, dTa = e0[act], de[act], T0[act], dT[act]
-            # temperature fixed over the increment at these points: coefficients and stiffness once
-            const_T = not np.any(dTa)
-            ca = self._take(c0, act) if (self.const_coefs or const_T) else None
-            Ca = self._stage_elastic(T0a, None) if const_T else None
-            ks = []
-            for i in range(6):
-                yi = ya.copy()
-                for j, a in enumerate(_A[i]):
-                    yi += (a * hh)[:, None] * ks[j]
-                s = (ta + _C[i] * hh) / dt
-                Ti = T0a if const_T else T0a + s * dTa
-                ci = ca if ca is not None else self._coefs(Ti)
-                ks.append(self._rates(yi, e0a + s[:, None] * dea, Ti, ci, self._stage_elastic(Ti, Ca)))
-            y5 = ya + hh[:, None] * sum(b * k for b, k in zip(_B5, ks) if b)
-            err = hh[:, None] * sum(b * k for b, k in zip(_E, ks) if b)
-            scale = np.abs(ya) + np.abs(hh[:, None] * ks[0]) + np.abs(y5 - ya) + _ABS_FLOOR
-            errmax = np.max(np.abs(err) / scale, axis=1) / tol
-            errmax = np.where(np.isfinite(errmax), errmax, 1e10)
-            acc = errmax <= 1.0
-            ia = act[acc]
-            y[ia] = y5[acc]
-            t[ia] = ta[acc] + hh[acc]
-            nsub[ia] += 1
-            # step control (Hairer's DOPRI5 without the PI memory): h_new = h / clip(errmax^0.2 / 0.9,
-            # 1/5, 10), no growth right after a rejection (measured 16 % fewer attempts than
-            # Numerical Recipes' rkqs on bench/bench_crystal.py, same accepted steps)
-            with np.errstate(divide="ignore"):
-                hnew = hh / np.clip(errmax ** 0.2 / 0.9, 0.2, 10.0)
-            h[act] = np.where(acc & rej[act], np.minimum(hnew, hh), hnew)
-            rej[act] = ~acc
-            failed = ~acc & (h[act] < self.dtmin)
-            ok[act[failed]] = False
-            finished = acc & (t[act] >= dt * (1.0 - 1e-12))
-            act = act[~(finished | failed)]
-        return y, ok, int(nsub.max()) if m else 0
-
     # ------------------------------------------------------------------ main
     def integrate(self, strain, temperature, dt, state, tangent=True) -> LawResult:
         strain, T1, state = self._check_inputs(strain, temperature, state)
@@ -525,15 +417,22 @@ class CrystalLaw(Law):
             init = state[:, INIT] > 0
             e0 = self._to_mat(np.where(init[:, None], state[:, ETO], 0.0))
             T0 = np.where(init, state[:, TN], T1)
-            y1, ok, its = self._rk(y0, e0, e1, T0, T1, dt)
+            sens = tangent and RK_SENSITIVITY_TANGENT and not self.nonlinear_iso
+            y1, ok, its, Sp = crystal_rk.integrate(self, y0, e0, e1, T0, T1, dt, sens)
         else:
             y1, ok, its, sol = crystal_implicit.integrate(self, y0, e1, T1, dt, C)
         sig = self._apply_stiffness(C, self._elastic_strain(e1, T1, y1[:, 0:6]))
         tan = None
         if tangent:
-            if self.method == "runge_kutta":
-                sol = crystal_implicit.end_state(self, y0, y1, e1, T1, dt, C)
-            tan = crystal_implicit.tangent(self, sol)
+            if self.method != "runge_kutta":
+                tan = crystal_implicit.tangent(self, sol)
+            elif Sp is not None:
+                Cm = np.broadcast_to(self._C0, (strain.shape[0], 6, 6)) if C is None else C
+                tan = Cm - Cm @ Sp
+                rot = self.orientation
+                tan = tan if rot is None or rot.is_identity else rot.tangent_to_global(tan)
+            else:
+                tan = crystal_implicit.tangent(self, crystal_implicit.end_state(self, y0, y1, e1, T1, dt, C))
         new = state.copy()
         new[:, EVP] = y1[:, 0:6]
         new[:, P] = y1[:, 6]

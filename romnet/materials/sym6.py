@@ -88,8 +88,11 @@ class Cholesky:
         self.ok = ok & np.isfinite(inv[5])
 
     def solve(self, b) -> np.ndarray:
-        """x (6, n) with A x = b for b (6, n)."""
+        """x (6, n) with A x = b for b (6, n), or (6, n, r) for r right-hand sides."""
         L, inv = self.L, self.inv
+        if b.ndim == 3:
+            L = [[None if v is None else v[:, None] for v in row] for row in L]
+            inv = [v[:, None] for v in inv]
         y = [None] * 6
         for i in range(6):
             s = b[i]
