@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from hifi_cases import crystal_spec
-from test_crystal import fd_tangent, random_path
+from test_crystal import fd_tangent, loaded_state, random_path
 from romnet.materials import build_law, crystal, euler_bunge_matrix, sym6
 from romnet.materials.anisotropy import mandel_rotation, parse_elasticity, stiffness_provider
 
@@ -90,9 +90,7 @@ def test_blocks_of_points(method, monkeypatch):
     rng = np.random.default_rng(2)
     n = 30
     target = random_path(n, rng, 6e-3)
-    st = law.initial_state(n)
-    for k in range(1, 3):
-        st = law.integrate(target * k / 2, 600.0, 0.5, st, tangent=False).state
+    st = loaded_state(law, target, 600.0, 0.5, 2)
     ref = law.integrate(target * 1.2, 600.0, 0.5, st)
     monkeypatch.setattr(crystal, "POINTS_PER_BLOCK", 7)
     res = law.integrate(target * 1.2, 600.0, 0.5, st)
@@ -116,9 +114,7 @@ def test_backward_euler_dense_fallback(monkeypatch):
     n = 10
     target = random_path(n, rng, 6e-3)
     temp = rng.uniform(100, 800, n)
-    st = law.initial_state(n)
-    for k in range(1, 4):
-        st = law.integrate(target * k / 3, temp, 0.5, st, tangent=False).state
+    st = loaded_state(law, target, temp, 0.5)
     e = target * 1.15
     ref = law.integrate(e, temp, 0.5, st)
 
@@ -144,9 +140,7 @@ def test_runge_kutta_sensitivity_tangent(monkeypatch):
     rng = np.random.default_rng(6)
     n = 8
     target = random_path(n, rng, 6e-3)
-    st = law.initial_state(n)
-    for k in range(1, 4):
-        st = ref.integrate(target * k / 3, 500.0, 0.5, st, tangent=False).state
+    st = loaded_state(ref, target, 500.0, 0.5)
     e = target * 1.1
     fd = fd_tangent(ref, e, 500.0, 0.5, st, h=1e-7)
 
