@@ -33,8 +33,6 @@ from . import sym6
 #: Newton steps of the decoupled scalar predictor (more do not save coupled iterations:
 #: measured on bench/bench_crystal.py)
 PREDICTOR_STEPS = 2
-#: the pieces of the residual a Newton step needs
-_STEP_KEYS = ("gp", "dalpha", "act", "drdv", "sz", "sw")
 #: the coefficients the Newton iterations use (CrystalLaw._coefs)
 _ITER_COEFS = ("n", "invK", "nK", "eps0", "invKinf", "e0K", "R0", "Q", "b", "C", "D", "mrec", "beta")
 
@@ -181,12 +179,14 @@ def integrate(law, y0, e1, T1, dt, C):
     tol = law.tolerance * (np.max(np.abs(cx["tau_tr"]), axis=1) + np.max(np.abs(cx["c"]["R0"]), axis=1) + 1e-30)
     ok = np.max(np.abs(G), axis=1) <= tol
     act = np.flatnonzero(~ok)
+    # the iterations work on compacted copies of the unconverged points, shrunk as points
+    # converge; a point's results are written back once
+    cxa, wa, Ga, tola = _take(law, cx, act), w[act], G[act], tol[act]
+    qa = {k: v[act] for k, v in q.items()}
     its = 0
     while act.size and its < law.max_iterations:
         its += 1
-        cxa = _take(law, cx, act)
-        wa, Ga = w[act], G[act]
-        delta = _newton_step(law, Ga, {k: q[k][act] for k in _STEP_KEYS if k in q}, cxa)
+        delta = _newton_step(law, Ga, qa, cxa)
         n0 = _rowdot(Ga, Ga)
         lam = np.ones(act.size)
         wn = wa + delta
@@ -203,12 +203,21 @@ def integrate(law, y0, e1, T1, dt, C):
             wn[ib], Gn[ib] = wb, Gb
             for k in qn:
                 qn[k][ib] = qb[k]
-        w[act], G[act] = wn, Gn
+        conv = np.max(np.abs(Gn), axis=1) <= tola
+        done = act[conv]
+        ok[done] = True
+        w[done], G[done] = wn[conv], Gn[conv]
         for k in q:
-            q[k][act] = qn[k]
-        conv = np.max(np.abs(Gn), axis=1) <= tol[act]
-        ok[act[conv]] = True
-        act = act[~conv]
+            q[k][done] = qn[k][conv]
+        keep = ~conv
+        act = act[keep]
+        if act.size:
+            cxa, wa, Ga, tola = _take(law, cxa, keep), wn[keep], Gn[keep], tola[keep]
+            qa = {k: v[keep] for k, v in qn.items()}
+    if act.size:                                                            # not converged: last iterate
+        w[act], G[act] = wa, Ga
+        for k in q:
+            q[k][act] = qa[k]
     y = y0.copy()
     dg = q["dg"]
     depsp = dg @ law.M
