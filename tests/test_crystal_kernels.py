@@ -7,8 +7,8 @@
 * compliance() of every elasticity type is the inverse stiffness (1e-13);
 * integration in blocks of points gives the results of one block (1e-12; Runge-Kutta: 1e-9
   and tangent 1e-5, see the test);
-* the dense Newton / tangent fallback (where S + B is not positive definite) gives the
-  results of the 6x6 path, tangent within 1e-5 of finite differences;
+* the general Newton / tangent path (where S + B is not positive definite) gives the
+  results of the Cholesky path, tangent within 1e-5 of finite differences;
 * the Runge-Kutta tangent from the substep sensitivities is closer to the derivative of the
   exact increment (finite differences of a tolerance-1e-11 integration) than the
   backward-Euler tangent at the end state: max 4e-2 (measured 3.5e-2) and 2x smaller on
@@ -104,11 +104,11 @@ def test_blocks_of_points(method, monkeypatch):
     assert res.all_converged and (rk or res.iterations == ref.iterations)
 
 
-def test_backward_euler_dense_fallback(monkeypatch):
+def test_backward_euler_general_path(monkeypatch):
     """Where S + B is not positive definite (dalpha < 0: a kinematic variable beyond its
-    saturation after a temperature change) Newton steps and tangent use the dense N x N
-    Jacobian: forced at every point here, it gives the results of the 6x6 path (1e-9) and a
-    tangent within 1e-5 of finite differences."""
+    saturation after a temperature change) Newton steps and tangent take the general path
+    (slip-space blocks + 6x6 LU): forced at every point here, it gives the results of the
+    Cholesky path (1e-9) and a tangent within 1e-5 of finite differences."""
     law = build_law(crystal_spec("theta_method_a"))
     rng = np.random.default_rng(4)
     n = 10

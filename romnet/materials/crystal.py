@@ -248,13 +248,13 @@ class CrystalLaw(Law):
         return out
 
     def _radius(self, v, c):
-        """(r (m | 1, N), dr/dv (m, N, N) or None)."""
+        """(r (m | 1, N), b exp(-b v) (m, N) or None): the derivative of r is
+        ``dr_s/dv_t = Q_s h_st (b exp(-b v))_t`` (:func:`.crystal_implicit._slip_solve`)."""
         if not self.nonlinear_iso:
             return c["R0"], None
         e = np.exp(-c["b"] * v)
         r = c["R0"] + c["Q"] * ((1.0 - e) @ self.Hb.T)
-        dr = c["Q"][:, :, None] * self.Hb[None, :, :] * (c["b"] * e)[:, None, :]
-        return r, dr
+        return r, e * c["b"]
 
     def _recovery_rate(self, alpha, c):
         """(C |alpha| / M)^m sign(alpha) (m, N) (0 on the systems without static recovery)."""

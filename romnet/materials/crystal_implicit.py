@@ -10,19 +10,23 @@ Newton with static recovery, :meth:`.CrystalLaw._kinematic`), so the residual is
 line search from a decoupled scalar predictor. Convergence: ``max |G| <= tolerance x
 (max |tau_trial| + max R0)`` per point.
 
-Without isotropic coupling (constant R0) the Jacobian is ``J = D0 + diag(a) M C M^T diag(gp)``
-(D0 = 1 + a C dalpha diagonal, a: active systems, gp = d Delta gamma / d w, M the (N, 6)
-Schmid matrix), so every Newton step is one 6x6 solve (Woodbury)::
+The Jacobian is ``J = D0 + E + diag(a) M C M^T diag(gp)`` (a: active systems, gp = d|Delta
+gamma|/d|w|, D0 = 1 + a C dalpha diagonal, M the (N, 6) Schmid matrix, E = diag(a sign(z) Q) H
+diag(b exp(-b v) gp sign(w)) the coupling through nonlinear isotropic hardening, block-diagonal
+by potential since H is). Eliminating the slips through the stress (``s = C M^T diag(gp) dw``)
+leaves a 6x6 system::
 
-    J^-1 G = (G - a M (S + B)^-1 M^T (gp G / d0)) / d0,   S = C^-1,  B = M^T diag(a gp / d0) M
+    J^-1 G = (D0 + E)^-1 (G - a M (S + B)^-1 M^T diag(gp) (D0 + E)^-1 G),
+    S = C^-1,   B = M^T diag(gp) (D0 + E)^-1 diag(a) M,
 
-with ``S + B`` symmetric positive definite, factorized for all points at once
-(:class:`.sym6.Cholesky`), and the exact consistent tangent is ``(S + B)^-1`` (symmetric; =
-``C - C B (I + C B)^-1 C``), rotated to the global frame by the 21x21 packed rotation.
-Where S + B is not positive definite (dalpha < 0: a kinematic variable beyond its
-saturation after a temperature change) the dense N x N Jacobian is used for those points.
-Nonlinear isotropic hardening couples the systems through the interaction matrix: dense
-N x N Newton systems and tangent.
+and the exact consistent tangent is ``(S + B)^-1``, rotated to the global frame. Without
+isotropic coupling (E = 0, B = M^T diag(a gp / d0) M) S + B is symmetric positive definite:
+one unrolled Cholesky for all points (:class:`.sym6.Cholesky`, Woodbury), a symmetric tangent
+rotated by the 21x21 packed rotation; where it is not positive definite (dalpha < 0: a
+kinematic variable beyond its saturation after a temperature change) those points take the
+general path. With nonlinear isotropic hardening the first ``QUASI_NEWTON_ITERATIONS``
+steps ignore E (the coupling Q h b exp(-b v) gp is weak at usual rates), then the general
+path: per potential a dense (D0 + E) block (12x12 octahedral, 6x6 cubic) and a 6x6 LU.
 """
 from __future__ import annotations
 
@@ -33,6 +37,9 @@ from . import sym6
 #: Newton steps of the decoupled scalar predictor (more do not save coupled iterations:
 #: measured on bench/bench_crystal.py)
 PREDICTOR_STEPS = 2
+#: with nonlinear isotropic hardening: Newton iterations whose step ignores the coupling of
+#: the systems through the hardening (Cholesky path), before exact steps (general path)
+QUASI_NEWTON_ITERATIONS = 4
 #: the coefficients the Newton iterations use (CrystalLaw._coefs)
 _ITER_COEFS = ("n", "invK", "nK", "eps0", "invKinf", "e0K", "R0", "Q", "b", "C", "D", "mrec", "beta")
 
@@ -89,7 +96,7 @@ def _residual(law, w, cx, dt):
     dalpha *= gp
     dalpha /= dres                                                          # gp (1 - D alpha sw) / dres
     v = cx["v_n"] + g
-    r, drdv = law._radius(v, c)
+    r, bev = law._radius(v, c)
     z = cx["tau_tr"] - _dtau(law, dg, cx["C"])
     z -= c["C"] * alpha
     f = np.abs(z)
@@ -99,8 +106,8 @@ def _residual(law, w, cx, dt):
     np.copysign(f, z, out=f)
     G = np.subtract(w, f, out=f)
     q = dict(gp=gp, dalpha=dalpha, act=act, dg=dg, alpha=alpha, v=v)
-    if drdv is not None:
-        q.update(drdv=drdv, sz=np.sign(z), sw=sw)
+    if bev is not None:
+        q.update(bev=bev, sz=np.sign(z), sw=sw)
     return G, q
 
 
@@ -132,41 +139,59 @@ def _stress_matrix(law, q, cx):
     return K6, a, d0
 
 
-def _jacobian(law, q, cx):
-    """(m, N, N) dG/dw."""
-    c, a, gp = cx["c"], q["act"], q["gp"]
-    C = cx["C"]
-    A = law._A0[None] if C is None else np.einsum("si,nij,tj->nst", law.M, C, law.M, optimize=True)
-    N = gp.shape[1]
-    diag = np.arange(N)
-    dS = A * gp[:, None, :]
-    dS[:, diag, diag] += c["C"] * q["dalpha"]
-    if "drdv" in q:
-        dS += q["sz"][:, :, None] * q["drdv"] * (gp * q["sw"])[:, None, :]
-    J = a[:, :, None] * dS
-    J[:, diag, diag] += 1.0
-    return J
+def _slip_solve(law, q, c, rhs):
+    """(D0 + E)^-1 rhs for rhs (m, N, r): diagonal without isotropic coupling, else dense
+    per potential (H is block-diagonal)."""
+    a = q["act"]
+    d0 = 1.0 + a * c["C"] * q["dalpha"]
+    if "bev" not in q:
+        return rhs / d0[:, :, None]
+    left = a * q["sz"] * c["Q"]                                             # rows
+    right = q["bev"] * q["gp"] * q["sw"]                                    # columns
+    out = np.empty_like(rhs)
+    for p, sl in zip(law.potentials, law.slices):
+        J = left[:, sl, None] * p.H * right[:, None, sl]
+        k = np.arange(p.N)
+        J[:, k, k] += d0[:, sl]
+        out[:, sl] = np.linalg.solve(J, rhs[:, sl])
+    return out
 
 
-def _dense_step(J, G):
+def _stress_system(law, q, cx, G=None):
+    """(S + B (m, 6, 6), (D0 + E)^-1 diag(a) M (m, N, 6), (D0 + E)^-1 G (m, N) or None)."""
+    m, N = q["gp"].shape
+    rhs = np.broadcast_to(q["act"][:, :, None] * law.M, (m, N, 6))
+    if G is not None:
+        rhs = np.concatenate([rhs, G[:, :, None]], axis=2)
+    X = _slip_solve(law, q, cx["c"], rhs)
+    Y = X[:, :, :6]
+    K = sym6.unpack(np.broadcast_to(cx["S6"], (m, 21)).T) + np.einsum("si,ns,nsj->nij", law.M, q["gp"], Y)
+    return K, Y, (X[:, :, 6] if G is not None else None)
+
+
+def _general_step(law, G, q, cx):
+    """Newton direction -J^-1 G through the 6x6 stress system (any Jacobian)."""
+    K, Y, ZG = _stress_system(law, q, cx, G)
     try:
-        return np.linalg.solve(J, -G[:, :, None])[:, :, 0]
+        s = np.linalg.solve(K, -((q["gp"] * ZG) @ law.M)[:, :, None])[:, :, 0]
     except np.linalg.LinAlgError:
         return -G
+    return -(ZG + np.einsum("nsj,nj->ns", Y, s))
 
 
-def _newton_step(law, G, q, cx):
-    """Newton direction -J^-1 G (m, N)."""
-    if "drdv" in q:
-        return _dense_step(_jacobian(law, q, cx), G)
+def _newton_step(law, G, q, cx, exact):
+    """Newton direction -J^-1 G (m, N); with nonlinear isotropic hardening and not ``exact``,
+    the direction of the Jacobian without the isotropic coupling (quasi-Newton)."""
+    if exact:
+        return _general_step(law, G, q, cx)
     K6, a, d0 = _stress_matrix(law, q, cx)
     ch = sym6.Cholesky(K6)
     y = ch.solve(law.M.T @ (q["gp"] * G / d0).T)                            # (6, m)
     delta = (a * (y.T @ law.M.T) - G) / d0
     bad = np.flatnonzero(~ch.ok)
     if bad.size:
-        sub = _take(law, cx, bad)
-        delta[bad] = _dense_step(_jacobian(law, {k: v[bad] for k, v in q.items()}, sub), G[bad])
+        sub = {k: v[bad] for k, v in q.items() if k not in ("bev", "sz", "sw")}
+        delta[bad] = _general_step(law, G[bad], sub, _take(law, cx, bad))
     return delta
 
 
@@ -186,7 +211,7 @@ def integrate(law, y0, e1, T1, dt, C):
     its = 0
     while act.size and its < law.max_iterations:
         its += 1
-        delta = _newton_step(law, Ga, qa, cxa)
+        delta = _newton_step(law, Ga, qa, cxa, "bev" in qa and its > QUASI_NEWTON_ITERATIONS)
         n0 = _rowdot(Ga, Ga)
         lam = np.ones(act.size)
         wn = wa + delta
@@ -237,7 +262,7 @@ def end_state(law, y0, y1, e1, T1, dt, C):
     c = cx["c"]
     alpha, v = y1[:, 7:7 + N], y1[:, 7 + N:7 + 2 * N]
     z = cx["tau_tr"] - c["C"] * alpha
-    r, drdv = law._radius(v, c)
+    r, bev = law._radius(v, c)
     f = np.abs(z) - r
     act = f > 0
     w = np.where(act, np.copysign(f, z), 0.0)
@@ -250,19 +275,20 @@ def end_state(law, y0, y1, e1, T1, dt, C):
     if law.recovery:
         dres = dres + law._recovery_slope(alpha, c)
     q = dict(gp=gp, dalpha=gp * (1.0 - D * alpha * sw) / dres, act=act)
-    if drdv is not None:
-        q.update(drdv=drdv, sz=np.sign(z), sw=sw)
+    if bev is not None:
+        q.update(bev=bev, sz=np.sign(z), sw=sw)
     return dict(q=q, cx=cx)
 
 
 def tangent(law, sol):
-    """(m, 6, 6) consistent tangent in the global frame from integrate's or end_state's sol."""
+    """(m, 6, 6) consistent tangent (S + B)^-1 in the global frame from integrate's or
+    end_state's sol (the elastic stiffness where no system is active)."""
     q, cx = sol["q"], sol["cx"]
     C = cx["C"]
     a = q["act"]
     m = a.shape[0]
     rows = np.flatnonzero(np.any(a, axis=1))
-    if "drdv" not in q:
+    if "bev" not in q:
         D = np.repeat(law._C6, m, axis=1) if C is None else sym6.pack(C)    # (21, m)
         if rows.size:
             qa = {k: q[k][rows] for k in ("act", "gp", "dalpha")}
@@ -273,23 +299,12 @@ def tangent(law, sol):
             bad = np.flatnonzero(~ch.ok)
             if bad.size:
                 sub = {k: v[bad] for k, v in qa.items()}
-                D[:, rows[bad]] = sym6.pack(_dense_tangent(law, sub, _take(law, cxa, bad)))
+                D[:, rows[bad]] = sym6.pack(np.linalg.inv(_stress_system(law, sub, _take(law, cxa, bad))[0]))
         if law._R21 is not None:
             D = law._R21 @ D
         return sym6.unpack(D)
     D = np.array(np.broadcast_to(law._C0, (m, 6, 6)) if C is None else C, dtype=float)
     if rows.size:
-        D[rows] = _dense_tangent(law, {k: v[rows] for k, v in q.items()}, _take(law, cx, rows))
+        D[rows] = np.linalg.inv(_stress_system(law, {k: v[rows] for k, v in q.items()}, _take(law, cx, rows))[0])
     rot = law.orientation
     return D if rot is None or rot.is_identity else rot.tangent_to_global(D)
-
-
-def _dense_tangent(law, q, cx):
-    """C - C M^T diag(gp) J^-1 diag(a) M C (material frame) with the dense Jacobian."""
-    m = q["gp"].shape[0]
-    Cr = np.broadcast_to(law._C0, (m, 6, 6)) if cx["C"] is None else cx["C"]
-    J = _jacobian(law, q, cx)
-    rhs = q["act"][:, :, None] * np.einsum("si,nij->nsj", law.M, Cr)       # (m, N, 6)
-    dw = np.linalg.solve(J, rhs)
-    depdE = np.einsum("si,ns,nsj->nij", law.M, q["gp"], dw)
-    return Cr - np.einsum("nij,njk->nik", Cr, depdE)
