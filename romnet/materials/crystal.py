@@ -14,12 +14,9 @@ sources in docs/materials.md, "Crystal plasticity")::
 
 Integration of an increment (total strain and temperature linear in time inside it):
 
-* ``runge_kutta``: explicit embedded Runge–Kutta (Cash–Karp 5(4)) with a step size per point,
-  error control ``max_i |err_i| / (|y_i| + |h ydot_i| + |dy_i| + 1e-12) <= tolerance`` (dy: the
-  step's increment; Numerical Recipes' ``rkqs`` scale plus dy so that a system starting to
-  slip inside a step is controlled relatively to its own slip) and failure when
-  the step falls below ``dtmin``; the tangent is the backward-Euler consistent tangent
-  evaluated at the end state (:func:`.crystal_implicit.end_state_tangent`).
+* ``runge_kutta``: explicit embedded Runge–Kutta (Cash–Karp 5(4)) with a step size per
+  point (:mod:`.crystal_rk`); tangent from the sensitivities of the accepted substeps
+  (constant isotropic hardening) or the backward-Euler tangent at the end state.
 * ``theta_method_a`` (theta = 1): backward Euler in the per-system overstress unknowns
   ``w_s`` (:mod:`.crystal_implicit`), with its exact consistent tangent.
 
@@ -28,10 +25,13 @@ State layout (n, 15 + 3 N): ``p``, ``evp11..evp31`` (Mandel, material frame), ``
 increment was integrated), then per potential ``<name>_alpha<s>`` (N), ``<name>_v<s>``
 (cumulated slip, N), ``<name>_gamma<s>`` (slip, N).
 
-Speed (``bench/bench_crystal.py``): the coefficients constant in temperature are (1, N)
-rows computed once per law, tabulated ones (n, N) arrays computed once per increment;
-integer exponents (Norton n, recovery m) are evaluated by products instead of ``**``; the
-resolved shear stresses are BLAS products with the (N, 6) Schmid matrix.
+Speed (``bench/bench_crystal.py``, docs/materials.md "Crystal law performance"): points are
+integrated in blocks of POINTS_PER_BLOCK (the (block, N) temporaries stay in cache and are
+reused by the allocator instead of being mapped afresh); the coefficients constant in
+temperature are (1, N) rows computed once per law, tabulated ones (block, N) arrays once per
+increment; integer exponents (Norton n, recovery m) are products instead of ``**``; the
+resolved shear stresses are BLAS products with the (N, 6) Schmid matrix; the 6x6 systems
+are solved by an unrolled Cholesky over all points (:mod:`.sym6`).
 """
 from __future__ import annotations
 
