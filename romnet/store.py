@@ -24,8 +24,8 @@ from . import __version__
 from .case import Case
 from .errors import SchemaVersionError, StoreError
 from .mesh import ElementBlock, Mesh
-from .problem import (Centrifugal, Dirichlet, MaterialAssignment, Pressure, Problem,
-                      Temperature, TimeStepping, TimeTable, as_jsonable)
+from .problem import (Centrifugal, Constraint, Dirichlet, Gravity, InitialState, MaterialAssignment,
+                      NodalForce, Pressure, Problem, Temperature, TimeStepping, TimeTable, as_jsonable)
 from .snapshots import Field, SnapshotSeries
 
 SCHEMA_VERSION = 1
@@ -134,7 +134,7 @@ def _write_problem(g, problem: Problem):
     arrays = {}
     tree = {
         "materials": [_array_refs(vars(m), arrays, "m") for m in problem.materials],
-        "dirichlet": [as_jsonable(d) for d in problem.dirichlet],
+        "dirichlet": [_array_refs(dict(vars(d)), arrays, "d") for d in problem.dirichlet],
         "pressure": [_array_refs(dict(vars(p)), arrays, "p") for p in problem.pressure],
         "centrifugal": [as_jsonable(c) for c in problem.centrifugal],
         "tables": {k: as_jsonable(t) for k, t in problem.tables.items()},
@@ -144,6 +144,15 @@ def _write_problem(g, problem: Problem):
                                      "period": problem.temperature.period}, arrays, "t")
                         if problem.temperature is not None else None),
         "source": problem.source,
+        # deck features (absent in stores written before them: empty / defaults)
+        "nodal_forces": [_array_refs(dict(vars(f)), arrays, "f") for f in problem.nodal_forces],
+        "gravity": [as_jsonable(x) for x in problem.gravity],
+        "constraints": [_array_refs(dict(vars(c)), arrays, "c") for c in problem.constraints],
+        "initial": (_array_refs(dict(vars(problem.initial)), arrays, "i")
+                    if problem.initial is not None else None),
+        "thermal_reference": problem.thermal_reference,
+        "temperature_at_ips": problem.temperature_at_ips,
+        "notes": list(problem.notes),
     }
     g.create_dataset("definition", data=json.dumps(tree))
     ag = g.create_group("arrays")
@@ -200,7 +209,7 @@ def problem_from_definition(tree: dict, arrays, with_temperature: bool = True) -
     tree = deref({k: v for k, v in tree.items() if with_temperature or k != "temperature"})
     pb = Problem(source=tree.get("source", ""))
     pb.materials = [MaterialAssignment(**m) for m in tree["materials"]]
-    pb.dirichlet = [Dirichlet(**d) for d in tree["dirichlet"]]
+    pb.dirichlet = [Dirichlet(**{**d, "value": _num_or_array(d["value"])}) for d in tree["dirichlet"]]
     pb.pressure = [Pressure(**{**p, "value": np.asarray(p["value"]) if isinstance(p["value"], list) else p["value"]})
                    for p in tree["pressure"]]
     pb.centrifugal = [Centrifugal(**c) for c in tree["centrifugal"]]
@@ -209,11 +218,33 @@ def problem_from_definition(tree: dict, arrays, with_temperature: bool = True) -
         st = dict(tree["stepping"])
         st["times"] = np.asarray(st["times"], dtype=float)
         pb.stepping = TimeStepping(**st)
+    pb.nodal_forces = [NodalForce(f["name"], np.asarray(f["nodes"], dtype=np.int64).reshape(-1),
+                                  np.asarray(f["forces"], dtype=float).reshape(len(np.ravel(f["nodes"])), -1),
+                                  f["value"], f["table"]) for f in tree.get("nodal_forces", [])]
+    pb.gravity = [Gravity(**x) for x in tree.get("gravity", [])]
+    pb.constraints = [Constraint(c["name"], np.asarray(c["nodes"], dtype=np.int64).reshape(-1),
+                                 np.asarray(c["components"], dtype=np.int64).reshape(-1),
+                                 np.asarray(c["coefficients"], dtype=float).reshape(-1),
+                                 np.asarray(c["offsets"], dtype=np.int64).reshape(-1),
+                                 _num_or_array(c["values"]), c["table"], c["start"], c.get("kind", "equation"))
+                      for c in tree.get("constraints", [])]
+    if tree.get("initial") is not None:
+        ini = tree["initial"]
+        pb.initial = InitialState(*(None if ini.get(k) is None else np.asarray(ini[k], dtype=float).reshape(-1, 6)
+                                    for k in ("stress", "plastic_strain")))
+    pb.thermal_reference = tree.get("thermal_reference", "reference")
+    pb.temperature_at_ips = tree.get("temperature_at_ips")
+    pb.notes = list(tree.get("notes", []))
     if tree.get("temperature") is not None:
         t = tree["temperature"]
         pb.temperature = Temperature(np.asarray(t["times"], dtype=float),
                                      np.asarray(t["fields"], dtype=float), t["period"])
     return pb
+
+
+def _num_or_array(v):
+    """A JSON number, or a list / array read back as a float array."""
+    return np.asarray(v, dtype=float) if isinstance(v, (list, np.ndarray)) else v
 
 
 class CaseStore:

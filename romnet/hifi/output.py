@@ -180,7 +180,10 @@ class CompareReport:
 
 
 def _rel(a, b, floor):
-    """||a - b|| / max(||b||, floor); nan when both vanish."""
+    """||a - b|| / max(||b||, floor) over the rows where the reference ``b`` is finite;
+    nan when both vanish."""
+    ok = np.all(np.isfinite(b), axis=tuple(range(1, np.ndim(b)))) if np.ndim(b) > 1 else np.isfinite(b)
+    a, b = a[ok], b[ok]
     den = max(float(np.linalg.norm(b)), floor)
     if den == 0:
         return np.nan if np.linalg.norm(a) == 0 else np.inf
@@ -193,7 +196,8 @@ def compare_stores(a, b, series_a=None, series_b=None) -> CompareReport:
     Default series: ``hifi`` if present else the first series for ``a``; ``imported`` if
     present else the first for ``b``. Outputs are matched by time (|dt| <= 1e-9 max(1,|t|));
     outputs of a without a match are listed in the notes. Fields compared: ``U`` (nodal,
-    the first dim components) and ``p`` (integration points) when both stores have them."""
+    the first dim components; nodes where the reference is NaN are skipped, with a note)
+    and ``p`` (integration points) when both stores have them."""
     from ..store import CaseStore
     with CaseStore(a) as sa, CaseStore(b) as sb:
         na, nb = sa.series_names(), sb.series_names()
@@ -219,7 +223,11 @@ def compare_stores(a, b, series_a=None, series_b=None) -> CompareReport:
             pairs.append((i, int(j[0])))
             times.append(t)
         Ub_all = [sb.read_field(series_b, "U", times=slice(j, j + 1))[0][:, :d] for _, j in pairs]
-        fu = 1e-2 * max([np.linalg.norm(u) for u in Ub_all] + [0.0])
+        n_nan = max([int(np.count_nonzero(~np.isfinite(u).all(axis=1))) for u in Ub_all] + [0])
+        if n_nan:
+            notes.append(f"{n_nan} node(s) without reference U (NaN, e.g. nodes outside every element "
+                         "in a CalculiX .frd): not compared")
+        fu = 1e-2 * max([np.linalg.norm(np.nan_to_num(u)) for u in Ub_all] + [0.0])
         for (i, j), Ub in zip(pairs, Ub_all):
             Ua = sa.read_field(series_a, "U", times=slice(i, i + 1))[0][:, :d]
             ue.append(_rel(Ua, Ub, fu))

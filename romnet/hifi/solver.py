@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import RomnetError
 from ..mpi import comm as world
 from ..tensors import mandel_to_storage
+from .constraints import Constraints
 from .linear import make_backend
 from .loads import Loads
 from .model import Model
@@ -44,9 +45,11 @@ class SolverOptions:
     the converged state: the elastic-plastic tangent at plastic points, close to the
     previous increment's tangent, as Abaqus / CalculiX use; about 2x fewer iterations
     under monotonic plastic loading; a function of U_n and the states only, so a resumed
-    run is identical) or "current" (the law evaluated at U_n: elastic at every point); temperature_at_ips: "interpolate" (shape functions) or
-    "element_mean" (mean of the element's nodal temperatures at every ip, CalculiX's
-    convention for C3D8, e.g. to compare with it); pc_lag: iterative linear solvers keep the
+    run is identical) or "current" (the law evaluated at U_n: elastic at every point);
+    temperature_at_ips: None (the problem's rule per block, ``Problem.temperature_at_ips``:
+    interpolation unless the deck's code uses another), "interpolate" (shape functions
+    everywhere) or "element_mean" (mean of the element's nodal temperatures at every ip);
+    pc_lag: iterative linear solvers keep the
     preconditioner built at the first Newton iteration of an increment for its later
     iterations while it stays effective (:meth:`romnet.hifi.linear.PetscBackend.solve`)."""
     linear: str = "auto"
@@ -58,7 +61,7 @@ class SolverOptions:
     use_mesh_partition: bool = True
     first_tangent: str = "loading"
     direct_max_dofs: int | None = None
-    temperature_at_ips: str = "interpolate"
+    temperature_at_ips: str | None = None
     pc_lag: bool = True
 
 
@@ -124,16 +127,30 @@ class HFSolver:
             raise RomnetError(f"first_tangent {self.options.first_tangent!r} unknown (loading, current)")
         self.model = Model(mesh, problem, self.layout, temperature_at_ips=self.options.temperature_at_ips)
         self.loads = Loads(mesh, problem, self.layout, self.model)
-        self.backend = make_backend(self.options.linear, self.layout, self.comm, self.model.coo_rows,
-                                    self.model.coo_cols, self.loads.constrained, self.model.symmetric,
+        self.constraints = Constraints(mesh, problem, self.layout, self.comm)
+        # explicit (zero) diagonal entries for every owned DOF: DOFs of nodes outside every
+        # element (reference nodes of constraints) keep a diagonal in the pattern
+        diag = self.layout.owned_range[0] * mesh.dim + np.arange(self.layout.n_owned)
+        self._n_diag = diag.size
+        self.backend = make_backend(self.options.linear, self.layout, self.comm,
+                                    np.concatenate([self.model.coo_rows, diag]),
+                                    np.concatenate([self.model.coo_cols, diag]), np.zeros(0, np.int64),
+                                    self.model.symmetric,
                                     self.options.petsc_options,
                                     coordinates=mesh.coordinates[self.layout.local_nodes[:self.layout.n_owned_nodes]],
                                     direct_max_dofs=self.options.direct_max_dofs,
                                     pc_lag=self.options.pc_lag)
+        times = np.asarray(problem.stepping.times, dtype=float)
+        self.constraints.update(float(times[1] if times.size > 1 else times[0]),
+                                np.zeros(self.layout.n_owned), self.backend)
         st = problem.stepping
         self.ratio = float(self.options.ratio if self.options.ratio is not None else st.ratio)
         self.max_iterations = int(self.options.max_iterations if self.options.max_iterations is not None
                                   else st.max_iterations)
+
+    def matrix_values(self, D):
+        """COO values of the tangent (the element matrices, then the explicit diagonal)."""
+        return np.concatenate([self.model.matrix_values(D), np.zeros(self._n_diag)])
 
     # ------------------------------------------------------------------ schedule
     def schedule(self):

@@ -48,6 +48,7 @@ from ..store import CaseStore
 from ..tensors import COMPONENTS, storage_to_mandel
 from . import operators as ops
 from .ecm import ZERO_TOL, ecm, internal_force_integrand
+from .lifting import build_lifting, check_constraints
 from .pod import IntegL2, Layout, NodalL2, pod
 from .qdeim import qdeim_points
 from .rom_store import _json, write_rom
@@ -187,11 +188,17 @@ def build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, sa
     disp = cfg["displacement"]
     # ---------------------------------------------------------------- 2. POD U
     t0 = time.perf_counter()
-    dchk = ops.check_dirichlet(layout, problem, U)
+    # inhomogeneous constraints: snapshots minus their lifting (romnet.offline.lifting)
+    lift = build_lifting(layout.mesh, problem)
+    if lift is not None:
+        L_own = lift.own(layout)
+        U = U - L_own @ lift.h(problem, times)
+        say(f"  constraints: lifting of {lift.n} inhomogeneous condition(s) subtracted from the snapshots")
+    dchk = check_constraints(layout, problem, U)
     bases = {disp: (pod(U, NodalL2(layout), comm, tol=cfg["pod_tol"], max_modes=cfg["pod_max_modes"],
                         reorthogonalize=cfg["reorthogonalize"], progress=say, name=disp), uinfo)}
     Phi = bases[disp][0].modes
-    dchk.update(ops.check_dirichlet(layout, problem, U, Phi))
+    dchk.update(check_constraints(layout, problem, U, Phi))
     tick("pod_displacement", t0)
 
     # ---------------------------------------------------------------- 3. dual PODs
@@ -255,6 +262,9 @@ def build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, sa
         gappy[n] = dict(cond=float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf"),
                         rank=int(np.sum(sv > 1e-12 * sv[0])) if b.n_modes else 0)
     loads = ops.reduced_loads(layout, problem, Phi)
+    lifting = None
+    if lift is not None:
+        lifting = dict(lift.to_tree(), strain_at_points=ops.strains_at_points(layout, L_own, points))
     tick("operators", t0)
 
     pod_tree, distributed = {}, {}
@@ -295,13 +305,9 @@ def build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, sa
             strain_modes=strain_modes,
             dual={n: dict(modes_at_points=P, cond=gappy[n]["cond"], rank=gappy[n]["rank"])
                   for n, P in dual_at_points.items()},
-            loads=dict(pressure=[dict(phi_f=np.asarray(d["phi_f"]), magnitude=d["magnitude"],
-                                      face_set=d["face_set"], table=d["table"]) for d in loads["pressure"]],
-                       centrifugal=[dict(phi_f=np.asarray(d["phi_f"]), magnitude=d["magnitude"],
-                                         element_set=d["element_set"], table=d["table"],
-                                         center=d["center"], axis=d["axis"])
-                                    for d in loads["centrifugal"]])),
-        dirichlet=dict(treatment="homogeneous: modes vanish on constrained DOFs", **dchk))
+            loads=ops.load_tree(loads), **({"lifting": lifting} if lifting is not None else {})),
+        dirichlet=dict(treatment="homogeneous constraints in the modes"
+                       + (", inhomogeneous parts as a lifting" if lift is not None else ""), **dchk))
     tree["report"] = stored_report(report)
     return tree, distributed, report
 

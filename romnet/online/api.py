@@ -117,6 +117,7 @@ class OnlineResult:
     indicators: dict = field(default_factory=dict)
     estimated_error: dict = field(default_factory=dict)
     cycles: np.ndarray | None = None
+    lift: np.ndarray | None = None    # (n_t, n_l) table values of the ROM's lifting (imposed values)
 
     @property
     def cluster(self):
@@ -124,8 +125,9 @@ class OnlineResult:
         return self.selection.get("cluster")
 
     def U(self, nodes=None):
-        """(n_t, n_nodes_sel, dim) displacement ``Phi a`` (nodes: a slice, e.g. a rank's rows)."""
-        return reconstruct_U(self.model, self.coords, nodes)
+        """(n_t, n_nodes_sel, dim) displacement ``Phi a`` (+ the lifting of imposed values)
+        (nodes: a slice, e.g. a rank's rows)."""
+        return reconstruct_U(self.model, self.coords, nodes, lift=self.lift)
 
     def dual_names(self):
         return list(self.gappy)
@@ -296,6 +298,8 @@ class OnlineROM:
                            selection=selection)
         res.cycles = (np.array([c for _, c, _ in problem.stepping.outputs()]) if times is None
                       else np.ones(len(sched), dtype=int))
+        if model.lifting is not None:
+            res.lift = np.array([solver.lifting_values(t) for t in sched])
         res.indicators = {n: np.zeros(len(sched)) for n in inds}
         res.estimated_error = {k: np.zeros(len(sched)) for k in fits}
         coords = [state.a.copy()]

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
 from ..offline import operators as ops
 from ..offline.ecm import internal_force_integrand
 from ..offline.pod import IntegL2, Layout, NodalL2, PODBasis, gram, pod_update
@@ -76,6 +77,9 @@ class Enricher:
 
     # ------------------------------------------------------------------ bases
     def _load_bases(self, model):
+        if model.lifting is not None:
+            raise InputError("enrichment of a ROM with imposed values (a lifting of inhomogeneous "
+                             "constraints) is not supported")
         L = self.layout
         self.bases = {}
         for n, info in model.pod_info.items():
@@ -273,13 +277,7 @@ class Enricher:
             qdeim={n: dict(points=np.asarray(p, dtype=np.int64)) for n, p in qpts.items()},
             operators=dict(
                 strain_modes=strain_modes, dual=dual,
-                loads={"pressure": {f"{i:03d}": dict(phi_f=np.asarray(d["phi_f"]), magnitude=d["magnitude"],
-                                                     face_set=d["face_set"], table=d["table"])
-                                    for i, d in enumerate(loads["pressure"])},
-                       "centrifugal": {f"{i:03d}": dict(phi_f=np.asarray(d["phi_f"]), magnitude=d["magnitude"],
-                                                        element_set=d["element_set"], table=d["table"],
-                                                        center=d["center"], axis=d["axis"])
-                                       for i, d in enumerate(loads["centrifugal"])}}),
+                loads=ops.load_tree(loads)),
             dirichlet=old.get("dirichlet", {}),
             timings=old.get("timings", {}), report=old.get("report", {}),
             enrichment=dict(old.get("enrichment", {})),

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..offline.lifting import Lifting
+from ..offline.operators import LOAD_KINDS
 from ..offline.rom_store import read_modes, read_rom, series_list
 
 __all__ = ["ReducedModel", "load_models"]
@@ -36,7 +38,7 @@ class ReducedModel:
     shape: np.ndarray                 # (n_p, n_en) shape functions at the point (0 padded)
     dual: dict                        # name -> (n_p, n_comp, m) dual basis at the points
     dual_info: dict                   # name -> POD attributes (n_comp, convention, components, ...)
-    loads: dict                       # {"pressure": [...], "centrifugal": [...]} (phi_f, magnitude, table, ...)
+    loads: dict                       # {kind: [...]} (phi_f, magnitude, table, ...), kinds of operators.LOAD_KINDS
     pod_info: dict                    # field -> POD attributes (no modes)
     displacement: str = "U"
     stress_field: str = "stress"
@@ -46,6 +48,8 @@ class ReducedModel:
     cluster: int | None = None        # local ROM: cluster index c (None: the global ROM)
     k: int | None = None              # local ROM: number of clusters of its clustering
     series: list = field(default_factory=list)  # training series (one or several)
+    lifting: dict | None = None       # inhomogeneous constraints (offline.lifting): strain_at_points
+                                      # (n_p, 6, n_l), dofs, values, sources
 
     @property
     def is_local(self) -> bool:
@@ -103,11 +107,17 @@ class ReducedModel:
         for n, d in op.get("dual", {}).items():
             dual[n] = np.asarray(d["modes_at_points"], dtype=float)
             dual_info[n] = dict(rom["pod"][n])
-        loads = {"pressure": [], "centrifugal": []}
-        for kind in loads:
-            grp = op.get("loads", {}).get(kind, {})
+        loads = {kind: [] for kind in LOAD_KINDS}
+        for kind, grp in op.get("loads", {}).items():
+            if kind not in loads:
+                raise InputError(f"{store}: unknown load kind '{kind}' in /rom/operators/loads")
             for key in sorted(grp):
                 loads[kind].append(dict(grp[key]))
+        lifting = None
+        if "lifting" in op:
+            lift = Lifting.from_tree(op["lifting"])
+            lifting = dict(strain_at_points=np.asarray(op["lifting"]["strain_at_points"], dtype=float),
+                           dofs=lift.dofs, values=lift.values, sources=lift.sources)
         pod_info = {n: {k: v for k, v in g.items() if k != "modes"} for n, g in rom["pod"].items()}
         return cls(Path(store), np.asarray(op["strain_modes"], dtype=float),
                    np.asarray(pts["weight"], dtype=float), np.asarray(pts["ip"], dtype=np.int64),
@@ -116,7 +126,7 @@ class ReducedModel:
                    displacement=disp, stress_field=ecm.get("stress_field", "stress"),
                    settings=rom.get("settings", {}) if isinstance(rom.get("settings"), dict) else {},
                    tree=rom, label=label, cluster=None if cluster is None else int(cluster),
-                   k=None if k is None else int(k), series=series_list(rom.get("series")))
+                   k=None if k is None else int(k), series=series_list(rom.get("series")), lifting=lifting)
 
     @classmethod
     def load(cls, store):
