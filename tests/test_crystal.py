@@ -367,3 +367,13 @@ def test_zset_crystal_material_reads_and_builds():
     assert np.allclose(law.orientation.R[0], [2 ** -0.5, 2 ** -0.5, 0])
     assert law.potentials[1].h == [1.0, 0.5, 0.5] and law.potentials[0].h[3] == 12.3
     assert law.state_names[:2] == ["p", "evp11"] and "cub_gamma6" in law.state_names
+
+
+def test_zset_crystal_unconfirmed_conventions_are_noted():
+    """romnet info shows the crystal conventions that could not be confirmed (hyperbolic flow
+    formula, order of the interaction coefficients); none for a Norton law without
+    interaction coefficients."""
+    from adapters.zset.material import crystal_notes, read_material
+    notes = crystal_notes(read_material(CRYSTAL_MAT))
+    assert len(notes) == 2 and "*flow hyperbolic" in notes[0] and "cubic, octahedral" in notes[1]
+    assert crystal_notes(simple_crystal()) == []
