@@ -39,6 +39,14 @@ def _h5py():
     return h5py
 
 
+def open_h5(path, mode="r+"):
+    """The raw ``h5py.File`` of a store, for the owners of a group that write it in place
+    (the HF series writer, the training index): ``with open_h5(path) as f: ...``. Readers
+    use :class:`CaseStore`; whole-store replacements :func:`write_case` /
+    :func:`rewrite_store`."""
+    return _h5py().File(path, mode)
+
+
 # --------------------------------------------------------------------------- writing
 @contextmanager
 def _atomic_replace(path: Path):
@@ -193,6 +201,30 @@ def check_store(path) -> None:
         pass
 
 
+def _plain(v):
+    if isinstance(v, bytes):
+        return v.decode()
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _read_tree(g, skip) -> dict:
+    out = {}
+    for k, v in g.attrs.items():
+        v = _plain(v)
+        if isinstance(v, str) and (v[:1] in "[{" or v == "null"):
+            try:
+                v = json.loads(v)
+            except ValueError:
+                pass
+        out[k] = v
+    for k, v in g.items():
+        if hasattr(v, "keys"):
+            out[k] = _read_tree(v, skip)
+        elif k not in skip:
+            out[k] = v[()]
+    return out
+
+
 def problem_from_definition(tree: dict, arrays, with_temperature: bool = True) -> Problem:
     """Problem from the JSON tree of ``/problem/definition`` and the ``/problem/arrays``
     group; ``with_temperature=False`` leaves ``temperature`` None without reading its
@@ -290,6 +322,52 @@ class CaseStore:
         except KeyError:
             raise StoreError(f"{self.path}: missing '{key}' in the case store") from None
 
+    @classmethod
+    @contextmanager
+    def opened(cls, store):
+        """``with CaseStore.opened(x) as st``: ``x`` itself when it is an open
+        :class:`CaseStore` (left open: helpers called with an open store do not reopen the
+        file), else a store opened from the path ``x`` and closed at the end."""
+        if isinstance(store, CaseStore):
+            yield store
+            return
+        with cls(store) as st:
+            yield st
+
+    # ---- generic groups (owned by other modules: /training, /rom, ...)
+    def has(self, path: str) -> bool:
+        """True when the group or dataset ``path`` (e.g. ``"rom/calibration"``) exists."""
+        return path in self.f
+
+    def attrs(self, path: str = "/") -> dict:
+        """Attributes of a group or dataset, decoded: bytes -> str, numpy scalars ->
+        Python; JSON strings (``[..]``, ``{..}``, ``null``) are NOT decoded here (see
+        :meth:`read_tree`)."""
+        return {k: _plain(v) for k, v in self._get(path).attrs.items()}
+
+    def keys(self, path: str) -> list:
+        """Names of the members of a group."""
+        return list(self._get(path).keys())
+
+    def shape(self, path: str) -> tuple:
+        """Shape of a dataset (nothing read)."""
+        return tuple(self._get(path).shape)
+
+    def read(self, path: str, rows=None, cols=None) -> np.ndarray:
+        """A dataset (or a hyperslab of it: ``rows`` / ``cols`` slices or index arrays
+        along its first two axes) as a numpy array."""
+        ds = self._get(path)
+        if rows is None and cols is None:
+            return ds[()]
+        rows = slice(None) if rows is None else rows
+        return ds[rows] if cols is None else ds[rows, cols]
+
+    def read_tree(self, path: str, skip=()) -> dict:
+        """A group as nested dicts: subgroups -> dicts, datasets -> arrays (those named in
+        ``skip`` left out, e.g. ``("modes",)``), attributes -> values with JSON strings
+        (``[..]``, ``{..}``, ``null``) decoded."""
+        return _read_tree(self._get(path), tuple(skip))
+
     # ---- metadata
     @property
     def metadata(self) -> dict:
@@ -314,9 +392,27 @@ class CaseStore:
     def has_problem(self) -> bool:
         return "problem" in self.f
 
-    def problem(self) -> Problem:
+    def problem(self, with_temperature: bool = True) -> Problem:
+        """The problem definition; ``with_temperature=False`` leaves its temperature None
+        without reading the (mesh-sized) key fields (see :meth:`temperature_fields`)."""
         g = self._get("problem")
-        return problem_from_definition(json.loads(g["definition"][()]), g["arrays"])
+        return problem_from_definition(json.loads(g["definition"][()]), g["arrays"], with_temperature)
+
+    def temperature_fields(self, nodes=None):
+        """(times (n_keys,), key fields (n_keys, n_sel), period) of the problem's nodal
+        temperature, ``n_sel`` the sorted ``nodes`` (one hyperslab read per key field) or
+        all nodes; None when the problem has no temperature."""
+        g = self._get("problem")
+        temp = json.loads(g["definition"][()]).get("temperature")
+        if temp is None:
+            return None
+        f = temp["fields"]
+        sel = slice(None) if nodes is None else np.asarray(nodes, dtype=np.int64)
+        if isinstance(f, dict):
+            arr = g["arrays"][f["$array"]][:, sel]
+        else:
+            arr = np.asarray(f, dtype=float)[:, sel]
+        return np.asarray(temp["times"], dtype=float), np.atleast_2d(np.asarray(arr, dtype=float)), temp["period"]
 
     # ---- results
     def series_names(self) -> list:

@@ -197,7 +197,7 @@ def test_frd_only_import_has_mesh_and_results(runs):
 
 
 def test_cli_import(runs, tmp_path):
-    from romnet.cli import main
+    from romnet.app.cli import main
     out = tmp_path / "s.h5"
     from unittest import mock
 

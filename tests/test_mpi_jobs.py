@@ -9,7 +9,7 @@ import pytest
 from conftest import write_blade_case_dir
 
 from romnet.offline.training import read_training
-from romnet.runner import run_case
+from romnet.app.runner import run_case
 from romnet.store import CaseStore
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import make_small_case, zset_case
-from romnet.cli import main
+from romnet.app.cli import main
 from romnet.errors import ConfigError, InputError
 from romnet.fe import ElementKernel, FaceKernel
 from romnet.offline.pipeline import run_offline
