@@ -153,3 +153,27 @@ def test_runge_kutta_sensitivity_tangent(monkeypatch):
     print(f"\nRK tangent vs exact-increment FD: sensitivities max {sens.max():.2e} mean {sens.mean():.2e}; "
           f"backward Euler at the end state max {end.max():.2e} mean {end.mean():.2e}")
     assert sens.max() < 4e-2 and sens.mean() < 0.5 * end.mean()
+
+
+@pytest.mark.parametrize("strength", [1e-4, 1.0, 30.0])
+def test_slip_solve_with_isotropic_coupling(strength):
+    """(D0 + E)^-1 rhs by potential blocks vs a dense N x N solve, weak to strong coupling
+    through the isotropic hardening: 1e-12."""
+    from romnet.materials import crystal_implicit
+    spec = copy.deepcopy(crystal_spec("theta_method_a"))
+    for p in spec["potentials"]:
+        p["isotropic"] = {"type": "nonlinear", "R0": 60.0, "Q": 30.0, "b": 8.0}
+    law = build_law(spec)
+    rng = np.random.default_rng(8)
+    m, N = 40, law.N
+    c = law._coefs(np.full(m, 500.0), 0.5)
+    q = {"act": rng.random((m, N)) < 0.6, "dalpha": rng.random((m, N)) * 1e-5, "gp": rng.random((m, N)) * 1e-4,
+         "bev": 8.0 * rng.random((m, N)) * strength, "sz": np.sign(rng.normal(size=(m, N))),
+         "sw": np.sign(rng.normal(size=(m, N)))}
+    rhs = rng.normal(size=(m, N, 7))
+    d0 = 1.0 + q["act"] * c["C"] * q["dalpha"]
+    J = (q["act"] * q["sz"] * c["Q"])[:, :, None] * law.Hb * (q["bev"] * q["gp"] * q["sw"])[:, None, :]
+    J[:, np.arange(N), np.arange(N)] += d0
+    ref = np.linalg.solve(J, rhs)
+    out = crystal_implicit._slip_solve(law, q, c, rhs)
+    assert np.abs(out - ref).max() <= 1e-12 * np.abs(ref).max()

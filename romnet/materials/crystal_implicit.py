@@ -141,7 +141,9 @@ def _stress_matrix(law, q, cx):
 
 def _slip_solve(law, q, c, rhs):
     """(D0 + E)^-1 rhs for rhs (m, N, r): diagonal without isotropic coupling, else dense
-    per potential (H is block-diagonal)."""
+    per potential block (H is block-diagonal). (A fixed point ``X = D0^-1 (rhs - E X)``
+    needs ~10 iterations at the bench's coupling (row sums of D0^-1 E up to 0.025) and was
+    measured 1.5x slower than these solves.)"""
     a = q["act"]
     d0 = 1.0 + a * c["C"] * q["dalpha"]
     if "bev" not in q:
