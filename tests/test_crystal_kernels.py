@@ -92,7 +92,7 @@ def test_blocks_of_points(method, monkeypatch):
     target = random_path(n, rng, 6e-3)
     st = loaded_state(law, target, 600.0, 0.5, 2)
     ref = law.integrate(target * 1.2, 600.0, 0.5, st)
-    monkeypatch.setattr(crystal, "POINTS_PER_BLOCK", 7)
+    monkeypatch.setitem(crystal.POINTS_PER_BLOCK, method, 7)
     res = law.integrate(target * 1.2, 600.0, 0.5, st)
     # backward Euler: the same arithmetic per point; Runge-Kutta: round-off in the BLAS products
     # of other sizes can flip a step acceptance (errmax = 1 +- 1e-15), which moves the result

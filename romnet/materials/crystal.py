@@ -26,8 +26,8 @@ increment was integrated), then per potential ``<name>_alpha<s>`` (N), ``<name>_
 (cumulated slip, N), ``<name>_gamma<s>`` (slip, N).
 
 Speed (``bench/bench_crystal.py``, docs/materials.md "Crystal law performance"): points are
-integrated in blocks of POINTS_PER_BLOCK (the (block, N) temporaries stay in cache and are
-reused by the allocator instead of being mapped afresh); the coefficients constant in
+integrated in blocks of POINTS_PER_BLOCK points (the (block, N) temporaries stay in cache
+and are reused by the allocator instead of being mapped afresh); the coefficients constant in
 temperature are (1, N) rows computed once per law, tabulated ones (block, N) arrays once per
 increment; integer exponents (Norton n, recovery m) are products instead of ``**``; the
 resolved shear stresses are BLAS products with the (N, 6) Schmid matrix; the 6x6 systems
@@ -48,9 +48,11 @@ from .slip_systems import interaction_matrix, schmid_mandel
 _MAX_SINH = 700.0
 
 P, EVP, ETO, TN, INIT, NHEAD = 0, slice(1, 7), slice(7, 13), 13, 14, 15
-#: points integrated together: (block, N) temporaries stay in cache and are recycled by the
-#: allocator instead of being mapped afresh (measured 25 % faster than 20 000 at once)
-POINTS_PER_BLOCK = 5000
+#: points integrated together, per method: (block, N) temporaries stay in cache and are
+#: recycled by the allocator instead of being mapped afresh (bench/bench_crystal.py: backward
+#: Euler 1.46e5/s at 2 500 against 1.33e5 at 5 000 and 0.98e5 at 10 000; Runge-Kutta, whose
+#: per-step overhead grows with the number of blocks, best near 5 000)
+POINTS_PER_BLOCK = {"theta_method_a": 2500, "runge_kutta": 5000}
 RK_SENSITIVITY_TANGENT = True
 PI_CONTROL = True
 INITIAL_STEP = 1.0
@@ -393,14 +395,14 @@ class CrystalLaw(Law):
         dt = float(dt)
         if not (dt > 0 and np.isfinite(dt)):
             raise MaterialError(f"gen_evp (crystal): time step must be > 0, got {dt!r}")
-        n = strain.shape[0]
-        if n <= POINTS_PER_BLOCK:
+        n, block = strain.shape[0], POINTS_PER_BLOCK[self.method]
+        if n <= block:
             return self._integrate_block(strain, T1, dt, state, tangent)
         stress, new = np.empty((n, 6)), np.empty_like(state)
         tan = np.empty((n, 6, 6)) if tangent else None
         conv, its = np.empty(n, dtype=bool), 0
-        for i in range(0, n, POINTS_PER_BLOCK):
-            b = slice(i, min(i + POINTS_PER_BLOCK, n))
+        for i in range(0, n, block):
+            b = slice(i, min(i + block, n))
             r = self._integrate_block(strain[b], T1[b], dt, state[b], tangent)
             stress[b], new[b], conv[b], its = r.stress, r.state, r.converged, max(its, r.iterations)
             if tangent:
