@@ -231,17 +231,15 @@ class CrystalLaw(Law):
     def _flow_bound(self, rate, c):
         """Overstress at which the Norton part alone (and the sinh part alone) reaches ``rate``
         (m, N) >= 0: upper bounds of phi^-1(rate) (the flow is the sum of both parts)."""
-        out = np.empty_like(rate)
-        y = rate
-        for sl, k in self._n_root:
-            if k == 1:
-                out[:, sl] = y[:, sl]
-            elif k == 2:
-                out[:, sl] = np.sqrt(y[:, sl])
-            elif k == 3:
-                out[:, sl] = np.cbrt(y[:, sl])
-            else:
-                out[:, sl] = y[:, sl] ** (1.0 / np.broadcast_to(c["n"], y.shape)[:, sl])
+        if all(k in (1, 2, 3) for _, k in self._n_root):
+            out = np.empty_like(rate)
+            for sl, k in self._n_root:
+                out[:, sl] = rate[:, sl] if k == 1 else np.sqrt(rate[:, sl]) if k == 2 else np.cbrt(rate[:, sl])
+        else:                                                               # rate^(1/n) on the whole array
+            with np.errstate(divide="ignore"):
+                out = np.log(rate)
+            out *= 1.0 / c["n"]
+            np.exp(out, out=out)
         out *= c["K"]
         if self.hyperbolic:
             with np.errstate(divide="ignore", invalid="ignore"):
