@@ -303,7 +303,8 @@ def schema_errors(path, where):
         yield
     except StoreError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError, RuntimeError,
+            OverflowError) as exc:
         raise StoreError(f"{path}: {where}: malformed ({type(exc).__name__}: {printable(exc, 160)})") from None
 
 
@@ -374,6 +375,59 @@ def problem_from_definition(tree: dict, arrays, with_temperature: bool = True) -
     return pb
 
 
+def _numeric(v) -> bool:
+    try:
+        a = np.asarray(v, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return a.dtype.kind == "f"
+
+
+#: annotation text of a problem dataclass field -> test of a stored value
+_FIELD_TESTS = {
+    "str": lambda v: isinstance(v, str),
+    "str | None": lambda v: v is None or isinstance(v, str),
+    "int": lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool),
+    "float": lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool),
+    "float | None": lambda v: v is None or (isinstance(v, (int, float, np.number)) and not isinstance(v, bool)),
+    "bool": lambda v: isinstance(v, (bool, np.bool_)),
+    "list": _numeric, "np.ndarray": _numeric, "object": _numeric,
+}
+
+
+def check_problem_types(pb: Problem, path) -> Problem:
+    """StoreError naming the member when a stored problem field has the wrong type (every
+    field of the problem's dataclasses whose annotation is in :data:`_FIELD_TESTS`; the
+    temperature rules, notes, materials)."""
+    import dataclasses
+
+    def check(obj, where):
+        for f in dataclasses.fields(obj):
+            test = _FIELD_TESTS.get(str(f.type))
+            v = getattr(obj, f.name)
+            if test is not None and not test(v):
+                raise StoreError(f"{path}: /problem/definition {where}.{f.name}: wrong type "
+                                 f"({printable(repr(v), 60)}; expected {f.type})")
+    for kind in ("dirichlet", "pressure", "centrifugal", "nodal_forces", "gravity", "constraints"):
+        for i, item in enumerate(getattr(pb, kind)):
+            check(item, f"{kind}[{i}]")
+    for name, t in pb.tables.items():
+        check(t, f"tables[{printable(name, 40)}]")
+    if pb.stepping is not None:
+        check(pb.stepping, "stepping")
+    for i, m in enumerate(pb.materials):
+        if not isinstance(m.element_set, str) or not isinstance(m.spec, dict):
+            raise StoreError(f"{path}: /problem/definition materials[{i}]: expected an element set name and a "
+                             "material description (JSON object)")
+    rules = pb.temperature_at_ips
+    if rules is not None and not (isinstance(rules, list) and all(isinstance(r, str) for r in rules)):
+        raise StoreError(f"{path}: /problem/definition temperature_at_ips: expected null or a list of rules")
+    if not isinstance(pb.thermal_reference, str) or not all(isinstance(n, str) for n in pb.notes) \
+            or not isinstance(pb.source, str):
+        raise StoreError(f"{path}: /problem/definition thermal_reference / notes / source: wrong type")
+    return pb
+
+
 def _index_array(ds, path):
     """An integer index dataset (sets, face connectivity)."""
     v = ds[()]
@@ -406,9 +460,10 @@ class CaseStore:
         except OSError as exc:
             raise StoreError(f"{self.path}: not a readable HDF5 case store ({printable(exc, 200)})") from exc
         try:
-            self._check_header()
-            if not (external_allowed() if allow_external is None else allow_external):
-                refuse_external(self.f, self.path)
+            with schema_errors(self.path, "HDF5 structure"):
+                self._check_header()
+                if not (external_allowed() if allow_external is None else allow_external):
+                    refuse_external(self.f, self.path)
         except BaseException:
             self.f.close()
             raise
@@ -441,6 +496,8 @@ class CaseStore:
             return self.f[key]
         except KeyError:
             raise StoreError(f"{self.path}: missing '{key}' in the case store") from None
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise StoreError(f"{self.path}: '{key}': unreadable ({printable(exc, 160)})") from None
 
     @classmethod
     @contextmanager
@@ -457,17 +514,20 @@ class CaseStore:
     # ---- generic groups (owned by other modules: /training, /rom, ...)
     def has(self, path: str) -> bool:
         """True when the group or dataset ``path`` (e.g. ``"rom/calibration"``) exists."""
-        return path in self.f
+        with schema_errors(self.path, path):
+            return path in self.f
 
     def attrs(self, path: str = "/") -> dict:
         """Attributes of a group or dataset, decoded: bytes -> str, numpy scalars ->
         Python; JSON strings (``[..]``, ``{..}``, ``null``) are NOT decoded here (see
         :meth:`read_tree`)."""
-        return {k: _plain(v) for k, v in self._get(path).attrs.items()}
+        with schema_errors(self.path, path):
+            return {k: _plain(v) for k, v in self._get(path).attrs.items()}
 
     def keys(self, path: str) -> list:
         """Names of the members of a group."""
-        return list(self._get(path).keys())
+        with schema_errors(self.path, path):
+            return list(self._get(path).keys())
 
     def shape(self, path: str) -> tuple:
         """Shape of a dataset (nothing read)."""
@@ -477,10 +537,11 @@ class CaseStore:
         """A dataset (or a hyperslab of it: ``rows`` / ``cols`` slices or index arrays
         along its first two axes) as a numpy array."""
         ds = self._get(path)
-        if rows is None and cols is None:
-            return ds[()]
-        rows = slice(None) if rows is None else rows
-        return ds[rows] if cols is None else ds[rows, cols]
+        with schema_errors(self.path, path):
+            if rows is None and cols is None:
+                return ds[()]
+            rows = slice(None) if rows is None else rows
+            return ds[rows] if cols is None else ds[rows, cols]
 
     def read_tree(self, path: str, skip=()) -> dict:
         """A group as nested dicts: subgroups -> dicts, datasets -> arrays (those named in
@@ -572,7 +633,8 @@ class CaseStore:
         A malformed definition (missing or unknown key, wrong type) is a StoreError."""
         tree = self._definition()
         with schema_errors(self.path, "/problem/definition"):
-            return problem_from_definition(tree, self.f["problem"]["arrays"], with_temperature)
+            pb = problem_from_definition(tree, self.f["problem"]["arrays"], with_temperature)
+        return check_problem_types(pb, self.path)
 
     def temperature_fields(self, nodes=None):
         """(times (n_keys,), key fields (n_keys, n_sel), period) of the problem's nodal
@@ -665,8 +727,9 @@ class CaseStore:
         start, stop, step = points.indices(n_p)
         if step != 1:
             raise StoreError("points slice must have step 1")
-        block = ds[times, start * n_c:stop * n_c]
-        return block.reshape(block.shape[0], stop - start, n_c)
+        with schema_errors(self.path, f"/results/{series}/{name}"):
+            block = np.asarray(ds[times, start * n_c:stop * n_c], dtype=float)
+            return block.reshape(block.shape[0], stop - start, n_c)
 
     def series(self, name: str) -> SnapshotSeries:
         g = self._series(name)

@@ -168,7 +168,11 @@ def _check_jacobians(mesh, cfg, rep, chunk=20000):
 
 # --------------------------------------------------------------------------- problem
 def _finite_values(v, what, cfg, rep):
-    a = np.asarray(v, dtype=float) if not isinstance(v, (str, type(None))) else np.zeros(0)
+    try:
+        a = np.asarray(v, dtype=float) if not isinstance(v, (str, type(None))) else np.zeros(0)
+    except (TypeError, ValueError, OverflowError):
+        rep.add("error", f"{what}: not a number")
+        return
     if a.size and not np.isfinite(a).all():
         rep.add(cfg["nonfinite"], f"{what}: non-finite value")
     elif a.size and np.abs(a).max() > cfg["max_abs_value"]:
