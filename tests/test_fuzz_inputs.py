@@ -123,55 +123,54 @@ def _edit_store(path: Path, rng) -> bool:
 
 def _edit_h5(path, op, rng) -> bool:
     nonfinite = False
-    if True:
-        with h5py.File(path, "r+") as f:
-            if op == 0 and (p := _rand_path(f, rng)):         # member deleted
-                del f[p]
-            elif op == 1 and (p := _rand_path(f, rng, h5py.Dataset)):   # dataset of another kind / shape
-                choice = int(rng.integers(4))
-                data = [np.zeros((3, 3, 3)), np.array([b"x", b"y"]), np.arange(2), np.float64(7.0)][choice]
-                del f[p]
-                f[p] = data
-            elif op == 2 and (p := _rand_path(f, rng)):         # attribute garbled
-                obj = f[p]
-                if obj.attrs:
-                    a = list(obj.attrs)[int(rng.integers(len(obj.attrs)))]
-                    obj.attrs[a] = [b"\xff\x00", "{bad json", np.array([1, 2]), -5, "abc", 1e308][int(rng.integers(6))]
-            elif op == 3:                                      # root attributes
-                a = ["format", "schema_version", "metadata"][int(rng.integers(3))]
-                f.attrs[a] = ["abc", "[1, 2", 2, b"\x80", '{"warnings": 3}'][int(rng.integers(5))]
-            elif op == 4 and "problem/definition" in f:       # problem JSON edited
-                tree = json.loads(f["problem/definition"][()])
-                key = list(tree)[int(rng.integers(len(tree)))]
-                tree[key] = [None, 3, "x", [1, 2], {"a": 1}, [{"element_set": "ALL", "spec": {"law": 5}}],
-                             1e308, -1][int(rng.integers(8))]
-                del f["problem/definition"]
-                f["problem/definition"] = json.dumps(tree) if rng.random() < 0.9 else json.dumps(tree)[:-3]
-            elif op == 5 and (p := _rand_path(f, rng, h5py.Dataset)) and f[p].dtype.kind == "f" and f[p].size:
-                v = f[p][()]                                   # NaN / inf / huge in a float dataset
-                v.flat[int(rng.integers(v.size))] = [np.nan, np.inf, -np.inf, 1e308][int(rng.integers(4))]
+    with h5py.File(path, "r+") as f:
+        if op == 0 and (p := _rand_path(f, rng)):         # member deleted
+            del f[p]
+        elif op == 1 and (p := _rand_path(f, rng, h5py.Dataset)):   # dataset of another kind / shape
+            choice = int(rng.integers(4))
+            data = [np.zeros((3, 3, 3)), np.array([b"x", b"y"]), np.arange(2), np.float64(7.0)][choice]
+            del f[p]
+            f[p] = data
+        elif op == 2 and (p := _rand_path(f, rng)):         # attribute garbled
+            obj = f[p]
+            if obj.attrs:
+                a = list(obj.attrs)[int(rng.integers(len(obj.attrs)))]
+                obj.attrs[a] = [b"\xff\x00", "{bad json", np.array([1, 2]), -5, "abc", 1e308][int(rng.integers(6))]
+        elif op == 3:                                      # root attributes
+            a = ["format", "schema_version", "metadata"][int(rng.integers(3))]
+            f.attrs[a] = ["abc", "[1, 2", 2, b"\x80", '{"warnings": 3}'][int(rng.integers(5))]
+        elif op == 4 and "problem/definition" in f:       # problem JSON edited
+            tree = json.loads(f["problem/definition"][()])
+            key = list(tree)[int(rng.integers(len(tree)))]
+            tree[key] = [None, 3, "x", [1, 2], {"a": 1}, [{"element_set": "ALL", "spec": {"law": 5}}],
+                         1e308, -1][int(rng.integers(8))]
+            del f["problem/definition"]
+            f["problem/definition"] = json.dumps(tree) if rng.random() < 0.9 else json.dumps(tree)[:-3]
+        elif op == 5 and (p := _rand_path(f, rng, h5py.Dataset)) and f[p].dtype.kind == "f" and f[p].size:
+            v = f[p][()]                                   # NaN / inf / huge in a float dataset
+            v.flat[int(rng.integers(v.size))] = [np.nan, np.inf, -np.inf, 1e308][int(rng.integers(4))]
+            f[p][...] = v
+            nonfinite |= p.startswith("results") and not np.isfinite(v).all()
+        elif op == 6:                                      # connectivity / set index out of range
+            p = _rand_path(f, rng, h5py.Dataset)
+            if p and f[p].dtype.kind == "i" and f[p].size:
+                v = f[p][()]
+                v.flat[int(rng.integers(v.size))] = [-1, 10**6, 2**62][int(rng.integers(3))]
                 f[p][...] = v
-                nonfinite |= p.startswith("results") and not np.isfinite(v).all()
-            elif op == 6:                                      # connectivity / set index out of range
-                p = _rand_path(f, rng, h5py.Dataset)
-                if p and f[p].dtype.kind == "i" and f[p].size:
-                    v = f[p][()]
-                    v.flat[int(rng.integers(v.size))] = [-1, 10**6, 2**62][int(rng.integers(3))]
-                    f[p][...] = v
-            elif op == 7:                                      # external link / storage
-                if rng.random() < 0.5:
-                    f[f"mesh/ext{int(rng.integers(10**6))}"] = h5py.ExternalLink("/etc/hostname", "/x")
-                else:
-                    f.create_dataset(f"ext{int(rng.integers(10**6))}", shape=(2,), dtype="f8", external=[("/etc/hostname", 0, 16)])
-            elif op == 8 and "results" in f and len(f["results"]):   # n_complete / n_points garbled
-                g = f["results"][list(f["results"])[0]]
-                g.attrs["n_complete"] = [-3, 10**9, "x"][int(rng.integers(3))]
-            elif op == 9:                                      # soft link loop / dangling link
-                name = f"mesh/loop{int(rng.integers(10**6))}"
-                f[name] = h5py.SoftLink("/" + name) if rng.random() < 0.5 else h5py.SoftLink("/nowhere")
-            elif op == 11 and "results/imported/times" in f:   # times backwards
-                t = f["results/imported/times"][()]
-                f["results/imported/times"][...] = t[::-1]
+        elif op == 7:                                      # external link / storage
+            if rng.random() < 0.5:
+                f[f"mesh/ext{int(rng.integers(10**6))}"] = h5py.ExternalLink("/etc/hostname", "/x")
+            else:
+                f.create_dataset(f"ext{int(rng.integers(10**6))}", shape=(2,), dtype="f8", external=[("/etc/hostname", 0, 16)])
+        elif op == 8 and "results" in f and len(f["results"]):   # n_complete / n_points garbled
+            g = f["results"][list(f["results"])[0]]
+            g.attrs["n_complete"] = [-3, 10**9, "x"][int(rng.integers(3))]
+        elif op == 9:                                      # soft link loop / dangling link
+            name = f"mesh/loop{int(rng.integers(10**6))}"
+            f[name] = h5py.SoftLink("/" + name) if rng.random() < 0.5 else h5py.SoftLink("/nowhere")
+        elif op == 11 and "results/imported/times" in f:   # times backwards
+            t = f["results/imported/times"][()]
+            f["results/imported/times"][...] = t[::-1]
     return nonfinite
 
 

@@ -290,6 +290,23 @@ def test_external_opt_in(tmp_path):
     assert r.returncode == 0, r.stderr
 
 
+def test_offline_refuses_nonfinite_snapshots(tmp_path):
+    case = make_small_case()
+    case.results["imported"].nodal["U"].values[2, 5, 1] = np.nan   # written without an import: unchecked
+    store = write_case(tmp_path / "s.h5", case)
+    r = romnet_cli("offline", store)
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "LinAlgError" not in r.stderr
+    assert "field 'U' holds 1 non-finite snapshot value(s)" in r.stderr, r.stderr
+
+
+def test_rom_with_bad_version_is_a_store_error(tmp_path):
+    store = write_case(tmp_path / "s.h5", make_small_case())
+    with h5py.File(store, "r+") as f:
+        f.create_group("rom").attrs.update({"format": "romnet-rom", "rom_schema_version": "abc"})
+    r = romnet_cli("info", store)
+    assert r.returncode == 2 and "/rom has schema version -1" in r.stderr and "Traceback" not in r.stderr
+
+
 # --------------------------------------------------------------------------- silent wrong values
 def _bad(case_edit, words, **settings):
     case = make_small_case()
