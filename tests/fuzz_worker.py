@@ -68,8 +68,9 @@ def _nonfinite_arrays(obj):
 
 
 def _adapter(name):
-    from romnet.adapters import import_case
+    from romnet.adapters import get_adapter, import_case
     from romnet.store import write_case
+    get_adapter(name).available()        # load the adapter and its vendor library before the clock runs
 
     def run(p):
         case = import_case(name, p)
