@@ -159,9 +159,10 @@ class HFSolver:
         self.max_iterations = int(self.options.max_iterations if self.options.max_iterations is not None
                                   else st.max_iterations)
 
-    def matrix_values(self, D):
-        """COO values of the tangent (the element matrices, then the explicit diagonal)."""
-        return np.concatenate([self.model.matrix_values(D), np.zeros(self._n_diag)])
+    def matrix_values(self, D, temperature=None):
+        """COO values of the tangent (the element matrices, then the explicit diagonal);
+        ``temperature`` (local ips) for the hourglass stiffness of c3d8r-like elements."""
+        return np.concatenate([self.model.matrix_values(D, temperature), np.zeros(self._n_diag)])
 
     # ------------------------------------------------------------------ schedule
     def schedule(self):
@@ -195,7 +196,7 @@ class HFSolver:
         """Fill stress/strain/residual of a state built from arrays (law re-evaluated with
         dt = 0 is not meaningful for viscous laws: strain only, stress from elasticity is
         not recomputed; the next step needs only U and states)."""
-        st.strain = self.model.strain(self.backend.forward(st.U))
+        st.strain = self.model.strain(self.backend.forward(st.U), st.states)
         return st
 
     def step(self, state, t_next):
