@@ -211,10 +211,13 @@ def check_material(name, spec, cfg, rep):
             rep.add(cfg["nonfinite"], f"material '{name}' {key}: non-finite value")
             continue
         last = key.split(".")[-1].split("[")[0]
-        if key.endswith(".temperature") or "ref_temperature" in key:
+        if key.endswith(".temperature"):       # table breakpoints (may lie below 0 K: extrapolation)
+            continue
+        if "ref_temperature" in key:
             lo, hi = cfg["temperature_range"]
-            if a.min() < lo or a.max() > hi:
-                rep.add(cfg["material_bounds"], f"material '{name}' {key} = {_num(float(a[np.argmax(np.abs(a))]))}: "
+            bad = (a < lo) | (a > hi)
+            if bad.any():
+                rep.add(cfg["material_bounds"], f"material '{name}' {key} = {_num(float(a[bad][0]))}: "
                         f"temperature out of temperature_range [{lo:g}, {hi:g}]")
             continue
         lo, hi, lo_in, hi_in = COEFFICIENT_BOUNDS.get(last, (-OTHER_BOUND, OTHER_BOUND, True, True))
