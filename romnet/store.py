@@ -674,7 +674,12 @@ class CaseStore:
         g = self._series(series)
         with schema_errors(self.path, f"/results/{series}"):
             n = g["times"].shape[0]
-            return max(0, min(n, int(g.attrs["n_complete"]))) if "n_complete" in g.attrs else n
+            if "n_complete" not in g.attrs:
+                return n
+            k = int(g.attrs["n_complete"])
+            if k < 0:
+                raise StoreError(f"{self.path}: /results/{series}: n_complete = {k} is negative")
+            return min(n, k)
 
     def times(self, series: str) -> np.ndarray:
         with schema_errors(self.path, f"/results/{series}/times"):

@@ -159,6 +159,8 @@ def _case(tmp_path, text):
     ('[case]\nsteps = ["online"]\n[online]\nsamples = 100000000000\n', "[online] samples: expected an integer >= 1"),
     ('[case]\nsteps = ["import"]\n[validation]\nnonfinite = "ignore"\n', "[validation] nonfinite: expected"),
     (b'[case]\nsteps = ["info"]\n# caf\xe9\n', ":3: byte 29: not UTF-8 text (byte 0xe9)"),
+    ('[case]\nsteps = ["import"]\n[import]\ncode = "zset"\npath = "a\\u0000b"\n', "[import] path: not a usable path"),
+    ('[case]\nsteps = ["generate"]\n[generate]\nscript = "' + "a" * 300 + '"\n', "[generate] script: not a usable path"),
 ])
 def test_case_toml_refused(tmp_path, text, words):
     d = _case(tmp_path, text)

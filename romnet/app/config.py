@@ -39,7 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, printable
 from ..offline.settings import ClusterSettings, OfflineSettings
 from ..offline.training import TrainingSettings
 from ..online.settings import OnlineSettings
@@ -120,11 +120,17 @@ def read_toml(path) -> dict:
         raise ConfigError(f"{p}: nested too deeply") from None
 
 
-def _resolve(out: dict, table: str, base: Path):
-    """Path keys of a checked table, resolved against ``base``."""
+def _resolve(out: dict, table: str, base: Path, where=None):
+    """Path keys of a checked table, resolved against ``base`` (a path the system cannot
+    take: a ConfigError naming the key)."""
     for key, s in specs(*TABLES[table]).items():
         if s.kind.path and out.get(key) is not None:
-            out[key] = (base / out[key]).resolve()
+            try:
+                out[key] = (base / out[key]).resolve()
+                out[key].exists()
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"{where or base}: [{table}] {key}: not a usable path "
+                                  f"({type(exc).__name__}: {printable(exc, 80)})") from None
 
 
 def online_settings(table: dict, where, base: Path, note=None) -> dict:
@@ -135,7 +141,7 @@ def online_settings(table: dict, where, base: Path, note=None) -> dict:
     if "loading" in out and "samples" in out:
         raise ConfigError(f"{where}: [online] loading: one run on a given loading and a Monte Carlo "
                           "(samples) exclude each other")
-    _resolve(out, "online", base)
+    _resolve(out, "online", base, where)
     return out
 
 
@@ -170,7 +176,7 @@ def validate(cfg: dict, path, case_dir, note=None) -> dict:
             continue
         if name in cfg or name in FILLED:
             out[name] = check_table(table, TABLES[name], path, name, fill=name in FILLED, note=note)
-            _resolve(out[name], name, case_dir)
+            _resolve(out[name], name, case_dir, path)
     case = out["case"]
     case.setdefault("name", case_dir.resolve().name)
     if "steps" not in case:
@@ -209,7 +215,7 @@ def case_table(path, name, note=None) -> dict:
     if name == "online":
         return online_settings(table, path, base, note)
     out = check_table(table, TABLES[name], path, name, fill=name in FILLED, note=note)
-    _resolve(out, name, base)
+    _resolve(out, name, base, path)
     return out
 
 
