@@ -27,6 +27,7 @@ from romnet.errors import InputError
 
 from .deck import is_calcul_deck, parse_deck, read_deck
 from .geof import read_geof
+from .material import crystal_notes
 from .parallel import read_cut, read_parallel, split_subdomain_name, subdomain_uts
 from .results import read_results, read_ut
 
@@ -178,6 +179,9 @@ class ZsetAdapter(Adapter):
                 meta["notes"] = meta.get("notes", []) + [
                     "*rotation read as material axes in global components / Bunge Euler angles "
                     "(adapters/zset/rotation.py); not verified against a Z-set computation"]
+            crystal = [n for m in problem.materials for n in crystal_notes(m.spec)]
+            if crystal:
+                meta["notes"] = meta.get("notes", []) + list(dict.fromkeys(crystal))
         if geof.flipped_elements:
             meta["mirrored_elements"] = dict(geof.flipped_elements)
         if geof.unattached_faces:
