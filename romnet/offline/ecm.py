@@ -92,7 +92,7 @@ from .. import mpi
 from .nnls import WarmNNLS, nnls_normal
 from .settings import OfflineSettings
 
-__all__ = ["ECMResult", "ecm", "internal_force_integrand", "normalisation", "ZERO_TOL", "NNLS_SOLVERS"]
+__all__ = ["ECMResult", "ecm", "cubature_error", "internal_force_integrand", "normalisation", "ZERO_TOL", "NNLS_SOLVERS"]
 
 #: groups whose exact integrals are below this fraction of the integrals of the integrand's
 #: magnitude are measured against ``ZERO_TOL * A_g`` (module docstring)
@@ -261,11 +261,12 @@ class _NormalSet:
         self.M, self.c = self.M[np.ix_(keep, keep)], self.c[keep]
         return keep
 
-    def start(self, ids, rows):
-        """The warm-start points (empty set before)."""
+    def start(self, ids, rows, w0=None):
+        """The warm-start points (empty set before); ``w0``: their weights from an earlier
+        cubature (the NNLS starts from that feasible point: usually one factorisation)."""
         self.ids, self.rows = list(ids), rows
         self.M, self.c = rows @ rows.T, rows @ self.b
-        self._solve()
+        self._solve(w0)
 
     def add(self, q, row) -> bool:
         """Point ``q`` enters; False when it ends with weight 0."""
@@ -295,7 +296,7 @@ class _QRSet:
         self.tm["nnls"] += time.perf_counter() - t
         self.tm["nnls_fallbacks"] = self.s.fallbacks
 
-    def start(self, ids, rows):
+    def start(self, ids, rows, w0=None):
         self._timed(list(ids), rows.T)
 
     def add(self, q, row) -> bool:
@@ -342,9 +343,29 @@ def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=C
                 group=grp)
 
 
+def cubature_error(G, dV, points, weights, comm=None, ip_offset=0, groups=None, zero_tol=ZERO_TOL,
+                   group_floor=0.0, chunk_rows=CHUNK_ROWS) -> float:
+    """Max group error (the measure of :func:`ecm`: same normalisation) of a given cubature
+    (global ip ``points``, ``weights``) on the integrand ``G``: one pass over ``G`` plus the
+    rows of the points. Lets a caller keep a cubature that still integrates an updated
+    integrand (online enrichment) instead of re-running the greedy. Collective."""
+    comm = comm or mpi.comm()
+    G = np.asarray(G, dtype=np.float64)
+    n_loc, n_all = G.shape
+    groups = np.arange(n_all) if groups is None else np.asarray(groups)
+    nz = normalisation(G, dV, comm, groups, zero_tol, chunk_rows, group_floor)
+    cols, grp = nz["columns"], nz["group"]
+    if cols.size == 0:
+        return 0.0
+    rows = _Selector(comm, ip_offset, n_loc, TIE_RTOL).rows(G, points)[:, cols]
+    s = nz["scale"][cols]
+    r = (nz["b"][cols] - rows.T @ np.asarray(weights, dtype=float)) * s
+    return float(np.sqrt(np.bincount(grp, weights=r ** 2)).max())
+
+
 def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None, warm_start=None, max_points=None,
         max_iterations=None, progress=None, zero_tol=ZERO_TOL, patience=None, tie_rtol=TIE_RTOL,
-        chunk_rows=CHUNK_ROWS, nnls_solver="warm", group_floor=0.0) -> ECMResult:
+        chunk_rows=CHUNK_ROWS, nnls_solver="warm", group_floor=0.0, warm_weights=None) -> ECMResult:
     """Greedy ECM with global error control (module docstring).
 
     G : (n_ip_local, n_col) integrand at this rank's integration points (global indices
@@ -358,7 +379,8 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
         or one per group (:func:`normalisation`; 0: none, the offline default).
     patience : stop after this many steps without a new smallest max error (default
         ``max(100, max_points // 2)``).
-    warm_start : global ip indices put in ``P`` first (module docstring).
+    warm_start : global ip indices put in ``P`` first (module docstring); ``warm_weights``:
+        their weights in an earlier cubature, the start of the warm NNLS (``nnls_solver="warm"``).
     nnls_solver : ``"warm"`` (default: warm-started Lawson-Hanson on the normal equations,
         :func:`.nnls.nnls_normal`), ``"qr"`` (the same on an incrementally updated QR
         factor, :class:`.nnls.WarmNNLS`) or ``"scipy"`` (``scipy.optimize.nnls`` from
@@ -399,8 +421,10 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
 
     act = _QRSet(b, tm) if nnls_solver == "qr" else _NormalSet(b, nnls_solver == "warm", tm)
     if warm_start is not None and len(warm_start):
-        P0 = [int(i) for i in np.unique(np.asarray(warm_start, dtype=np.int64))]
-        act.start(P0, sel.rows(G, P0)[:, cols] * s)
+        P0, first = np.unique(np.asarray(warm_start, dtype=np.int64), return_index=True)
+        w0 = None if warm_weights is None else np.maximum(np.asarray(warm_weights, dtype=float)[first], 0.0)
+        P0 = [int(i) for i in P0]
+        act.start(P0, sel.rows(G, P0)[:, cols] * s, w0)
     r = act.residual()
     err = errors(r)
     history = [(len(act.ids), float(err.max()))]

@@ -50,7 +50,7 @@ from ..errors import InputError, StoreError
 from ..mpi import pull_rows, push_rows
 from ..sections import element_thickness
 from ..offline import operators as ops
-from ..offline.ecm import ecm, internal_force_integrand
+from ..offline.ecm import ECMResult, cubature_error, ecm, internal_force_integrand
 from ..offline.pipeline import hyper_reduce
 from ..offline.pod import IntegL2, NodalL2, PODBasis, RowLayout, extend_basis, recompress_basis
 from ..offline.qdeim import deim_extend, qdeim_points
@@ -283,9 +283,20 @@ class Enricher:
         del sig
         floors = np.append(groups_floor, 0.0)                 # the volume column: its own group
         warm = None if disp in mem.recompressed else model.ip[model.weights > 0]
-        res = ecm(G, L.local_dV(), comm, ip_offset=L.ip_range[0], tol=mem.ecm_tol, groups=groups,
-                  warm_start=warm, group_floor=floors, max_points=self.cfg["max_points"],
-                  nnls_solver="qr")
+        res = None
+        if warm is not None:                       # the cubature may still integrate the updated integrand
+            t_c = time.perf_counter()
+            err0 = cubature_error(G, L.local_dV(), warm, model.weights[model.weights > 0], comm, L.ip_range[0],
+                                  groups, group_floor=floors)
+            if err0 <= mem.ecm_tol:
+                res = ECMResult(np.asarray(warm, dtype=np.int64), model.weights[model.weights > 0].copy(), err0,
+                                np.zeros(0), 0, True, [(len(warm), err0)], G.shape[1], time.perf_counter() - t_c,
+                                f"kept: the {len(warm)} points integrate the updated integrand to {err0:.3e} "
+                                f"<= tol {mem.ecm_tol:g}")
+        if res is None:
+            res = ecm(G, L.local_dV(), comm, ip_offset=L.ip_range[0], tol=mem.ecm_tol, groups=groups,
+                      warm_start=warm, group_floor=floors, max_points=self.cfg["max_points"], nnls_solver="warm",
+                      warm_weights=None if warm is None else model.weights[model.weights > 0])
         del G
         for n in mem.qdeim_fields:                       # DEIM points of the new modes (earlier ones kept)
             bb, _, info = mem.bases[n]
