@@ -54,10 +54,13 @@ def test_failed_local_rom_falls_back_to_global():
     res, _, _, fallback, failure = run_sample(rom, None, on, None, _Comm())
     assert failure is None and fallback and res.selection["label"] == "global"
     assert rom.calls == [(None, True, "indicator"), ("global", True, "indicator")]
-    # held-out runs never enrich
+    # held-out runs never enrich; without enrichment a failure is recorded, not retried
     rom = _Rom()
     run_sample(rom, None, on, None, _Comm(), enrich=False)
     assert rom.calls == [(None, False, "indicator")]
+    rom = _Rom(fail=True)
+    res, _, _, fallback, failure = run_sample(rom, None, on, None, _Comm(), enrich=False)
+    assert res is None and not fallback and failure and rom.calls == [(None, False, "indicator")]
 
 
 def test_loaded_outputs_of_the_blade_cycle():

@@ -97,9 +97,9 @@ def run_sample(rom, pb, on, opts, comm, enrich=None):
     """The ROM run of one sample (module docstring, steps 1-2); ``on`` the ``[online]``
     settings (``enrich``: override of ``on["enrich"]``, e.g. False for held-out runs).
     Returns (result or None if it failed, first result or None, wall seconds, fallback,
-    failure message or None). The ROM that runs is the one enriched (global or local); a
-    local ROM whose reduced Newton fails falls back to the global ROM (with enrichment when
-    ``enrich``)."""
+    failure message or None). The ROM that runs is the one enriched (global or local); with
+    enrichment, a local ROM whose reduced Newton fails falls back to the global ROM (without,
+    the failure is recorded)."""
     cluster = cluster_choice(on["cluster"])
     criterion = on.get("criterion", OnlineSettings.criterion)
     enrich = bool(on["enrich"]) if enrich is None else bool(enrich)
@@ -113,7 +113,7 @@ def run_sample(rom, pb, on, opts, comm, enrich=None):
     model, _ = rom.selection(pb, cluster)
     first, fallback = None, False
     res, failure = _attempt(lambda: rom.run(pb, cluster=cluster, **kw))
-    if res is None and model.is_local:
+    if res is None and model.is_local and enrich:
         fallback = True
         res, failure = _attempt(lambda: rom.run(pb, cluster="global", **kw))
     comm.Barrier()
