@@ -90,8 +90,8 @@ def main(argv=None):
     seq = [r["wall_time_s"] for r in mc["samples"]]
     hf, rom = h.get("hf_wall_median_s", float("nan")), h.get("rom_wall_median_s", float("nan"))
     n_inc = max(1, mc["samples"][0].get("increments", 16)) if mc["samples"] else 16
-    enr = [e for r in mc["samples"] for e in [r.get("enrichment_s", 0.0) / r["enrichments"]] * r.get("enrichments", 0)]
-    per_enr = sum(enr) / len(enr) if enr else float("nan")
+    n_enr = sum(r.get("enrichments", 0) for r in mc["samples"])
+    per_enr = sum(r.get("enrichment_s", 0.0) for r in mc["samples"]) / n_enr if n_enr else float("nan")
     fig = dict(variant=a.variant, learn=not a.frozen, samples=len(seq), holdout=h.get("n", 0),
                u_loaded_median=h.get("u_loaded_median"), u_loaded_max=h.get("u_loaded_max"),
                u_unloaded_median=h.get("u_unloaded_median"), p_median=h.get("p_median"),
