@@ -161,3 +161,37 @@ def test_greedy_same_on_one_and_two_ranks(cube, tmp_path):
         assert a["candidates"] == b["candidates"]
         np.testing.assert_allclose(b["scores"], a["scores"], rtol=1e-8, atol=0)
     assert out[1]["modes"] == out[2]["modes"] and out[1]["n_points"] == out[2]["n_points"]
+
+
+def test_romnet_run_train_step_greedy(tmp_path, capsys):
+    """The step train of ``romnet run`` with ``strategy = "greedy"`` on the small blade (its
+    SAMPLER; scoring ROMs with the case's [offline] settings), then the step offline on the
+    chosen runs."""
+    from romnet.app.cli import main
+    blade = Path(__file__).resolve().parents[1] / "cases" / "blade" / "problem.py"
+    (tmp_path / "case.toml").write_text(f"""
+[case]
+name = "greedy_blade"
+steps = ["generate", "train", "offline"]
+[generate]
+script = "{blade.as_posix()}"
+variant = "small"
+[training]
+samples = 2
+seed = 1
+increments = 2
+strategy = "greedy"
+pool = 3
+initial = 1
+[offline]
+pod_tol = 1e-3
+ecm_tol = 1e-2
+""")
+    assert main(["run", str(tmp_path), "-o", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "romnet train (greedy)" in out and "[2/2] train_" in out and "greedy, score" in out
+    assert "/rom: ROM of the" not in out                    # left to the step offline
+    store = tmp_path / "out" / "case.h5"
+    done = completed_runs(store)
+    assert len(done) == 2 and done[0] == 0 and training_family(store)["n_samples"] == 3
+    assert series_list(read_rom(store, modes=False)["series"]) == [f"train_{i:03d}" for i in done]
