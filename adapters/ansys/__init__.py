@@ -130,6 +130,14 @@ class AnsysAdapter(Adapter):
 READ_TIMEOUT = float(os.environ.get("ROMNET_ANSYS_TIMEOUT", "300"))
 
 
+def _said(log) -> str:
+    """``; the reader said: <first line>`` of what the vendor reader printed ('' if nothing)."""
+    from romnet.errors import printable
+    log.seek(0)
+    lines = [ln.strip() for ln in log.read(4096).decode("latin-1").splitlines() if ln.strip()]
+    return f"; the reader said: {printable(lines[0], 120)}" if lines else ""
+
+
 def run_isolated(fn, path, timeout=None):
     """Run ``fn(path) -> dict`` in a forked child so that a crash (the vendor reader is C
     code that can segfault on a damaged file) or a hang becomes an InputError naming the
@@ -140,11 +148,14 @@ def run_isolated(fn, path, timeout=None):
         return fn(path)
     fd, tmp = tempfile.mkstemp(suffix=".npz")
     os.close(fd)
+    log = tempfile.TemporaryFile()      # the vendor reader's own output (C++ noise), summarised
     try:
         pid = os.fork()
         if pid == 0:  # child
             code = 0
             try:
+                os.dup2(log.fileno(), 1)
+                os.dup2(log.fileno(), 2)
                 out = fn(path)
                 np.savez(tmp, __json__=json.dumps({k: v for k, v in out.items() if isinstance(v, list)}),
                          **{k: v for k, v in out.items() if not isinstance(v, list)})
@@ -173,15 +184,17 @@ def run_isolated(fn, path, timeout=None):
             raise
         if os.WIFSIGNALED(status):
             raise InputError(f"the MAPDL reader (ansys-mapdl-reader) crashed with signal "
-                             f"{os.WTERMSIG(status)} on this file: damaged or unsupported .rst", path)
+                             f"{os.WTERMSIG(status)} on this file: damaged or unsupported .rst"
+                             f"{_said(log)}", path)
         with np.load(tmp, allow_pickle=False) as z:
             if "__error__" in z:
                 msg, where = json.loads(str(z["__error__"]))
-                raise InputError(msg, path, where)
+                raise InputError(msg + _said(log), path, where)
             out = {k: z[k] for k in z.files if k != "__json__"}
             out.update(json.loads(str(z["__json__"])))
         return out
     finally:
+        log.close()
         try:
             os.unlink(tmp)
         except OSError:

@@ -51,15 +51,27 @@ def cell_data_note(names) -> list:
 
 
 def _guard(path, what, fn, *args, **kw):
-    """Run a meshio call; any non-romnet failure becomes an InputError naming the file."""
+    """Run a meshio call; any non-romnet failure becomes an InputError naming the file.
+    What meshio prints (its own error line before it exits) and the warnings it raises are
+    captured: summarised in the error, never left on the terminal."""
+    import contextlib
+    import io
+    import warnings
+    said = io.StringIO()
     try:
-        return fn(*args, **kw)
+        with contextlib.redirect_stderr(said), contextlib.redirect_stdout(said), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(*args, **kw)
     except RomnetError:
         raise
     except MemoryError:
         raise InputError(f"{what}: file announces more data than fits in memory", path) from None
     except (Exception, SystemExit) as exc:  # meshio/h5py/xml raise many types (meshio even exits)
-        msg = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        msg = str(exc).splitlines()[0][:200] if str(exc).strip() else ""
+        lines = [ln.strip() for ln in said.getvalue().splitlines() if ln.strip()]
+        if isinstance(exc, SystemExit) or not msg:
+            msg = lines[0][:200] if lines else type(exc).__name__
+            raise InputError(f"{what}: cannot read ({msg})", path) from None
         raise InputError(f"{what}: cannot read ({type(exc).__name__}: {msg})", path) from None
 
 

@@ -390,14 +390,16 @@ def default_output(store_in) -> Path:
 
 def run_hifi(store_in, store_out=None, resume=False, options=None, progress=print, comm=None,
              stop_after=None):
-    """Read mesh and problem from ``store_in`` and run the HF solver, writing the ``hifi``
-    series of ``store_out`` (default ``<input>-hifi.h5``; the input is never modified).
+    """Read mesh and problem from ``store_in`` (checked by :func:`romnet.validate.validate_store`)
+    and run the HF solver, writing the ``hifi`` series of ``store_out`` (default ``<input>-hifi.h5``; the input is never modified).
     Returns the :class:`RunResult`."""
     from ..store import CaseStore
+    from ..validate import validate_store
     with CaseStore(store_in) as st:
         if not st.has_problem():
             raise RomnetError(f"{store_in}: the store has no problem definition; import the case "
                               "with its deck")
+        validate_store(st)       # finite, plausible mesh and problem before any work (StoreError)
         mesh, problem = st.mesh(), st.problem()
     store_out = default_output(store_in) if store_out is None else Path(store_out)
     say = progress if progress else (lambda *a: None)

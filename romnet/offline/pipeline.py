@@ -132,6 +132,12 @@ def read_snapshots(st: CaseStore, series, cfg, layout):
             S, info[n] = read_local(st, s, n, layout)
             cols[n].append(S)
     full = {n: (v[0] if len(v) == 1 else np.hstack(v)) for n, v in cols.items()}
+    bad = np.array([np.count_nonzero(~np.isfinite(full[n])) for n in fields], dtype=float)
+    bad = mpi.allreduce_array(bad, layout.comm)          # collective: every rank raises or none
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{label}: field '{fields[k]}' holds {int(bad[k])} non-finite snapshot value(s) "
+                         "(NaN / inf): no ROM can be built from them (romnet info shows where)", st.path)
     uinfo = info[disp]
     if uinfo["kind"] != "nodal":
         raise InputError(f"displacement field '{disp}' is not nodal", st.path)

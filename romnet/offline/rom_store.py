@@ -241,7 +241,10 @@ def _any_source():
 
 # --------------------------------------------------------------------------- reading
 def _check_version(attrs, path):
-    v = int(attrs.get("rom_schema_version", -1))
+    try:
+        v = int(attrs.get("rom_schema_version", -1))
+    except (TypeError, ValueError):
+        v = -1
     if attrs.get("format") != ROM_FORMAT or v != ROM_SCHEMA_VERSION:
         raise StoreError(f"{path}: /rom has schema version {v}, this romnet reads "
                          f"{ROM_SCHEMA_VERSION}; rerun `romnet offline`")
