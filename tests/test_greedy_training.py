@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_mpi, zset_case
+from conftest import run_mpi, write_blade_case_dir, zset_case
 
 from romnet.errors import ConfigError, InputError
 from romnet.offline.pipeline import run_offline
@@ -168,25 +168,10 @@ def test_romnet_run_train_step_greedy(tmp_path, capsys):
     SAMPLER; scoring ROMs with the case's [offline] settings), then the step offline on the
     chosen runs."""
     from romnet.app.cli import main
-    blade = Path(__file__).resolve().parents[1] / "cases" / "blade" / "problem.py"
-    (tmp_path / "case.toml").write_text(f"""
-[case]
-name = "greedy_blade"
-steps = ["generate", "train", "offline"]
-[generate]
-script = "{blade.as_posix()}"
-variant = "small"
-[training]
-samples = 2
-seed = 1
-increments = 2
-strategy = "greedy"
-pool = 3
-initial = 1
-[offline]
-pod_tol = 1e-3
-ecm_tol = 1e-2
-""")
+    toml = write_blade_case_dir(tmp_path, "greedy_blade", seed=1, samples=2) / "case.toml"
+    text = toml.read_text()
+    assert "increments = 3\n" in text
+    toml.write_text(text.replace("increments = 3\n", 'increments = 3\nstrategy = "greedy"\npool = 3\ninitial = 1\n'))
     assert main(["run", str(tmp_path), "-o", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "romnet train (greedy)" in out and "[2/2] train_" in out and "greedy, score" in out

@@ -41,7 +41,7 @@ import time
 import numpy as np
 
 from .. import mpi
-from ..errors import ConfigError, ConvergenceError
+from ..errors import ConfigError, ConvergenceError, RomnetError
 from ..offline.training import (DEFAULT_FIELDS, POOL_FACTOR, SCORES, STRATEGIES, TrainingSettings,
                                 completed_runs, family_case, run_training, series_name, training_series,
                                 with_increments)
@@ -176,7 +176,7 @@ def run_greedy_training(store, samples, seed=TrainingSettings.seed, sampler: Hot
         report["wall_time"] += hf["wall_time"]
         done = completed_runs(store)
         if i not in done:                        # run_training raises on a failed run; keep the loop finite
-            raise ConfigError(f"{store}: training run {i} is not complete after it ran")
+            raise RomnetError(f"{store}: training run {i} is not complete after it ran")
         report["choices"].append(_choice(i, **rec))
         for key in ("hf", "offline", "scoring"):
             report["timings"][key] += rec.get(f"{key}_s") or 0.0
