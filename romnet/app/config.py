@@ -13,6 +13,7 @@ table           schema (keys, kinds, defaults, one-line docs)
                 :class:`romnet.offline.settings.ClusterSettings`
 ``[online]``    :class:`romnet.online.settings.OnlineSettings` (the same dialect as
                 ``romnet online --config``)
+``[learning]``  :class:`romnet.online.settings.LearningSettings`
 ``[report]``    :class:`ReportSettings` (speedup_runs)
 ``[cycles]``    :class:`romnet.app.cycles.CycleSettings`
 ``[validation]`` :class:`romnet.validate.ValidationSettings` (relaxed data checks of the

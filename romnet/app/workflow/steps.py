@@ -76,11 +76,17 @@ def step_hifi(ctx: Context):
 
 
 def step_train(ctx: Context):
-    from ...offline.training import run_training
+    """The training family (``[training] strategy``: random runs, or greedy choices scored on
+    ROMs built with the ``[offline]`` settings; /rom left to a later offline / cluster step)."""
+    from ...online.greedy_training import train_family
+    from ...online.settings import solver_options
     tr = ctx.cfg["training"]
     sampler = ctx.sampler()
-    rep = run_training(ctx.store, n_samples=tr["samples"], seed=tr["seed"], sampler=sampler,
-                       fields=tr["fields"], n_increments=tr.get("increments"), comm=ctx.comm, progress=ctx.say)
+    steps = ctx.cfg["case"]["steps"]
+    later = steps[steps.index("train") + 1:] if "train" in steps else []
+    rep = train_family(ctx.store, tr, sampler, offline=_pipeline_settings(ctx),
+                       online_options=solver_options(ctx.cfg.get("online", {})),
+                       final_rom=not ({"offline", "cluster"} & set(later)), comm=ctx.comm, progress=ctx.say)
     if tr["elastic"]:
         from ...offline.elastic_snapshots import run_elastic_snapshots
         rep["elastic"] = run_elastic_snapshots(ctx.store, tr["elastic"], seed=tr["seed"], sampler=sampler,
