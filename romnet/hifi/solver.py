@@ -48,7 +48,9 @@ class SolverOptions:
     "element_mean" (mean of the element's nodal temperatures at every ip, CalculiX's
     convention for C3D8, e.g. to compare with it); pc_lag: iterative linear solvers keep the
     preconditioner built at the first Newton iteration of an increment for its later
-    iterations while it stays effective (:meth:`romnet.hifi.linear.PetscBackend.solve`)."""
+    iterations while it stays effective (:meth:`romnet.hifi.linear.PetscBackend.solve`);
+    petsc_assembly: PETSc matrix assembly, None (COO when petsc4py has it, else CSR: 3.18),
+    "coo" or "csr" (:mod:`romnet.hifi.petsc_assembly`; same matrix to round-off)."""
     linear: str = "auto"
     petsc_options: str = ""
     max_cuts: int = 6
@@ -60,6 +62,7 @@ class SolverOptions:
     direct_max_dofs: int | None = None
     temperature_at_ips: str = "interpolate"
     pc_lag: bool = True
+    petsc_assembly: str | None = None
 
 
 @dataclass
@@ -114,10 +117,10 @@ class HFSolver:
         if self.options.linear == "scipy" and self.size > 1:
             raise RomnetError(f"the scipy linear solver is serial; {self.size} ranks need petsc4py")
         if self.options.linear == "auto" and self.size > 1:
-            from .linear import petsc
+            from .linear import PETSC_HINT, petsc
             if petsc() is None:
                 raise RomnetError(f"running on {self.size} ranks needs petsc4py (not importable); "
-                                  "install it (pip install dolfinx-solver-real) or run on one rank")
+                                  f"{PETSC_HINT}; or run on one rank")
         self.elem_part = partition_elements(mesh, self.comm, self.options.use_mesh_partition)
         self.layout = Layout(mesh, self.elem_part, self.rank, self.size)
         if self.options.first_tangent not in ("loading", "current"):
@@ -129,7 +132,7 @@ class HFSolver:
                                     self.options.petsc_options,
                                     coordinates=mesh.coordinates[self.layout.local_nodes[:self.layout.n_owned_nodes]],
                                     direct_max_dofs=self.options.direct_max_dofs,
-                                    pc_lag=self.options.pc_lag)
+                                    pc_lag=self.options.pc_lag, assembly=self.options.petsc_assembly)
         st = problem.stepping
         self.ratio = float(self.options.ratio if self.options.ratio is not None else st.ratio)
         self.max_iterations = int(self.options.max_iterations if self.options.max_iterations is not None
