@@ -101,7 +101,8 @@ def _petsc4py_location():
 def petsc_description():
     """What PETSc romnet uses, for reports (``romnet --version``): dict with ``version``
     (str) or ``error`` (why not importable / too old), ``petsc4py`` (its folder),
-    ``petsc_dir`` / ``petsc_arch`` (the PETSc build it was configured with) and
+    ``petsc_dir`` / ``petsc_arch`` (the PETSc build it was configured with), ``distribution``
+    (the pip distribution that installed petsc4py, "" if none is recorded) and
     ``packages`` (external solvers and partitioners present: MUMPS, hypre, ...)."""
     try:
         PETSc = petsc()
@@ -110,12 +111,14 @@ def petsc_description():
     if PETSc is None:
         return {"error": f"petsc4py not importable ({_PETSC_ERROR})"}
     import petsc4py
+    from importlib.metadata import packages_distributions, version
     cfg = petsc4py.get_config()
+    dists = [f"{d} {version(d)}" for d in packages_distributions().get("petsc4py", [])]
     packages = [p for p in ("mumps", "superlu_dist", "hypre", "ptscotch", "parmetis", "metis",
                             "scalapack", "hdf5") if PETSc.Sys.hasExternalPackage(p)]
     return {"version": ".".join(map(str, PETSc.Sys.getVersion())), "petsc4py": _petsc4py_location(),
             "petsc_dir": cfg.get("PETSC_DIR", ""), "petsc_arch": cfg.get("PETSC_ARCH", ""),
-            "packages": packages}
+            "distribution": ", ".join(dists), "packages": packages}
 
 
 class _Base:
