@@ -50,8 +50,8 @@ __all__ = ["petsc", "petsc_description", "check_petsc_version", "PETSC_MIN_VERSI
 #: passes on Debian 12's 3.18.5 (scripts/test-system-mpi.sh, docs/install.md)
 PETSC_MIN_VERSION = (3, 18)
 #: how to get a PETSc romnet can use (error messages)
-PETSC_HINT = ("install petsc4py >= 3.18 built against your PETSc (docs/install.md), e.g. pip install "
-              "'romnet[petsc]' (PETSc 3.25 binary wheel, Python >= 3.12)")
+PETSC_HINT = (f"install petsc4py >= {'.'.join(map(str, PETSC_MIN_VERSION))} built against your PETSc "
+              "(docs/install.md), e.g. pip install 'romnet[petsc]' (PETSc 3.25 binary wheel, Python >= 3.12)")
 
 _PETSC = None
 _PETSC_ERROR = None
