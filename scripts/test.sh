@@ -2,7 +2,8 @@
 # All tests (sets up .venv on first use). Test-only set-up: the `ansys` extra (its reader
 # ships real .rst samples), Debian's calculix-ccx (the CalculiX tests run it), the pybaqus
 # sdist with real Abaqus .fil files (fetched on first use by tests/data_fetch.py).
-# Tests that need two MPI ranks start `mpirun -n 2` themselves, with the venv's mpirun.
+# Tests that need two MPI ranks start `mpirun -n 2` themselves, with the venv's mpirun (or
+# ROMNET_MPIRUN: scripts/test-system-mpi.sh runs this script on Debian's Open MPI + PETSc).
 set -euo pipefail
 export ROMNET_EXTRAS=ansys
 source "$(dirname "${BASH_SOURCE[0]}")/ensure-env.sh"
