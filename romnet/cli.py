@@ -100,7 +100,7 @@ def cmd_verify_law(args):
     from .verify_law import verify_law
     report = verify_law(args.store, series=args.series, progress=_progress)
     print(report.table())
-    print(f"sigma_rel_err={report.sigma_rel_err:.3e} p_rel_err={report.p_rel_err:.3e}")
+    print(report.summary())
     return 0
 
 
@@ -138,8 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Re-integrate the store's material law at every integration point "
                                    "along the imported total strain and temperature history and compare "
                                    "with the imported stress and cumulated plastic strain. Last line: "
-                                   "sigma_rel_err=<x> p_rel_err=<y> (max over outputs of the relative "
-                                   "L2 norm over integration points).")
+                                   "sigma_rel_err=<x> p_rel_err=<y>, preceded by eps_p_rel_err=<z> when the "
+                                   "series stores the inelastic strain tensor (max over outputs of the "
+                                   "relative L2 norm over integration points).")
     s.add_argument("store", help="case store with a problem definition and imported results")
     s.add_argument("--series", default="imported", help="result series to check (default: imported)")
     s.set_defaults(func=cmd_verify_law)

@@ -40,6 +40,15 @@ def zset_case(name: str) -> Path:
     return p
 
 
+def writable_copy(name: str, dst: Path) -> Path:
+    """A writable copy of the shared Z-set case ``name`` at ``dst`` (the shared data stay
+    read-only: never modify them)."""
+    shutil.copytree(zset_case(name), dst)
+    for p in dst.rglob("*"):
+        p.chmod(0o644 if p.is_file() else 0o755)
+    return dst
+
+
 def mpirun_cmd(n: int = 2):
     """[launcher..., -n, n]: ``ROMNET_MPIRUN`` (a command with its flags, e.g. "mpirun
     --allow-run-as-root --oversubscribe" for Open MPI as root: scripts/test-system-mpi.sh),

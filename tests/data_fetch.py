@@ -69,3 +69,29 @@ def ansys_examples() -> list:
     if not files:
         pytest.skip(f"no example .rst file in {folder}")
     return files
+
+
+def muscat_geo_reader():
+    """muscat's binary Z-set mesh reader ``Muscat.IO.GeoReader.ReadGeo`` and the folder of
+    muscat's test data (holding the real Z-set file ``cube.geo``).
+
+    muscat (BSD-3, PyPI) is a test-only reference: installed once with
+    ``pip install --no-deps --target .venv/test-data/muscat muscat sympy mpmath`` (its
+    reader needs numpy, scipy and sympy only; ~30 s; the full dependency set pulls cvxpy,
+    ~2 min). Skipped, saying why, when it cannot be fetched (offline)."""
+    target = CACHE / "muscat"
+    if not (target / "Muscat").is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        try:
+            res = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                                  "--disable-pip-version-check", "--target", str(target), "muscat",
+                                  "sympy", "mpmath"], capture_output=True, text=True, timeout=900)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            pytest.skip(f"cannot install muscat ({exc})")
+        if res.returncode != 0 or not (target / "Muscat").is_dir():
+            pytest.skip("cannot install muscat with pip (offline?): "
+                        + (res.stderr.strip().splitlines() or ["?"])[-1])
+    if str(target) not in sys.path:
+        sys.path.append(str(target))
+    from Muscat.IO.GeoReader import ReadGeo
+    return ReadGeo, target / "Muscat" / "TestData"

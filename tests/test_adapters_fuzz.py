@@ -122,8 +122,17 @@ def _ansys_templates(tmp):
     return [({"file.rst": f.read_bytes()}, "file.rst")], lambda files, target: "file.rst"
 
 
+def _zset_geo_templates(tmp):
+    """Z-set binary meshes (.geo) with every 3D element type, node/element/face sets."""
+    from adapters.zset.geo import write_geo
+    from test_zset_geo import TYPES_3D, synthetic
+    data = write_geo(tmp / "m.geo", *synthetic(TYPES_3D)).read_bytes()
+    return [({"m.geo": data}, "m.geo")], lambda files, target: "m.geo"
+
+
 SETS = {"adapters.calculix": _calculix_templates, "adapters.abaqus": _abaqus_templates,
-        "adapters.meshio_formats": _meshio_templates, "adapters.ansys": _ansys_templates}
+        "adapters.meshio_formats": _meshio_templates, "adapters.ansys": _ansys_templates,
+        "adapters.zset": _zset_geo_templates}
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from adapters.zset import ADAPTER
 from adapters.zset.material import read_material
 from romnet.errors import InputError, RomnetError, UnsupportedError
 
-from conftest import zset_case
+from conftest import writable_copy, zset_case
 SEQ_FILES = ("cube.ut", "cube.geof", "cube.node", "cube.integ", "cube.ctnod", "cube.inp", "mat",
              "pressure.node", "temperature1.node", "temperature2.node")
 
@@ -214,11 +214,7 @@ def test_material_bad_table_row(seq):
 
 
 def test_parallel_shared_node_mismatch(tmp_path):
-    src = case_dir("MecaParallel")
-    dst = tmp_path / "par"
-    shutil.copytree(src, dst)
-    for p in dst.rglob("*"):
-        p.chmod(0o644 if p.is_file() else 0o755)
+    dst = writable_copy("MecaParallel", tmp_path / "par")
     # node id 22 is the first local node of domain 1 (cube-001) and is shared with cube-002
     nodes2 = (dst / "cube-pcuts" / "cube-002.cut").read_text().split("**nodes 196")[1].split()[:196]
     j = nodes2.index("22")

@@ -402,6 +402,8 @@ q4 3 9 12 6
 1 4 7 10
 **elset e2
 2
+**elset e1
+1
 ***return
 """)
     deck = tmp_path / "two.inp"
@@ -425,6 +427,9 @@ right 10. tab
 ***material
 *file m
 *elset e2
+***material
+*file m
+*elset e1
 ****return
 """)
     case = ADAPTER.read(deck)

@@ -8,16 +8,18 @@
   ``<stem>-NNN.ut`` next to it when present;
 * a case directory: the calcul deck whose stem has results (or the only results, or
   the only deck);
-* a ``.geof`` file (mesh only).
+* a ``.geof`` or binary ``.geo`` file (mesh only).
 
 The problem is read when a calcul deck ``<stem>.inp`` sits next to the results. Results
 go to the series ``"imported"``. ``metadata``: ``{"code": "zset", "files": [...], ...}``.
-Modules: :mod:`.geof` (mesh, node-order permutations), :mod:`.results` (.ut/.node/.integ/
+Modules: :mod:`.geof` (mesh, node-order permutations), :mod:`.geo` (binary mesh), :mod:`.results` (.ut/.node/.integ/
 .ctnod), :mod:`.parallel` (subdomains -> global), :mod:`.deck` (.inp), :mod:`.material`.
 """
 from __future__ import annotations
 
 from pathlib import Path
+
+import numpy as np
 
 from romnet.adapters import Adapter
 from romnet.case import Case
@@ -44,9 +46,9 @@ def _result_stems(directory: Path):
 
 class ZsetAdapter(Adapter):
     name = "zset"
-    description = "Z-set: .geof mesh, .inp deck + material files, .ut/.node/.integ/.ctnod results (also parallel)"
+    description = "Z-set: .geof/.geo mesh, .inp deck + material files, .ut/.node/.integ/.ctnod results (also parallel)"
     extras: list = []
-    suffixes = [".ut", ".inp", ".geof"]
+    suffixes = [".ut", ".inp", ".geof", ".geo"]
 
     # ------------------------------------------------------------------ inputs
     def _resolve(self, path: Path) -> dict:
@@ -99,14 +101,14 @@ class ZsetAdapter(Adapter):
             if deck.is_file() and is_calcul_deck(deck, strict=True):
                 r["deck"] = deck
             return r
-        if suffix == ".geof":
+        if suffix in (".geof", ".geo"):
             if not path.is_file():
-                raise InputError("geof file not found", path)
+                raise InputError("mesh file not found", path)
             r["geof"] = path
             return r
         if not path.exists():
             raise InputError("not found", path)
-        raise InputError(f"unsupported input '{path.name}': expected a .ut, .inp or .geof file or a case "
+        raise InputError(f"unsupported input '{path.name}': expected a .ut, .inp, .geof or .geo file or a case "
                          "directory", path)
 
     # ------------------------------------------------------------------ read
@@ -168,6 +170,14 @@ class ZsetAdapter(Adapter):
             meta["parallel"] = info
         if deck is not None and deck.ignored:
             meta["ignored_deck_sections"] = list(deck.ignored)
+        if problem is not None:
+            rot = {m.element_set: np.round(m.spec["orientation"]["R"], 6).tolist()
+                   for m in problem.materials if (m.spec.get("orientation") or {}).get("type") == "matrix"}
+            if rot:  # shown by romnet info: the convention is documented, not verified by data
+                meta["material_orientations"] = rot
+                meta["notes"] = meta.get("notes", []) + [
+                    "*rotation read as material axes in global components / Bunge Euler angles "
+                    "(adapters/zset/rotation.py); not verified against a Z-set computation"]
         if geof.flipped_elements:
             meta["mirrored_elements"] = dict(geof.flipped_elements)
         if geof.unattached_faces:

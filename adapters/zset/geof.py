@@ -140,7 +140,12 @@ class GeofData:
     face_file_types: dict = field(default_factory=dict)  # set -> (n_faces,) ftype in file order
     flipped_elements: dict = field(default_factory=dict)  # romnet type -> n mirrored
     unattached_faces: int = 0  # faces of face sets bounding no element (left as written)
+    where: np.ndarray | None = None  # (n_elements,) file line (ASCII) / byte (binary), file order
     _cache: dict = field(default_factory=dict, repr=False)
+
+    def element_ids_file_order(self) -> np.ndarray:
+        """(n_elements,) element ids in file order."""
+        return np.concatenate([b.element_ids for b in self.mesh.blocks])[self.file_order]
 
     @property
     def file_zset_types(self) -> np.ndarray:
@@ -220,8 +225,13 @@ def _unique_keep_order(a):
 
 
 def read_geof(path, progress=None) -> GeofData:
-    """Read a Z-set ``.geof`` file. Raises InputError/UnsupportedError naming file:line."""
+    """Read a Z-set mesh: ASCII ``.geof``, or the binary format (``Z7BINARYGEOF`` header,
+    :mod:`.geo`) whatever the suffix. Raises InputError/UnsupportedError naming file:line
+    (or byte)."""
     path = Path(path)
+    from .geo import is_binary_geo, read_geo
+    if is_binary_geo(path):
+        return read_geo(path, progress)
     if progress:
         progress(f"reading mesh {path.name}")
     lines = read_lines(path, "geof file")
@@ -324,67 +334,83 @@ def read_geof(path, progress=None) -> GeofData:
     if n_el_declared is None:
         raise InputError("no **element block", path)
     node_map = _IdMap(node_ids, path, "node", node_lines)
-
-    # element blocks in order of first appearance of their type
-    blocks, zset_types, elem_ids_all, elem_lines_all = [], [], [], []
-    type_offset = {}
-    offset = 0
-    flipped = {}
+    groups = {}
     for et, rows in elem_rows.items():
-        rtype, nne, perm = ZSET_ELEMENTS[et]
+        nne = rows["n"]
         lns = np.asarray(rows["lines"], dtype=np.int64)
         ids = tokens_to_array(rows["ids"], lns, path, np.int64, "element id")
         nl = np.repeat(lns, nne)
         nid = tokens_to_array(rows["nodes"], nl, path, np.int64, "element node id")
-        conn = node_map(nid, nl, f"{et} element").reshape(-1, nne)
+        groups[et] = {"ids": ids, "conn": node_map(nid, nl, f"{et} element").reshape(-1, nne), "where": lns}
+    mesh, data = build_mesh(path, coords, node_ids, groups, elem_order)
+    elem_map = _IdMap(data.element_ids_file_order(), path, "element", data.where)
+    for name, ln, a, b in raw_sets["nset"]:
+        ids, nums = _int_list(lines, a, b, path, f"**nset {name}")
+        add_set(mesh.node_sets, name, node_map(ids, nums, f"**nset {name}") if ids.size else ids)
+    for name, ln, a, b in raw_sets["elset"]:
+        ids, nums = _int_list(lines, a, b, path, f"**elset {name}")
+        idx = elem_map(ids, nums, f"**elset {name}") if ids.size else ids
+        add_set(mesh.element_sets, name, data.file_order[idx])
+    _read_face_sets(lines, raw_sets["faset"], node_map, path, data)
+    return finish(data, progress)
+
+
+def add_set(sets: dict, name: str, idx) -> None:
+    """Append indices to a node/element set (a name given twice accumulates), no duplicates."""
+    idx = np.asarray(idx, dtype=np.int64)
+    prev = sets.get(name)
+    idx = idx if prev is None else np.concatenate([prev, idx])
+    sets[name] = _unique_keep_order(idx)
+
+
+def build_mesh(path, coords, node_ids, groups: dict, elem_order):
+    """Mesh and GeofData from the node table and the elements grouped by Z-set type.
+
+    ``groups``: Z-set type -> {"ids": (n,) element ids, "conn": (n, nne) 0-based node
+    indices in Z-set's local order, "where": (n,) place of each element in the file (line
+    numbers, or byte offsets for the binary format)}, in order of first appearance;
+    ``elem_order``: (Z-set type, index within the type) of each element in file order.
+    Node orders are permuted to romnet's and mirrored elements relabelled (module doc)."""
+    blocks, zset_types, where = [], [], []
+    type_offset = {}
+    offset = 0
+    flipped = {}
+    for et, g in groups.items():
+        rtype, nne, perm = ZSET_ELEMENTS[et]
+        conn = np.asarray(g["conn"], dtype=np.int64)
         if perm is not None:
             conn = conn[:, perm]
+        first = g["where"][0] if len(g["where"]) else None
         if rtype.startswith("cpe") and coords.shape[1] != 2:
-            raise UnsupportedError(f"2D element type '{et}' in a {coords.shape[1]}D mesh", path,
-                                   int(lns[0]))
+            raise UnsupportedError(f"2D element type '{et}' in a {coords.shape[1]}D mesh", path, first)
         if not rtype.startswith("cpe") and coords.shape[1] != 3:
-            raise InputError(f"3D element type '{et}' in a 2D mesh", path, int(lns[0]))
+            raise InputError(f"3D element type '{et}' in a 2D mesh", path, first)
         vol = signed_measure(rtype, coords[conn])
         neg = vol < 0
         if neg.any():
             conn[neg] = conn[neg][:, FLIP[rtype]]
             flipped[rtype] = int(neg.sum())
-        blocks.append(ElementBlock(rtype, conn, ids))
+        blocks.append(ElementBlock(rtype, conn, np.asarray(g["ids"], dtype=np.int64)))
         zset_types.append(et)
         type_offset[et] = offset
-        offset += len(ids)
-        elem_ids_all.append(ids)
-        elem_lines_all.append(lns)
+        offset += len(g["ids"])
+        where.append(np.asarray(g["where"]))
     file_order = np.array([type_offset[et] + k for et, k in elem_order], dtype=np.int64)
-    all_ids = np.concatenate(elem_ids_all) if elem_ids_all else np.zeros(0, np.int64)
-    all_lines = np.concatenate(elem_lines_all) if elem_lines_all else np.zeros(0, np.int64)
-    elem_map = _IdMap(all_ids, path, "element", all_lines)
-
     mesh = Mesh(coords, node_ids, blocks)
-    for name, ln, a, b in raw_sets["nset"]:
-        ids, nums = _int_list(lines, a, b, path, f"**nset {name}")
-        idx = node_map(ids, nums, f"**nset {name}") if ids.size else ids
-        prev = mesh.node_sets.get(name)
-        idx = idx if prev is None else np.concatenate([prev, idx])
-        mesh.node_sets[name] = _unique_keep_order(np.asarray(idx, dtype=np.int64))
-    for name, ln, a, b in raw_sets["elset"]:
-        ids, nums = _int_list(lines, a, b, path, f"**elset {name}")
-        idx = elem_map(ids, nums, f"**elset {name}") if ids.size else ids
-        prev = mesh.element_sets.get(name)
-        idx = idx if prev is None else np.concatenate([prev, idx])
-        mesh.element_sets[name] = _unique_keep_order(np.asarray(idx, dtype=np.int64))
+    data = GeofData(mesh, Path(path), file_order, zset_types, flipped_elements=flipped)
+    data.where = np.concatenate(where)[file_order] if where else np.zeros(0, np.int64)
+    return mesh, data
 
-    data = GeofData(mesh, path, file_order, zset_types, flipped_elements=flipped)
-    _read_face_sets(lines, raw_sets["faset"], node_map, path, data)
-    mesh.validate(path)
+
+def finish(data: GeofData, progress=None) -> GeofData:
+    data.mesh.validate(data.path)
     if progress:
-        progress(f"mesh: {mesh.n_nodes} nodes, {mesh.n_elements} elements "
-                 f"({', '.join(f'{b.etype} x{b.n_elements}' for b in blocks)})")
+        progress(f"mesh: {data.mesh.n_nodes} nodes, {data.mesh.n_elements} elements "
+                 f"({', '.join(f'{b.etype} x{b.n_elements}' for b in data.mesh.blocks)})")
     return data
 
 
 def _read_face_sets(lines, raw, node_map, path, data: GeofData):
-    mesh = data.mesh
     for name, head, a, b in raw:
         groups = {}
         order = []
@@ -398,28 +424,42 @@ def _read_face_sets(lines, raw, node_map, path, data: GeofData):
                 raise InputError(f"face set {name}: {ft} needs {spec[1]} nodes, got {len(ln.tokens) - 1}",
                                  path, ln.number)
             order.append(spec[0])
-            g = groups.setdefault(spec[0], {"tokens": [], "lines": [], "spec": spec})
+            g = groups.setdefault(spec[0], {"tokens": [], "lines": []})
             g["tokens"].extend(ln.tokens[1:])
             g["lines"].extend([ln.number] * spec[1])
-        faces = mesh.face_sets.setdefault(name, {})
-        flips = data.face_flips.setdefault(name, {})
-        prev = data.face_file_types.get(name, np.zeros(0, dtype=object))
-        data.face_file_types[name] = np.concatenate([prev, np.asarray(order, dtype=object)])
+        conns = {}
         for ftype, g in groups.items():
-            _, nn, perm = g["spec"]
             nums = np.asarray(g["lines"], dtype=np.int64)
             ids = tokens_to_array(g["tokens"], nums, path, np.int64, f"face set {name} node id")
-            conn = node_map(ids, nums, f"face set {name}").reshape(-1, nn)
-            if perm is not None:
-                conn = conn[:, perm]
-            flip = _orient_faces(ftype, conn, data)
-            conn[flip] = conn[flip][:, FACE_FLIP[ftype]]
-            if ftype in faces:  # a second block of the same set name: append
-                faces[ftype] = np.concatenate([faces[ftype], conn])
-                flips[ftype] = np.concatenate([flips[ftype], flip])
-            else:
-                faces[ftype] = conn
-                flips[ftype] = flip
+            conns[ftype] = node_map(ids, nums, f"face set {name}").reshape(-1, N_FACE_NODES[ftype])
+        add_face_set(data, name, order, conns)
+
+
+N_FACE_NODES = {v[0]: v[1] for v in ZSET_FACES.values()}
+_FACE_PERM = {v[0]: v[2] for v in ZSET_FACES.values()}
+
+
+def add_face_set(data: GeofData, name: str, order, conns: dict) -> None:
+    """Add faces to face set ``name``: ``order`` the romnet face type of each face in file
+    order, ``conns`` romnet type -> (n, nn) 0-based node indices in Z-set's local order.
+    Faces are permuted to romnet's node order and oriented outward (module doc)."""
+    faces = data.mesh.face_sets.setdefault(name, {})
+    flips = data.face_flips.setdefault(name, {})
+    prev = data.face_file_types.get(name, np.zeros(0, dtype=object))
+    data.face_file_types[name] = np.concatenate([prev, np.asarray(order, dtype=object)])
+    for ftype, conn in conns.items():
+        perm = _FACE_PERM[ftype]
+        conn = np.asarray(conn, dtype=np.int64)
+        if perm is not None:
+            conn = conn[:, perm]
+        flip = _orient_faces(ftype, conn, data)
+        conn[flip] = conn[flip][:, FACE_FLIP[ftype]]
+        if ftype in faces:  # a second block of the same set name: append
+            faces[ftype] = np.concatenate([faces[ftype], conn])
+            flips[ftype] = np.concatenate([flips[ftype], flip])
+        else:
+            faces[ftype] = conn
+            flips[ftype] = flip
 
 
 def _orient_faces(ftype: str, conn: np.ndarray, data: GeofData) -> np.ndarray:

@@ -1,37 +1,40 @@
 """Z-set material files -> romnet material spec dicts.
 
-Supported subset (anything else: UnsupportedError naming the keyword and the line)::
+Supported subset (anything else: UnsupportedError naming the keyword and the line; every
+keyword, its meaning and units: docs/materials.md, "Z-set material files")::
 
     ***material
-       *integration theta_method_a 1. 1.e-9 200      (theta must be 1)
-    ***behavior gen_evp | linear_elastic
+       *integration theta_method_a 1. <tolerance> <max_iterations>      (theta must be 1)
+       *integration runge_kutta <tolerance> [dtmin <dt>]                (crystal potentials)
+    ***behavior gen_evp [runge_jacobian] | linear_elastic
      **coefficient        masvol <COEF>
      **elasticity [isotropic]   young <COEF>  poisson <COEF>
+     **elasticity cubic         y1111 <COEF>  y1122 <COEF>  y1212 <COEF>
+     **elasticity orthotropic   E1 E2 E3 nu12 nu13 nu23 G12 G13 G23  (engineering constants)
      **thermal_strain isotropic  alpha <COEF>  ref_temperature <value>
-     **potential gen_evp [<name>]                  (gen_evp only, one potential)
+     **rotation  x1 <a b c> x2|x3 <d e f>  |  euler <phi1 Phi phi2>  (material frame)
+     **potential gen_evp [<name>]                  (one von Mises potential)
        *criterion mises
        *flow norton  K <COEF> n <COEF>  |  *flow plasticity
        *kinematic nonlinear C <COEF> D <COEF>  |  *kinematic linear C <COEF>
        *isotropic constant R0 | linear R0 H | nonlinear R0 Q b
+     **potential octahedral|cubic [<name>]         (any number of crystal potentials)
+       *flow norton K n  |  *flow hyperbolic K n eps0 Kinf
+       *isotropic constant R0 | nonlinear R0 Q b
+       *kinematic nonlinear C D [m M]  |  *kinematic linear C
+       *interaction [slip]  h1 h2 ...   (numbers, or 'h1 <v> h2 <v> ...')
     ***return
 
 ``<COEF>`` is a number, or ``temperature`` followed by lines ``value T`` (value first,
 temperature second, as in the shared ``mat`` files), giving
-``{"temperature": [T...], "value": [v...]}``. Spec format (see romnet.materials)::
+``{"temperature": [T...], "value": [v...]}``. Spec format: docs/materials.md. A von Mises
+behavior gives the historical spec (top-level ``flow``, ``kinematic``, ``isotropic``);
+crystal potentials give ``"potentials": [{"name", "type": "crystal", "family", "flow",
+"isotropic", "kinematic", "interaction"}, ...]``.
 
-    {"law": "elastic" | "gen_evp", "density": float | None,
-     "elasticity": {"young": COEF, "poisson": COEF},
-     "thermal_strain": {"alpha": COEF, "ref_temperature": float} | None,
-     "flow": {"type": "norton", "K", "n"} | {"type": "plasticity"} | None,
-     "kinematic": None | {"type": "nonlinear", "C", "D"} | {"type": "linear", "C"},
-     "isotropic": {"type": "constant", "R0"} | {"type": "linear", "R0", "H"}
-                  | {"type": "nonlinear", "R0", "Q", "b"} | None,
-     "integration": {"theta": 1.0, "tolerance": float, "max_iterations": int,
-                     "hardening_theta": 0.999}}
-
-Defaults: no ``*integration`` -> theta 1, tolerance 1e-9, 200 iterations; gen_evp without
-``*isotropic`` -> constant R0 = 0; ``*criterion`` absent -> mises. ``linear_elastic`` gives
-law "elastic" with flow/kinematic/isotropic None.
+Defaults: no ``*integration`` -> theta_method_a (theta 1, tolerance 1e-9, 200 iterations);
+gen_evp without ``*isotropic`` -> constant R0 = 0; ``*criterion`` absent -> mises;
+``runge_kutta`` without ``dtmin`` -> 1e-12. ``linear_elastic`` gives law "elastic".
 """
 from __future__ import annotations
 
@@ -40,6 +43,8 @@ from pathlib import Path
 from romnet.errors import InputError, UnsupportedError
 
 from .tokens import read_lines, split_blocks, to_float, to_int
+
+import numpy as np
 
 #: Z-set's ``theta_method_a 1.`` evaluates the isotropic hardening at p_n + 0.999 dp, not at
 #: p_{n+1}: measured on MecaSequentialSimpleMises (linear hardening H = 100), where Z-set's
@@ -54,6 +59,13 @@ DEFAULT_INTEGRATION = {"theta": 1.0, "tolerance": 1e-9, "max_iterations": 200,
 _FLOW = {"norton": ("K", "n"), "plasticity": ()}
 _KINEMATIC = {"nonlinear": ("C", "D"), "linear": ("C",)}
 _ISOTROPIC = {"constant": ("R0",), "linear": ("R0", "H"), "nonlinear": ("R0", "Q", "b")}
+_CRYSTAL_FLOW = {"norton": ("K", "n"), "hyperbolic": ("K", "n", "eps0", "Kinf")}
+_CRYSTAL_ISOTROPIC = {"constant": ("R0",), "nonlinear": ("R0", "Q", "b")}
+_CRYSTAL_KINEMATIC = {"nonlinear": ("C", "D"), "linear": ("C",)}
+_ELASTICITY = {"isotropic": ("young", "poisson"), "cubic": ("y1111", "y1122", "y1212"),
+               "orthotropic": ("E1", "E2", "E3", "nu12", "nu13", "nu23", "G12", "G13", "G23")}
+CRYSTAL_FAMILIES = ("octahedral", "cubic")
+RK_DEFAULT_DTMIN = 1e-12
 
 
 def _is_number(tok: str) -> bool:
@@ -115,8 +127,8 @@ def _coefficients(lines, path, context: str) -> dict:
     return out
 
 
-def _take(coefs: dict, names, path, line, context: str) -> dict:
-    unknown = [k for k in coefs if k not in names]
+def _take(coefs: dict, names, path, line, context: str, optional=()) -> dict:
+    unknown = [k for k in coefs if k not in names and k not in optional]
     if unknown:
         k = unknown[0]
         raise UnsupportedError(f"{context}: unknown coefficient '{k}' (expected {' '.join(names) or 'none'})",
@@ -124,7 +136,9 @@ def _take(coefs: dict, names, path, line, context: str) -> dict:
     missing = [k for k in names if k not in coefs]
     if missing:
         raise InputError(f"{context}: missing coefficient '{missing[0]}'", path, line)
-    return {k: coefs[k][0] for k in names}
+    out = {k: coefs[k][0] for k in names}
+    out.update({k: coefs[k][0] for k in optional if k in coefs})
+    return out
 
 
 def read_material(path) -> dict:
@@ -132,8 +146,8 @@ def read_material(path) -> dict:
     path = Path(path)
     lines = read_lines(path, "material file")
     spec = {"law": None, "density": None, "elasticity": None, "thermal_strain": None,
-            "flow": None, "kinematic": None, "isotropic": None,
-            "integration": dict(DEFAULT_INTEGRATION)}
+            "orientation": None, "flow": None, "kinematic": None, "isotropic": None,
+            "integration": dict(DEFAULT_INTEGRATION), "potentials": []}
     # cut at ***return; split at level-3 keywords
     body = []
     for ln in lines:
@@ -159,11 +173,33 @@ def read_material(path) -> dict:
         raise InputError("no ***behavior in material file", path)
     if spec["elasticity"] is None:
         raise InputError("no **elasticity in ***behavior", path, behavior.number)
+    pots = spec.pop("potentials")
+    integ = spec["integration"]
     if spec["law"] == "gen_evp":
-        if spec["flow"] is None:
+        if spec["flow"] is None and not pots:
             raise InputError("gen_evp behavior without **potential", path, behavior.number)
-        if spec["isotropic"] is None:
-            spec["isotropic"] = {"type": "constant", "R0": 0.0}
+        if spec["flow"] is not None and pots:
+            raise UnsupportedError("a von Mises **potential gen_evp together with crystal potentials", path,
+                                   spec.pop("_mises_line"))
+        if pots:
+            spec["potentials"] = pots
+            for k in ("flow", "kinematic", "isotropic"):
+                spec.pop(k)
+            if integ.get("method") == "runge_kutta":
+                integ.pop("hardening_theta", None)
+        else:
+            if integ.get("method") == "runge_kutta":
+                raise UnsupportedError("*integration runge_kutta with a von Mises **potential gen_evp (romnet "
+                                       "integrates that law by backward Euler; use theta_method_a)", path,
+                                       spec.get("_integration_line"))
+            if spec["isotropic"] is None:
+                spec["isotropic"] = {"type": "constant", "R0": 0.0}
+    spec.pop("_mises_line", None)
+    spec.pop("_integration_line", None)
+    if spec.get("orientation") is None:
+        spec.pop("orientation", None)
+    if spec["law"] == "elastic" and integ.get("method") == "runge_kutta":
+        spec["integration"] = dict(DEFAULT_INTEGRATION)
     return spec
 
 
@@ -173,32 +209,51 @@ def _material_header(head, content, path, spec):
     for ln in content:
         if ln.keyword != "*integration":
             raise UnsupportedError(f"unsupported keyword '{ln.keyword}' in ***material", path, ln.number)
-        a = ln.args
-        if not a or a[0] != "theta_method_a":
-            got = a[0] if a else "nothing"
-            raise UnsupportedError(f"*integration {got}: only theta_method_a is supported", path, ln.number)
-        if len(a) != 4:
-            raise InputError("*integration theta_method_a: expected 'theta tolerance max_iterations'",
-                             path, ln.number)
-        theta = to_float(a[1], path, ln.number, "theta")
-        if theta != 1.0:
-            raise UnsupportedError(f"*integration theta_method_a: theta = {a[1]} (only 1. is supported)",
-                                   path, ln.number)
-        spec["integration"] = {"theta": theta,
-                               "tolerance": to_float(a[2], path, ln.number, "tolerance"),
-                               "max_iterations": to_int(a[3], path, ln.number, "max iterations"),
-                               "hardening_theta": ZSET_HARDENING_THETA}
+        spec["_integration_line"] = ln.number
+        spec["integration"] = integration_spec(ln.args, path, ln.number)
+
+
+def integration_spec(args, path, line) -> dict:
+    """``spec["integration"]`` of a ``*integration`` line's arguments (material file header or
+    a deck's ``***material`` block): ``theta_method_a theta tolerance max_iterations`` or
+    ``runge_kutta tolerance [dtmin dt]``."""
+    a = list(args)
+    if a and a[0] == "runge_kutta":
+        if len(a) not in (2, 4) or (len(a) == 4 and a[2] != "dtmin"):
+            raise InputError("*integration runge_kutta: expected '<tolerance> [dtmin <dt>]'", path, line)
+        tol = to_float(a[1], path, line, "tolerance")
+        dtmin = to_float(a[3], path, line, "dtmin") if len(a) == 4 else RK_DEFAULT_DTMIN
+        if not (tol > 0 and dtmin > 0):
+            raise InputError("*integration runge_kutta: tolerance and dtmin must be > 0", path, line)
+        return {"method": "runge_kutta", "tolerance": tol, "dtmin": dtmin}
+    if not a or a[0] != "theta_method_a":
+        got = a[0] if a else "nothing"
+        raise UnsupportedError(f"*integration {got}: only theta_method_a and runge_kutta are supported", path,
+                               line)
+    if len(a) != 4:
+        raise InputError("*integration theta_method_a: expected 'theta tolerance max_iterations'",
+                         path, line)
+    theta = to_float(a[1], path, line, "theta")
+    if theta != 1.0:
+        raise UnsupportedError(f"*integration theta_method_a: theta = {a[1]} (only 1. is supported)",
+                               path, line)
+    return {"theta": theta, "tolerance": to_float(a[2], path, line, "tolerance"),
+            "max_iterations": to_int(a[3], path, line, "max iterations"),
+            "hardening_theta": ZSET_HARDENING_THETA}
+
+
+BEHAVIOR_OPTIONS = {"gen_evp": ("runge_jacobian",), "linear_elastic": ()}
 
 
 def _behavior(head, content, path, spec):
-    if not head.args or head.args[0] not in ("gen_evp", "linear_elastic"):
+    if not head.args or head.args[0] not in BEHAVIOR_OPTIONS:
         got = head.args[0] if head.args else "nothing"
         raise UnsupportedError(f"***behavior {got}: only gen_evp and linear_elastic are supported", path,
                                head.number)
-    if len(head.args) > 1:
-        raise UnsupportedError(f"***behavior {head.args[0]}: unsupported option '{head.args[1]}'", path,
-                               head.number)
     law = head.args[0]
+    for opt in head.args[1:]:
+        if opt not in BEHAVIOR_OPTIONS[law]:
+            raise UnsupportedError(f"***behavior {law}: unsupported option '{opt}'", path, head.number)
     spec["law"] = "gen_evp" if law == "gen_evp" else "elastic"
     pre, blocks = split_blocks(content, 2)
     if pre:
@@ -208,15 +263,24 @@ def _behavior(head, content, path, spec):
     for kw, body in blocks:
         name = kw.keyword[2:]
         ctx = kw.keyword
-        if name in seen:
-            raise UnsupportedError(f"'{kw.keyword}' given twice", path, kw.number)
-        seen.add(name)
         if name == "potential":
             if law != "gen_evp":
                 raise UnsupportedError(f"**potential in ***behavior {law}", path, kw.number)
             _potential(kw, body, path, spec)
             continue
+        if name in seen:
+            raise UnsupportedError(f"'{kw.keyword}' given twice", path, kw.number)
+        seen.add(name)
+        if name == "rotation":
+            spec["orientation"] = _rotation(kw.args + [t for ln in body for t in ln.tokens], path, kw.number)
+            continue
         sub = [ln for ln in body if ln.keyword.startswith("*")]
+        if name == "elasticity" and sub and sub[0].keyword == "*rotation":
+            k = body.index(sub[0])
+            spec["orientation"] = _rotation(sub[0].args + [t for ln in body[k + 1:] for t in ln.tokens], path,
+                                            sub[0].number)
+            body = body[:k]
+            sub = sub[1:]
         if sub:
             raise UnsupportedError(f"unsupported keyword '{sub[0].keyword}' in {ctx}", path, sub[0].number)
         if name == "coefficient":
@@ -230,11 +294,12 @@ def _behavior(head, content, path, spec):
                 c["masvol"] = v[0]
             spec["density"] = float(c["masvol"])
         elif name == "elasticity":
-            if kw.args and kw.args != ["isotropic"]:
-                raise UnsupportedError(f"**elasticity {' '.join(kw.args)}: only isotropic is supported",
+            kind = kw.args[0] if kw.args else "isotropic"
+            if len(kw.args) > 1 or kind not in _ELASTICITY:
+                raise UnsupportedError(f"**elasticity {' '.join(kw.args)}: supported: {' '.join(_ELASTICITY)}",
                                        path, kw.number)
-            spec["elasticity"] = _take(_coefficients(body, path, ctx), ("young", "poisson"), path,
-                                       kw.number, ctx)
+            el = _take(_coefficients(body, path, ctx), _ELASTICITY[kind], path, kw.number, ctx)
+            spec["elasticity"] = el if kind == "isotropic" else {"type": kind, **el}
         elif name == "thermal_strain":
             if kw.args != ["isotropic"]:
                 raise UnsupportedError(f"**thermal_strain {' '.join(kw.args)}: only isotropic is supported",
@@ -247,10 +312,61 @@ def _behavior(head, content, path, spec):
             raise UnsupportedError(f"unsupported keyword '{kw.keyword}' in ***behavior {law}", path, kw.number)
 
 
+def _rotation(tokens, path, line):
+    """Orientation spec of a Z-set rotation (:func:`.rotation.zset_rotation`: two material
+    axes in global coordinates, or Bunge Euler angles in degrees, with or without 'euler')."""
+    from romnet.errors import MaterialError
+    from romnet.materials import Orientation
+    from .rotation import zset_rotation
+    R = zset_rotation(tokens, path, line)
+    try:
+        return Orientation.from_spec({"type": "matrix", "R": R.tolist()}).to_spec()
+    except MaterialError as exc:
+        raise InputError(f"rotation: {exc}", path, line) from None
+
+
+def _interaction(head, rows, path, family):
+    """List of interaction coefficients of '*interaction [slip]' (numbers or 'hN v' pairs)."""
+    from romnet.materials.slip_systems import N_INTERACTION
+    nmax = N_INTERACTION[family]
+    if head.args and head.args != ["slip"]:
+        raise UnsupportedError(f"*interaction {' '.join(head.args)}: only '*interaction [slip]' is supported",
+                               path, head.number)
+    toks = [(t, ln.number) for ln in rows for t in ln.tokens]
+    if not toks:
+        raise InputError("*interaction without coefficients", path, head.number)
+    if all(_is_number(t) for t, _ in toks):
+        h = [to_float(t, path, n, "interaction coefficient") for t, n in toks]
+    else:
+        h = [0.0] * nmax
+        if len(toks) % 2:
+            raise InputError("*interaction: expected 'h1 <value> h2 <value> ...'", path, head.number)
+        seen = set()
+        for k in range(0, len(toks), 2):
+            name, n = toks[k]
+            if not (name.startswith("h") and name[1:].isdigit() and 1 <= int(name[1:]) <= nmax) or name in seen:
+                raise InputError(f"*interaction: '{name}' is not h1..h{nmax} of the {family} family (or given "
+                                 "twice)", path, n)
+            seen.add(name)
+            h[int(name[1:]) - 1] = to_float(toks[k + 1][0], path, toks[k + 1][1], name)
+    if len(h) > nmax:
+        raise InputError(f"*interaction: {len(h)} coefficients, the {family} family has {nmax} (h1..h{nmax})",
+                         path, head.number)
+    return h
+
+
 def _potential(kw, body, path, spec):
     a = kw.args
-    if not a or a[0] != "gen_evp":
-        raise UnsupportedError(f"**potential {a[0] if a else ''}: only gen_evp is supported", path, kw.number)
+    kind = a[0] if a else ""
+    if kind in CRYSTAL_FAMILIES:
+        return _crystal_potential(kw, body, path, spec)
+    if kind != "gen_evp":
+        raise UnsupportedError(f"**potential {kind}: supported: gen_evp (von Mises), octahedral, cubic", path,
+                               kw.number)
+    if spec["flow"] is not None:
+        raise UnsupportedError("a second **potential gen_evp (one von Mises potential per behavior)", path,
+                               kw.number)
+    spec["_mises_line"] = kw.number
     if len(a) > 2:
         raise UnsupportedError(f"**potential: unexpected '{' '.join(a[2:])}'", path, kw.number)
     pre, blocks = split_blocks(body, 1)
@@ -283,3 +399,44 @@ def _potential(kw, body, path, spec):
         spec[name] = entry
     if spec["flow"] is None:
         raise InputError("**potential gen_evp without *flow", path, kw.number)
+
+
+def _crystal_potential(kw, body, path, spec):
+    family = kw.args[0]
+    if len(kw.args) > 2:
+        raise UnsupportedError(f"**potential {family}: unexpected '{' '.join(kw.args[2:])}'", path, kw.number)
+    pots = spec["potentials"]
+    name = kw.args[1] if len(kw.args) > 1 else f"{family}{len(pots) + 1}"
+    if any(p["name"] == name for p in pots):
+        raise InputError(f"**potential {family} {name}: potential name '{name}' used twice", path, kw.number)
+    pre, blocks = split_blocks(body, 1)
+    if pre:
+        raise InputError(f"unexpected '{' '.join(pre[0].tokens)}' in **potential {family} before any * keyword",
+                         path, pre[0].number)
+    entry = {"name": name, "type": "crystal", "family": family}
+    tables = {"flow": _CRYSTAL_FLOW, "isotropic": _CRYSTAL_ISOTROPIC, "kinematic": _CRYSTAL_KINEMATIC}
+    for head, rows in blocks:
+        key = head.keyword[1:]
+        ctx = f"{head.keyword} {' '.join(head.args)}".strip()
+        if key in entry:
+            raise UnsupportedError(f"'{head.keyword}' given twice in one **potential", path, head.number)
+        if key == "interaction":
+            entry["interaction"] = _interaction(head, rows, path, family)
+            continue
+        table = tables.get(key)
+        if table is None:
+            raise UnsupportedError(f"unsupported keyword '{head.keyword}' in **potential {family}", path,
+                                   head.number)
+        kind = head.args[0] if head.args else ""
+        if kind not in table or len(head.args) > 1:
+            raise UnsupportedError(f"{head.keyword} {' '.join(head.args) or '(none)'}: supported in a {family} "
+                                   f"potential: {' '.join(table)}", path, head.number)
+        coefs = _coefficients(rows, path, ctx) if rows else {}
+        optional = ("m", "M") if (key, kind) == ("kinematic", "nonlinear") else ()
+        c = _take(coefs, table[kind], path, head.number, ctx, optional=optional)
+        if ("m" in c) != ("M" in c):
+            raise InputError(f"{ctx}: static recovery needs both 'm' and 'M'", path, head.number)
+        entry[key] = {"type": kind, **c}
+    if "flow" not in entry:
+        raise InputError(f"**potential {family} without *flow", path, kw.number)
+    pots.append(entry)

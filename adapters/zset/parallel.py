@@ -363,3 +363,150 @@ def _binary(ut, suffix, what, files):
     if files is not None:
         files.append(str(p))
     return p
+
+
+# ------------------------------------------------------------------ per-subdomain loading files
+def subdomain_pieces(path) -> list:
+    """Sorted ``<stem>-NNN<suffix>`` files standing for the missing whole-mesh file ``path``
+    (``pressure.node`` -> ``pressure-001.node``, ``pressure-002.node``, ...)."""
+    path = Path(path)
+    pat = re.compile(rf"^{re.escape(path.stem)}-(\d{{3,}}){re.escape(path.suffix)}$")
+    if not path.parent.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in path.parent.iterdir() if (m := pat.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+class SubdomainFiles:
+    """Merges the per-subdomain loading files of a parallel run onto the global mesh.
+
+    Z-set's parallel runs read ``<name>-NNN<suffix>`` (made by ``**build_parallel_param_files``
+    / ``**build_parallel_boundary_files``) on subdomain NNN; values follow the subdomain
+    mesh's node order (nodal files) or the order of the faces of the face set in the
+    subdomain mesh (boundary files). The subdomain meshes come from the decomposition
+    ``<problem>.cut`` (its ***domain **mesh, or the subdomain k-1 for file k); their node ids
+    are the global ids. Checked on MecaParallel: merged pieces equal the whole-mesh files."""
+
+    def __init__(self, cut_path, geof, files=None):
+        self.cut_path = Path(cut_path)
+        self.geof, self.files = geof, files
+        self._domains = None
+        self._meshes = {}
+
+    def domains(self):
+        if self._domains is None:
+            if not self.cut_path.is_file():
+                raise InputError(f"per-subdomain files need the decomposition file '{self.cut_path.name}' "
+                                 "(not found)", self.cut_path)
+            cut = read_cut(self.cut_path)
+            self._domains = (cut, _domain_cuts(cut))
+        return self._domains
+
+    def local_mesh(self, piece: Path):
+        """GeofData of the subdomain mesh of piece ``<name>-NNN.<ext>``."""
+        num = int(piece.stem.rsplit("-", 1)[1])
+        cut, doms = self.domains()
+        if cut.n_domains is not None and not 1 <= num <= cut.n_domains:
+            raise InputError(f"subdomain file {piece.name}: {cut.n_domains} domains in {self.cut_path.name}",
+                             piece)
+        dom = next((d for d in doms if d.mesh and Path(d.mesh).stem.endswith(f"-{num:03d}")), None)
+        dom = dom or next((d for d in doms if d.index == num - 1), None)
+        if dom is None or not dom.mesh:
+            raise InputError(f"no ***domain with a **mesh for subdomain file {piece.name} in the decomposition",
+                             self.cut_path)
+        mp = Path(dom.mesh) if Path(dom.mesh).is_absolute() else self.cut_path.parent / dom.mesh
+        if mp not in self._meshes:
+            if not mp.is_file():
+                raise InputError(f"subdomain mesh '{dom.mesh}' not found", dom.path, dom.line)
+            self._meshes[mp] = read_geof(mp)
+            if self.files is not None:
+                self.files.append(str(mp))
+        return self._meshes[mp]
+
+    def _check_all(self, pieces, whole):
+        cut, doms = self.domains()
+        n = cut.n_domains or len({d.index for d in doms})
+        nums = [int(p.stem.rsplit("-", 1)[1]) for p in pieces]
+        missing = [k for k in range(1, n + 1) if k not in nums]
+        if missing:
+            name = f"{whole.stem}-{missing[0]:03d}{whole.suffix}"
+            raise InputError(f"'{whole.name}' not found and subdomain file '{name}' missing ({n} domains in "
+                             f"{self.cut_path.name}; found {', '.join(p.name for p in pieces)})", whole.parent / name)
+        if self.files is not None:
+            self.files.extend(str(p) for p in pieces)
+
+    def nodal(self, whole: Path, pieces, n_records=None) -> np.ndarray:
+        """(n_records, n_global_nodes) from nodal pieces (records of n_local float32 each);
+        values of nodes shared by subdomains must agree (float32 round-off)."""
+        self._check_all(pieces, whole)
+        mesh = self.geof.mesh
+        index = _id_index(mesh.node_ids)
+        out = seen = None
+        for p in pieces:
+            loc = self.local_mesh(p)
+            n_loc = loc.mesh.n_nodes
+            size = p.stat().st_size
+            if size == 0 or size % (4 * n_loc):
+                raise InputError(f"subdomain file: {size} bytes is not a whole number of records of {n_loc} "
+                                 f"float32 values (the nodes of {loc.path.name})", p, f"byte {size}")
+            vals = np.fromfile(p, dtype=">f4").astype(np.float64).reshape(-1, n_loc)
+            g = _lookup(index, loc.mesh.node_ids, "node", loc.path, None)
+            if out is None:
+                out = np.zeros((vals.shape[0], mesh.n_nodes))
+                seen = np.zeros(mesh.n_nodes, dtype=bool)
+            elif vals.shape[0] != out.shape[0]:
+                raise InputError(f"{vals.shape[0]} records, {pieces[0].name} has {out.shape[0]}", p)
+            sh = seen[g]
+            if sh.any():
+                old, new = out[:, g[sh]], vals[:, sh]
+                tol = F32_TOL * (np.abs(old) + np.abs(new) + 1e-30)
+                if (np.abs(old - new) > tol).any():
+                    r, j = np.unravel_index(int(np.argmax(np.abs(old - new) - tol)), old.shape)
+                    raise InputError(f"node {mesh.node_ids[g[sh][j]]} shared by subdomains has {new[r, j]:.9g} here "
+                                     f"and {old[r, j]:.9g} in another subdomain file (record {r + 1})", p)
+            out[:, g] = vals
+            seen[g] = True
+        if not seen.all():
+            raise InputError(f"{int((~seen).sum())} global nodes in no subdomain file (first id "
+                             f"{mesh.node_ids[np.argmin(seen)]})", pieces[0])
+        return out
+
+    def faces(self, whole: Path, pieces, face_set: str) -> np.ndarray:
+        """(n_faces,) per-face values of the global face set ``face_set`` in its file order,
+        from pieces holding one float32 per face of the set in each subdomain mesh."""
+        self._check_all(pieces, whole)
+        gkeys = _face_keys(self.geof, face_set, self.geof.mesh.node_ids)
+        pos = {k: i for i, k in enumerate(gkeys)}
+        out = np.full(len(gkeys), np.nan)
+        for p in pieces:
+            loc = self.local_mesh(p)
+            if face_set not in loc.mesh.face_sets:
+                raise InputError(f"subdomain mesh {loc.path.name} has no face set {face_set}", p)
+            lkeys = _face_keys(loc, face_set, loc.mesh.node_ids)
+            size = p.stat().st_size
+            if size != 4 * len(lkeys):
+                raise InputError(f"expected {4 * len(lkeys)} bytes (one float32 per face of {face_set} in "
+                                 f"{loc.path.name}), found {size} bytes", p, f"byte {min(size, 4 * len(lkeys))}")
+            vals = np.fromfile(p, dtype=">f4").astype(np.float64)
+            for k, v in zip(lkeys, vals):
+                i = pos.get(k)
+                if i is None:
+                    raise InputError(f"a face of {face_set} in {loc.path.name} (nodes {sorted(k)}) is not in the "
+                                     "global face set", p)
+                out[i] = v
+        if np.isnan(out).any():
+            raise InputError(f"{int(np.isnan(out).sum())} faces of {face_set} in no subdomain file", pieces[0])
+        return out
+
+
+def _face_keys(geof, face_set, node_ids) -> list:
+    """Node-id sets of the faces of ``face_set`` in the file order of ``geof``."""
+    from .geof import N_CORNERS
+    faces = geof.mesh.face_sets[face_set]
+    types = geof.face_file_types[face_set]
+    keys = [None] * len(types)
+    for ft, conn in faces.items():
+        where = np.flatnonzero(types == ft)
+        for i, row in zip(where, conn[:, :N_CORNERS[ft]]):
+            keys[i] = frozenset(node_ids[row].tolist())
+    return keys

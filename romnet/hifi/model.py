@@ -88,15 +88,8 @@ class Model:
 
     @staticmethod
     def _law_symmetric(law):
-        """True when the consistent tangent is symmetric (elastic; gen_evp without nonlinear
-        kinematic hardening)."""
-        if law.name == "elastic":
-            return True
-        kin = getattr(law, "kinematic", None)
-        if kin is None:
-            return True
-        d = kin[1]
-        return bool(d.max == 0.0 and d.min == 0.0) if hasattr(d, "max") else False
+        """True when the law's consistent tangent is symmetric (``law.symmetric_tangent``)."""
+        return bool(getattr(law, "symmetric_tangent", False))
 
     # ------------------------------------------------------------------ states
     def initial_states(self):

@@ -1,4 +1,4 @@
-"""Law interface, isotropic (thermo)elasticity and the ``elastic`` law.
+"""Law interface, isotropic (thermo)elasticity and the ``elastic`` law (any elasticity type).
 
 Every array is vectorized over integration points (first axis); tensors are Mandel
 6-vectors in the order ``11 22 33 12 23 31`` (:mod:`romnet.tensors`), fourth-order
@@ -187,25 +187,40 @@ def parse_density(spec, key="density"):
 
 
 class ElasticLaw(Law):
-    """Isotropic (thermo)elasticity: ``sigma = C(T) : (eps - eps_th(T))``; no state."""
+    """(Thermo)elasticity ``sigma = C(T) : (eps - eps_th(T))``; no state.
+
+    ``elasticity``: :class:`IsotropicElasticity` or any object with ``stiffness(T) -> (n, 6, 6)``
+    (cubic, orthotropic, anisotropic; :mod:`.anisotropy`), given in the material frame of
+    ``orientation`` (an :class:`~.anisotropy.Orientation` or None for the global axes).
+    """
 
     name = "elastic"
     n_state = 0
     state_names: list = []
+    symmetric_tangent = True
 
-    def __init__(self, elasticity: IsotropicElasticity, thermal: ThermalStrain | None = None,
-                 density: float | None = None):
+    def __init__(self, elasticity, thermal: ThermalStrain | None = None,
+                 density: float | None = None, orientation=None):
         self.elasticity = elasticity
         self.thermal = thermal
         self.density = density
+        self.orientation = orientation
 
     def integrate(self, strain, temperature, dt=None, state=None, tangent=True) -> LawResult:
         strain, temperature, state = self._check_inputs(strain, temperature, state)
         n = strain.shape[0]
-        g, kappa = self.elasticity.moduli(temperature)
         e = strain.copy()
         if self.thermal is not None:
             e[:, :3] -= self.thermal.strain(temperature)[:, None]
+        if not isinstance(self.elasticity, IsotropicElasticity):
+            c = self.elasticity.stiffness(temperature)
+            rot = self.orientation
+            if rot is not None and not rot.is_identity:
+                c = rot.tangent_to_global(c)
+            stress = np.einsum("nij,nj->ni", c, e)
+            tan = np.array(c) if tangent else None
+            return LawResult(stress, np.zeros((n, 0)), tan, np.ones(n, dtype=bool), 0)
+        g, kappa = self.elasticity.moduli(temperature)
         g = np.broadcast_to(np.asarray(g, dtype=float), (n,))
         kappa = np.broadcast_to(np.asarray(kappa, dtype=float), (n,))
         tr = e[:, 0] + e[:, 1] + e[:, 2]

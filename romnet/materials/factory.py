@@ -10,12 +10,17 @@ from numbers import Integral
 
 from ..errors import MaterialError
 from .coefficients import parse_coefficient, parse_number
+from .anisotropy import Orientation, parse_elasticity, stiffness_provider
+from .crystal import CrystalLaw, CrystalPotential
 from .elastic import ElasticLaw, IsotropicElasticity, ThermalStrain, parse_density
+from .flows import Flow
 from .gen_evp import GenEvpLaw, Isotropic
 
 #: top-level keys; "name", "comment" and "source" are free-form metadata, not read
-TOP_KEYS = {"law", "density", "elasticity", "thermal_strain", "flow", "kinematic", "isotropic",
-            "integration", "name", "comment", "source"}
+TOP_KEYS = {"law", "density", "elasticity", "thermal_strain", "orientation", "flow", "kinematic",
+            "isotropic", "potentials", "integration", "name", "comment", "source"}
+METHODS = ("theta_method_a", "runge_kutta")
+FAMILIES = ("octahedral", "cubic")
 LAWS = ("elastic", "gen_evp")
 DEFAULT_TOLERANCE = 1e-9
 DEFAULT_MAX_ITERATIONS = 200
@@ -43,14 +48,18 @@ def _section(spec, key, allowed, required_type=True):
 
 
 def _integration(spec):
+    """(method, tolerance, max_iterations, hardening_theta, dtmin) of ``integration``."""
     sec = spec.get("integration")
     if sec is None:
-        return DEFAULT_TOLERANCE, DEFAULT_MAX_ITERATIONS, 1.0
+        return "theta_method_a", DEFAULT_TOLERANCE, DEFAULT_MAX_ITERATIONS, 1.0, None
     if not isinstance(sec, dict):
         raise MaterialError(f"integration: expected a dict, got {sec!r}")
-    unknown = set(sec) - {"tolerance", "max_iterations", "theta", "hardening_theta"}
+    unknown = set(sec) - {"method", "tolerance", "max_iterations", "theta", "hardening_theta", "dtmin"}
     if unknown:
         raise MaterialError(f"integration: unknown key(s) {sorted(unknown)}")
+    method = sec.get("method", "theta_method_a")
+    if method not in METHODS:
+        raise MaterialError(f"integration.method {method!r} unsupported (supported: {', '.join(METHODS)})")
     theta = parse_number(sec.get("theta", 1.0), "integration.theta")
     if theta != 1.0:
         raise MaterialError(f"integration.theta: {theta:g} unsupported (romnet integrates fully "
@@ -67,7 +76,73 @@ def _integration(spec):
     th = parse_number(sec.get("hardening_theta", 1.0), "integration.hardening_theta")
     if not 0.5 <= th <= 1.0:
         raise MaterialError(f"integration.hardening_theta: value {th:g} out of range (must be in [0.5, 1])")
-    return tol, int(mi), th
+    dtmin = None
+    if "dtmin" in sec:
+        dtmin = parse_number(sec["dtmin"], "integration.dtmin")
+        if not dtmin > 0:
+            raise MaterialError(f"integration.dtmin: value {dtmin:g} out of range (must be > 0)")
+    return method, tol, int(mi), th, dtmin
+
+
+def _crystal_potential(spec, i, names):
+    key = f"potentials[{i}]"
+    if not isinstance(spec, dict):
+        raise MaterialError(f"{key}: expected a dict, got {spec!r}")
+    unknown = set(spec) - {"name", "type", "family", "flow", "isotropic", "kinematic", "interaction"}
+    if unknown:
+        raise MaterialError(f"{key}: unknown key(s) {sorted(unknown)}")
+    if spec.get("type", "crystal") != "crystal":
+        raise MaterialError(f"{key}.type {spec.get('type')!r} unsupported in 'potentials' (supported: crystal; "
+                            "a single Mises potential is given with the top-level flow/kinematic/isotropic keys)")
+    name = spec.get("name", f"p{i + 1}")
+    if not isinstance(name, str) or not name or name in names:
+        raise MaterialError(f"{key}.name: expected a unique non-empty string, got {name!r}")
+    names.add(name)
+    family = spec.get("family")
+    if family not in FAMILIES:
+        raise MaterialError(f"{key}.family {family!r} unsupported (supported: {', '.join(FAMILIES)})")
+    if "flow" not in spec:
+        raise MaterialError(f"{key}.flow: missing")
+    flow = Flow.from_spec(spec["flow"], f"{key}.flow")
+    iso = _section(spec, "isotropic", {"constant": ("R0",), "nonlinear": ("R0", "Q", "b")})
+    if iso is None:
+        isotropic = ("constant", {"R0": parse_coefficient(0.0, f"{key}.isotropic.R0")})
+    else:
+        c = {"R0": parse_coefficient(iso["R0"], f"{key}.isotropic.R0", minimum=0.0)}
+        if iso["type"] == "nonlinear":
+            c["Q"] = parse_coefficient(iso["Q"], f"{key}.isotropic.Q")
+            c["b"] = parse_coefficient(iso["b"], f"{key}.isotropic.b", minimum=0.0)
+        isotropic = (iso["type"], c)
+    kin = spec.get("kinematic")
+    kinematic = None
+    if kin is not None:
+        if not isinstance(kin, dict):
+            raise MaterialError(f"{key}.kinematic: expected a dict, got {kin!r}")
+        t = kin.get("type")
+        allowed = {"linear": {"C"}, "nonlinear": {"C", "D", "m", "M"}}
+        if t not in allowed:
+            raise MaterialError(f"{key}.kinematic.type {t!r} unsupported (supported: linear, nonlinear)")
+        unknown = set(kin) - {"type"} - allowed[t]
+        if unknown:
+            raise MaterialError(f"{key}.kinematic: unknown key(s) {sorted(unknown)} for type {t!r}")
+        need = ["C"] + (["D"] if t == "nonlinear" else [])
+        for k in need:
+            if k not in kin:
+                raise MaterialError(f"{key}.kinematic.{k}: missing (needed by type {t!r})")
+        if ("m" in kin) != ("M" in kin):
+            raise MaterialError(f"{key}.kinematic: static recovery needs both 'm' and 'M'")
+        kinematic = {"C": parse_coefficient(kin["C"], f"{key}.kinematic.C", minimum=0.0),
+                     "D": parse_coefficient(kin.get("D", 0.0), f"{key}.kinematic.D", minimum=0.0)}
+        if "m" in kin:
+            kinematic["m"] = parse_coefficient(kin["m"], f"{key}.kinematic.m", minimum=1.0)
+            kinematic["M"] = parse_coefficient(kin["M"], f"{key}.kinematic.M", minimum=0.0, strict_minimum=True)
+    h = spec.get("interaction", [1.0])
+    from .slip_systems import N_INTERACTION
+    if not isinstance(h, (list, tuple)) or not h or len(h) > N_INTERACTION[family]:
+        raise MaterialError(f"{key}.interaction: expected a list of 1 to {N_INTERACTION[family]} numbers "
+                            f"(h1 ... for the {family} family), got {h!r}")
+    h = [parse_number(v, f"{key}.interaction[{j}]") for j, v in enumerate(h)]
+    return CrystalPotential(name, family, flow, isotropic, kinematic, h)
 
 
 def build_law(spec):
@@ -84,17 +159,43 @@ def build_law(spec):
         raise MaterialError(f"law {law!r} unsupported (supported: {', '.join(LAWS)})")
     if "elasticity" not in spec:
         raise MaterialError("elasticity: missing")
-    elasticity = IsotropicElasticity.from_spec(spec["elasticity"])
+    elasticity = parse_elasticity(spec["elasticity"])
+    isotropic_el = isinstance(elasticity, IsotropicElasticity)
+    orientation = Orientation.from_spec(spec.get("orientation"))
     thermal = ThermalStrain.from_spec(spec.get("thermal_strain"))
     density = parse_density(spec.get("density"))
-    tol, max_it, hardening_theta = _integration(spec)
+    method, tol, max_it, hardening_theta, dtmin = _integration(spec)
 
     if law == "elastic":
-        for key in ("flow", "kinematic", "isotropic"):
+        for key in ("flow", "kinematic", "isotropic", "potentials"):
             if spec.get(key) is not None:
                 raise MaterialError(f"{key}: not used by law 'elastic' (remove it or use 'gen_evp')")
-        return ElasticLaw(elasticity, thermal, density)
+        return ElasticLaw(elasticity, thermal, density, orientation=orientation)
 
+    pots = spec.get("potentials")
+    if pots is not None:
+        for key in ("flow", "kinematic", "isotropic"):
+            if spec.get(key) is not None:
+                raise MaterialError(f"{key}: give it inside 'potentials' (a top-level {key} is the single "
+                                    "Mises potential form)")
+        if not isinstance(pots, list) or not pots:
+            raise MaterialError(f"potentials: expected a non-empty list, got {pots!r}")
+        names = set()
+        potentials = [_crystal_potential(p, i, names) for i, p in enumerate(pots)]
+        if method == "runge_kutta":
+            tol_c = tol if "tolerance" in (spec.get("integration") or {}) else 1e-5
+        else:
+            tol_c = tol
+        return CrystalLaw(stiffness_provider(elasticity), thermal, potentials, orientation, method=method,
+                          tolerance=tol_c, dtmin=dtmin if dtmin is not None else 1e-12,
+                          max_iterations=max_it, density=density)
+
+    if not isotropic_el:
+        raise MaterialError(f"elasticity.type {elasticity.kind!r}: a von Mises gen_evp potential needs isotropic "
+                            "elasticity in this version (crystal potentials accept every elasticity type)")
+    if method != "theta_method_a":
+        raise MaterialError(f"integration.method {method!r}: the von Mises gen_evp law is integrated by "
+                            "backward Euler (theta_method_a) only")
     flow = _section(spec, "flow", {"norton": ("K", "n"), "plasticity": ()})
     if flow is None:
         raise MaterialError("flow: missing (law 'gen_evp' needs a flow rule)")

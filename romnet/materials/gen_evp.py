@@ -95,6 +95,14 @@ class GenEvpLaw(Law):
         self.state_names = list(type(self).state_names)
 
     @property
+    def symmetric_tangent(self) -> bool:
+        """True without nonlinear kinematic hardening (the tangent is then symmetric)."""
+        if self.kinematic is None:
+            return True
+        d = self.kinematic[1]
+        return bool(d.max == 0.0 and d.min == 0.0)
+
+    @property
     def viscous(self) -> bool:
         return self.norton is not None
 

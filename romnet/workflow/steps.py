@@ -58,7 +58,7 @@ def step_verify_law(ctx: Context):
     rep = ctx.on_root(verify_law, ctx.store, progress=ctx.say)
     if ctx.root:
         ctx.say(rep.table())
-        ctx.say(f"sigma_rel_err={rep.sigma_rel_err:.3e} p_rel_err={rep.p_rel_err:.3e}")
+        ctx.say(rep.summary())
 
 
 def step_hifi(ctx: Context):

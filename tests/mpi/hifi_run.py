@@ -1,6 +1,6 @@
 """mpirun -n N python hifi_run.py CASE OUT.npz [RATIO] [LINEAR] [ASSEMBLY]: run the HF solver on a Z-set case
-(CASE: a Z-set case folder name under ../shared/data/zset, or 'box' for a generated
-elastoplastic box) and save U (outputs, n_nodes, dim), p (outputs, n_ip) and the times on
+(CASE: a Z-set case folder name under ../shared/data/zset, 'box' for a generated
+elastoplastic box, 'crystal' / 'crystal_theta_method_a' for the generated single-crystal cube) and save U (outputs, n_nodes, dim), p (outputs, n_ip) and the times on
 rank 0 (ASSEMBLY: PETSc matrix assembly, coo or csr; default: petsc4py's best). Each rank
 also checks it owns a non-empty part of the mesh."""
 import sys
@@ -21,6 +21,10 @@ assembly = sys.argv[5] if len(sys.argv) > 5 else None
 if name == "box":
     from hifi_cases import box_plastic_case
     mesh, problem = box_plastic_case()
+elif name.startswith("crystal"):                       # crystal / crystal_theta_method_a
+    from hifi_cases import crystal_cube_case
+    mesh, problem = crystal_cube_case("theta_method_a" if name.endswith("theta_method_a") else "runge_kutta",
+                                      n=(3, 2, 2))
 else:
     from adapters.zset import ADAPTER
     zdir = Path(__file__).resolve().parents[3] / "shared" / "data" / "zset" / name
