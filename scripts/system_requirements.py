@@ -4,9 +4,13 @@
 
 Prints, one per line, the requirements of ``setup.cfg`` (install_requires + the extras)
 that no installed distribution satisfies: what pip must add. With ``--constraints``, writes
-``name==version`` of every installed distribution, so that pip adds packages without
-replacing the system's numpy, mpi4py, petsc4py... (a numpy from PyPI would break the ABI
-of Debian's petsc4py). Used by ``scripts/ensure-env.sh`` in ``ROMNET_MPI=system`` mode,
+``name==version`` of the installed MPI / numpy stack (``STACK``: always, so pip refuses a
+requirement the stack does not meet rather than shadow it) and of every requirement the
+system satisfies, so that pip adds packages without replacing the system's numpy, mpi4py,
+petsc4py, scipy... (a numpy 2 from PyPI would break the ABI of Debian's petsc4py and
+scipy); other system packages (pure Python: typing_extensions...) may be shadowed in the
+venv by newer ones that an added package needs (pyvista 0.49 needs typing_extensions >=
+4.10, Debian 12 has 4.4). Used by ``scripts/ensure-env.sh`` in ``ROMNET_MPI=system`` mode,
 before romnet itself is installed with ``--no-deps``.
 
 A distribution counts under its own name or under a Debian alias: Debian 12 ships h5py
@@ -28,6 +32,10 @@ try:
 except ImportError:  # pragma: no cover - pip always vendors it
     from pip._vendor.packaging.requirements import Requirement
     from pip._vendor.packaging.version import InvalidVersion, Version
+
+
+#: never replaced in the venv when installed: MPI, PETSc and what is compiled against numpy
+STACK = ("numpy", "scipy", "mpi4py", "petsc4py", "h5py", "matplotlib", "scikit-learn")
 
 
 def _norm(name):
@@ -90,7 +98,8 @@ def main(argv=None):
         print(str(r))
     if args.constraints:   # under their own names only: pip knows no alias
         todo = {_norm(r.name) for r in missing(reqs, have)}
-        pins = sorted(f"{n}=={v}" for n, v in installed(aliases=False).items() if n not in todo and _valid(v))
+        keep = ({_norm(r.name) for r in reqs} - todo) | {_norm(n) for n in STACK}
+        pins = sorted(f"{n}=={v}" for n, v in installed(aliases=False).items() if n in keep and _valid(v))
         Path(args.constraints).write_text("\n".join(pins) + "\n")
     return 0
 

@@ -14,7 +14,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-_t0=$(date +%s)
+_sm_t0=$(date +%s)
 APT_PACKAGES=(openmpi-bin python3-mpi4py python3-petsc4py python3-numpy python3-scipy python3-h5py
               python3-meshio python3-sklearn python3-matplotlib python3-threadpoolctl python3-pytest
               python3-venv)
@@ -32,8 +32,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
         "${missing[@]}" >/dev/null
 fi
-_t1=$(date +%s)
-echo "[system-mpi] Debian packages: $(( _t1 - _t0 )) s (${#missing[@]} missing before)"
+_sm_t1=$(date +%s)
+echo "[system-mpi] Debian packages: $(( _sm_t1 - _sm_t0 )) s (${#missing[@]} missing before)"
 
 export ROMNET_MPI=system ROMNET_PYTHON=/usr/bin/python3 ROMNET_VENV="$ROOT/.venv-system" ROMNET_EXTRAS=ansys
 if [ -z "${ROMNET_MPIRUN:-}" ]; then
@@ -43,7 +43,7 @@ fi
 export ROMNET_MPIRUN
 # shellcheck source=ensure-env.sh
 source "$ROOT/scripts/ensure-env.sh"
-_t2=$(date +%s)
+_sm_t2=$(date +%s)
 
-echo "[system-mpi] set-up $(( _t2 - _t0 )) s in all (apt $(( _t1 - _t0 )) s, venv $(( _t2 - _t1 )) s); launcher: $ROMNET_MPIRUN"
+echo "[system-mpi] set-up $(( _sm_t2 - _sm_t0 )) s in all (apt $(( _sm_t1 - _sm_t0 )) s, venv $(( _sm_t2 - _sm_t1 )) s); launcher: $ROMNET_MPIRUN"
 exec "$ROOT/scripts/test.sh" "$@"

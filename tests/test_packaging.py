@@ -105,3 +105,10 @@ def test_system_requirements_sees_debian_aliases(tmp_path):
         sys.path.pop(0)
     assert seen["romnetfake"] == "9.9.9" and "romnetfake" not in plain
     assert plain["romnetfake-debian-romnetfake-serial"] == "9.9.9"
+    # constraints: the installed stack and the satisfied requirements, nothing else (an
+    # added package may need a newer pure-Python one than the system's)
+    pins = tmp_path / "constraints.txt"
+    sr.main(["--setup-cfg", str(cfg), "--extras", "x", "--constraints", str(pins)])
+    names = {ln.split("==")[0] for ln in pins.read_text().split()}
+    assert "numpy" in names and "pytest" in names and "mpi4py" in names
+    assert "pip" not in names and "no-such-dist-xyz" not in names
