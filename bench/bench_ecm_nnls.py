@@ -35,12 +35,12 @@ def integrand(store, pod_tol):
     from romnet.offline import operators as ops
     from romnet.offline.ecm import internal_force_integrand
     from romnet.offline.pipeline import load_config, read_snapshots, resolve_series
-    from romnet.offline.pod import Layout, NodalL2, pod
+    from romnet.offline.pod import NodalL2, RowLayout, pod
     from romnet.store import CaseStore
     comm = mpi.comm()
     cfg = load_config(dict(series="train_*"))
     with CaseStore(store) as st:
-        layout = Layout(st.mesh(), comm)
+        layout = RowLayout(st.mesh(), comm)
         U, _, _, stress, _ = read_snapshots(st, resolve_series(st, "train_*"), cfg, layout)
     Phi = pod(U, NodalL2(layout), comm, tol=pod_tol).modes
     G, groups = internal_force_integrand(stress.reshape(layout.n_ip_local, 6, U.shape[1]),
@@ -57,7 +57,7 @@ def main(argv=None):
     from romnet.offline.ecm import ecm
     from romnet.offline.training import run_training
     from romnet.store import write_case
-    from romnet.workflow.context import load_script
+    from romnet.app.workflow.context import load_script
     blade = load_script(REPO / "cases" / "blade" / "problem.py")
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "blade.h5"

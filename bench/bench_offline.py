@@ -44,7 +44,7 @@ from mpi4py import MPI
 from romnet.meshing import box
 from romnet.offline.ecm import ecm, internal_force_integrand
 from romnet.offline.operators import mode_strains
-from romnet.offline.pod import Layout, NodalL2, pod
+from romnet.offline.pod import NodalL2, RowLayout, pod
 
 
 def snapshots(X, m, n_fields=80, seed=0):
@@ -63,7 +63,7 @@ def run(comm, mesh, args):
     cpu = {}                                           # CPU seconds of this rank per stage
     comm.Barrier()
     t0 = MPI.Wtime()
-    L = Layout(mesh, comm)
+    L = RowLayout(mesh, comm)
     a, b = L.node_range
     S = snapshots(mesh.coordinates[a:b], args.snapshots)
     comm.Barrier()

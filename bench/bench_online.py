@@ -53,12 +53,12 @@ from romnet.case import Case
 from romnet.hifi import HFSolver, SolverOptions
 from romnet.meshing import box
 from romnet.offline.pipeline import run_offline
-from romnet.offline.training import _write_series
+from romnet.offline.training import write_run_series
 from romnet.online import load_rom
 from romnet.problem import (Centrifugal, Dirichlet, MaterialAssignment, Pressure, Problem, Temperature,
                             TimeStepping, TimeTable)
 from romnet.sampling import temperature_field
-from romnet.store import _h5py, write_case
+from romnet.store import open_h5, write_case
 
 T_REF = 20.0
 T_END = 10.0
@@ -109,19 +109,18 @@ def problem(mesh, a1, a2, pressure, n_inc):
 
 
 def hf_run(mesh, pb, fields=("U", "stress", "p")):
-    """HF run: (outputs per time, seconds per increment, Newton iterations per increment)."""
+    """HF run: (outputs per time, seconds per increment, Newton iterations per increment,
+    law state names)."""
     solver = HFSolver(mesh, pb, options=SolverOptions(verbose=False))
-    state = solver.initial_state()
-    outs = [{k: solver.output_fields(state)[k] for k in fields}]
-    secs, its = [], []
-    for t in pb.stepping.times[1:]:
+    outs, secs, its = [], [], []
+    t0 = time.perf_counter()
+    for state, info in solver.outputs():
+        if info is not None:
+            secs.append(time.perf_counter() - t0)
+            its.append(info.iterations)
+        outs.append(solver.output_fields(state, fields))
         t0 = time.perf_counter()
-        state, info = solver.step(state, float(t))
-        secs.append(time.perf_counter() - t0)
-        its.append(info.iterations)
-        o = solver.output_fields(state)
-        outs.append({k: o[k] for k in fields})
-    return outs, secs, its, solver.model
+    return outs, secs, its, solver.model.state_names
 
 
 def one_size(label, n, args, out: Path, say):
@@ -142,9 +141,9 @@ def one_size(label, n, args, out: Path, say):
         say(f"  training run {r + 1}/{len(train)} (A1 {a1:g}, A2 {a2:g}, P {p:g}): {sum(its)} Newton "
             f"iterations, {sum(secs):.1f} s")
     t_train = time.perf_counter() - t0
-    with _h5py().File(store, "r+") as f:
-        _write_series(f, "train", 0, np.arange(len(snaps), dtype=float), snaps, ["U", "stress", "p"],
-                      mesh.dim, model)
+    with open_h5(store) as f:
+        write_run_series(f, "train", 0, np.arange(len(snaps), dtype=float),
+                         {k: np.stack([o[k] for o in snaps]) for k in ("U", "stress", "p")}, mesh.dim, model)
     del snaps
     # ---------------------------------------------------------------- HF reference
     outs, hf_secs, hf_its, _ = hf_run(mesh, problem(mesh, *TEST, n_inc), fields=("U",))

@@ -81,7 +81,7 @@ def pod_basis(snapshots, tol):
 
 def errors(Q, U):
     """(per-output relative errors (n_out,), space-time relative error) of the projection."""
-    from romnet.workflow.montecarlo import relative_errors
+    from romnet.online.montecarlo import relative_errors
     P = (Q @ (Q.T @ U.T)).T
     return relative_errors(P, U), float(np.linalg.norm(P - U) / np.linalg.norm(U))
 
@@ -101,7 +101,7 @@ def main(argv=None):
 
     from romnet.problem import MaterialAssignment
     from romnet.sampling import sample_parameters, temperature_field, with_temperature
-    from romnet.workflow.context import load_script
+    from romnet.app.workflow.context import load_script
     comm = MPI.COMM_SELF
     blade = load_script(REPO / "cases" / "blade" / "problem.py")
     case = blade.build_case("small", 0)

@@ -25,7 +25,7 @@ RUNS_PER_TASK="${RUNS_PER_TASK:-1}"
 LAUNCH="${LAUNCH:-}"
 read -r NAME SAMPLES < <(${ROMNET_CONTAINER:-} python - "$CASE" <<'PY'
 import sys
-from romnet.config import load_case_config
+from romnet.app.config import load_case_config
 cfg = load_case_config(sys.argv[1])
 print(cfg["case"]["name"], cfg["training"].get("samples", 0))
 PY

@@ -64,3 +64,16 @@ def get_adapter(name: str) -> Adapter:
     if not isinstance(adapter, Adapter):
         raise RomnetError(f"entry point '{name}' does not give an Adapter instance")
     return adapter
+
+
+def import_case(code: str, path, progress=None):
+    """Read ``path`` with the adapter ``code`` (found through the registry) and return the
+    :class:`romnet.case.Case` (mesh, problem where the adapter reads one, results). An
+    unknown or unavailable adapter is a :class:`ConfigError`; bad input an
+    :class:`romnet.errors.InputError` naming the file and the place."""
+    from pathlib import Path
+    adapter = get_adapter(code)
+    ok, why = adapter.available()
+    if not ok:
+        raise ConfigError(f"adapter '{code}' unavailable: {why}")
+    return adapter.read(Path(path), progress=progress)

@@ -34,9 +34,7 @@ class ElementBlock:
         self.connectivity = np.asarray(self.connectivity, dtype=np.int64)
         self.element_ids = np.asarray(self.element_ids, dtype=np.int64)
 
-    @property
-    def n_elements(self) -> int:
-        return self.connectivity.shape[0]
+    n_elements = property(lambda self: self.connectivity.shape[0], doc="elements of the block")
 
 
 @dataclass
@@ -75,18 +73,11 @@ class Mesh:
 
     def element_set(self, name: str) -> np.ndarray:
         """Global element indices of a set; ``ALL_ELEMENT`` is every element."""
-        if name in self.element_sets:
-            return self.element_sets[name]
-        if name.upper() in ("ALL_ELEMENT", "ALL"):
-            return np.arange(self.n_elements)
-        raise InputError(f"unknown element set '{name}' (known: {sorted(self.element_sets)})")
+        return _named_set(self.element_sets, name, ("ALL_ELEMENT", "ALL"), self.n_elements, "element")
 
     def node_set(self, name: str) -> np.ndarray:
-        if name in self.node_sets:
-            return self.node_sets[name]
-        if name.upper() in ("ALL_NODE", "ALL"):
-            return np.arange(self.n_nodes)
-        raise InputError(f"unknown node set '{name}' (known: {sorted(self.node_sets)})")
+        """Node indices of a set; ``ALL_NODE`` is every node."""
+        return _named_set(self.node_sets, name, ("ALL_NODE", "ALL"), self.n_nodes, "node")
 
     def face_set(self, name: str) -> dict:
         if name in self.face_sets:
@@ -123,3 +114,12 @@ class Mesh:
                  f"  element sets ({len(self.element_sets)}): " + " ".join(sorted(self.element_sets)),
                  f"  face sets ({len(self.face_sets)}): " + " ".join(sorted(self.face_sets))]
         return "\n".join(lines)
+
+
+def _named_set(sets: dict, name: str, all_names, n: int, what: str) -> np.ndarray:
+    """``sets[name]``, or every index 0..n-1 for the names meaning all (case-insensitive)."""
+    if name in sets:
+        return sets[name]
+    if name.upper() in all_names:
+        return np.arange(n)
+    raise InputError(f"unknown {what} set '{name}' (known: {sorted(sets)})")

@@ -24,8 +24,8 @@ from . import __version__
 from .case import Case
 from .errors import SchemaVersionError, StoreError
 from .mesh import ElementBlock, Mesh
-from .problem import (Centrifugal, Dirichlet, MaterialAssignment, Pressure, Problem,
-                      Temperature, TimeStepping, TimeTable, as_jsonable)
+from .problem import (Centrifugal, Constraint, Dirichlet, Gravity, InitialState, MaterialAssignment,
+                      NodalForce, Pressure, Problem, Temperature, TimeStepping, TimeTable, as_jsonable)
 from .snapshots import Field, SnapshotSeries
 
 SCHEMA_VERSION = 1
@@ -37,6 +37,14 @@ CHUNK_VALUES = 1 << 17
 def _h5py():
     import h5py
     return h5py
+
+
+def open_h5(path, mode="r+"):
+    """The raw ``h5py.File`` of a store, for the owners of a group that write it in place
+    (the HF series writer, the training index): ``with open_h5(path) as f: ...``. Readers
+    use :class:`CaseStore`; whole-store replacements :func:`write_case` /
+    :func:`rewrite_store`."""
+    return _h5py().File(path, mode)
 
 
 # --------------------------------------------------------------------------- writing
@@ -134,7 +142,7 @@ def _write_problem(g, problem: Problem):
     arrays = {}
     tree = {
         "materials": [_array_refs(vars(m), arrays, "m") for m in problem.materials],
-        "dirichlet": [as_jsonable(d) for d in problem.dirichlet],
+        "dirichlet": [_array_refs(dict(vars(d)), arrays, "d") for d in problem.dirichlet],
         "pressure": [_array_refs(dict(vars(p)), arrays, "p") for p in problem.pressure],
         "centrifugal": [as_jsonable(c) for c in problem.centrifugal],
         "tables": {k: as_jsonable(t) for k, t in problem.tables.items()},
@@ -144,6 +152,15 @@ def _write_problem(g, problem: Problem):
                                      "period": problem.temperature.period}, arrays, "t")
                         if problem.temperature is not None else None),
         "source": problem.source,
+        # deck features (absent in stores written before them: empty / defaults)
+        "nodal_forces": [_array_refs(dict(vars(f)), arrays, "f") for f in problem.nodal_forces],
+        "gravity": [as_jsonable(x) for x in problem.gravity],
+        "constraints": [_array_refs(dict(vars(c)), arrays, "c") for c in problem.constraints],
+        "initial": (_array_refs(dict(vars(problem.initial)), arrays, "i")
+                    if problem.initial is not None else None),
+        "thermal_reference": problem.thermal_reference,
+        "temperature_at_ips": problem.temperature_at_ips,
+        "notes": list(problem.notes),
     }
     g.create_dataset("definition", data=json.dumps(tree))
     ag = g.create_group("arrays")
@@ -184,6 +201,30 @@ def check_store(path) -> None:
         pass
 
 
+def _plain(v):
+    if isinstance(v, bytes):
+        return v.decode()
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _read_tree(g, skip) -> dict:
+    out = {}
+    for k, v in g.attrs.items():
+        v = _plain(v)
+        if isinstance(v, str) and (v[:1] in "[{" or v == "null"):
+            try:
+                v = json.loads(v)
+            except ValueError:
+                pass
+        out[k] = v
+    for k, v in g.items():
+        if hasattr(v, "keys"):
+            out[k] = _read_tree(v, skip)
+        elif k not in skip:
+            out[k] = v[()]
+    return out
+
+
 def problem_from_definition(tree: dict, arrays, with_temperature: bool = True) -> Problem:
     """Problem from the JSON tree of ``/problem/definition`` and the ``/problem/arrays``
     group; ``with_temperature=False`` leaves ``temperature`` None without reading its
@@ -200,7 +241,7 @@ def problem_from_definition(tree: dict, arrays, with_temperature: bool = True) -
     tree = deref({k: v for k, v in tree.items() if with_temperature or k != "temperature"})
     pb = Problem(source=tree.get("source", ""))
     pb.materials = [MaterialAssignment(**m) for m in tree["materials"]]
-    pb.dirichlet = [Dirichlet(**d) for d in tree["dirichlet"]]
+    pb.dirichlet = [Dirichlet(**{**d, "value": _num_or_array(d["value"])}) for d in tree["dirichlet"]]
     pb.pressure = [Pressure(**{**p, "value": np.asarray(p["value"]) if isinstance(p["value"], list) else p["value"]})
                    for p in tree["pressure"]]
     pb.centrifugal = [Centrifugal(**c) for c in tree["centrifugal"]]
@@ -209,11 +250,33 @@ def problem_from_definition(tree: dict, arrays, with_temperature: bool = True) -
         st = dict(tree["stepping"])
         st["times"] = np.asarray(st["times"], dtype=float)
         pb.stepping = TimeStepping(**st)
+    pb.nodal_forces = [NodalForce(f["name"], np.asarray(f["nodes"], dtype=np.int64).reshape(-1),
+                                  np.asarray(f["forces"], dtype=float).reshape(len(np.ravel(f["nodes"])), -1),
+                                  f["value"], f["table"]) for f in tree.get("nodal_forces", [])]
+    pb.gravity = [Gravity(**x) for x in tree.get("gravity", [])]
+    pb.constraints = [Constraint(c["name"], np.asarray(c["nodes"], dtype=np.int64).reshape(-1),
+                                 np.asarray(c["components"], dtype=np.int64).reshape(-1),
+                                 np.asarray(c["coefficients"], dtype=float).reshape(-1),
+                                 np.asarray(c["offsets"], dtype=np.int64).reshape(-1),
+                                 _num_or_array(c["values"]), c["table"], c["start"], c.get("kind", "equation"))
+                      for c in tree.get("constraints", [])]
+    if tree.get("initial") is not None:
+        ini = tree["initial"]
+        pb.initial = InitialState(*(None if ini.get(k) is None else np.asarray(ini[k], dtype=float).reshape(-1, 6)
+                                    for k in ("stress", "plastic_strain")))
+    pb.thermal_reference = tree.get("thermal_reference", "reference")
+    pb.temperature_at_ips = tree.get("temperature_at_ips")
+    pb.notes = list(tree.get("notes", []))
     if tree.get("temperature") is not None:
         t = tree["temperature"]
         pb.temperature = Temperature(np.asarray(t["times"], dtype=float),
                                      np.asarray(t["fields"], dtype=float), t["period"])
     return pb
+
+
+def _num_or_array(v):
+    """A JSON number, or a list / array read back as a float array."""
+    return np.asarray(v, dtype=float) if isinstance(v, (list, np.ndarray)) else v
 
 
 class CaseStore:
@@ -259,6 +322,52 @@ class CaseStore:
         except KeyError:
             raise StoreError(f"{self.path}: missing '{key}' in the case store") from None
 
+    @classmethod
+    @contextmanager
+    def opened(cls, store):
+        """``with CaseStore.opened(x) as st``: ``x`` itself when it is an open
+        :class:`CaseStore` (left open: helpers called with an open store do not reopen the
+        file), else a store opened from the path ``x`` and closed at the end."""
+        if isinstance(store, CaseStore):
+            yield store
+            return
+        with cls(store) as st:
+            yield st
+
+    # ---- generic groups (owned by other modules: /training, /rom, ...)
+    def has(self, path: str) -> bool:
+        """True when the group or dataset ``path`` (e.g. ``"rom/calibration"``) exists."""
+        return path in self.f
+
+    def attrs(self, path: str = "/") -> dict:
+        """Attributes of a group or dataset, decoded: bytes -> str, numpy scalars ->
+        Python; JSON strings (``[..]``, ``{..}``, ``null``) are NOT decoded here (see
+        :meth:`read_tree`)."""
+        return {k: _plain(v) for k, v in self._get(path).attrs.items()}
+
+    def keys(self, path: str) -> list:
+        """Names of the members of a group."""
+        return list(self._get(path).keys())
+
+    def shape(self, path: str) -> tuple:
+        """Shape of a dataset (nothing read)."""
+        return tuple(self._get(path).shape)
+
+    def read(self, path: str, rows=None, cols=None) -> np.ndarray:
+        """A dataset (or a hyperslab of it: ``rows`` / ``cols`` slices or index arrays
+        along its first two axes) as a numpy array."""
+        ds = self._get(path)
+        if rows is None and cols is None:
+            return ds[()]
+        rows = slice(None) if rows is None else rows
+        return ds[rows] if cols is None else ds[rows, cols]
+
+    def read_tree(self, path: str, skip=()) -> dict:
+        """A group as nested dicts: subgroups -> dicts, datasets -> arrays (those named in
+        ``skip`` left out, e.g. ``("modes",)``), attributes -> values with JSON strings
+        (``[..]``, ``{..}``, ``null``) decoded."""
+        return _read_tree(self._get(path), tuple(skip))
+
     # ---- metadata
     @property
     def metadata(self) -> dict:
@@ -283,9 +392,27 @@ class CaseStore:
     def has_problem(self) -> bool:
         return "problem" in self.f
 
-    def problem(self) -> Problem:
+    def problem(self, with_temperature: bool = True) -> Problem:
+        """The problem definition; ``with_temperature=False`` leaves its temperature None
+        without reading the (mesh-sized) key fields (see :meth:`temperature_fields`)."""
         g = self._get("problem")
-        return problem_from_definition(json.loads(g["definition"][()]), g["arrays"])
+        return problem_from_definition(json.loads(g["definition"][()]), g["arrays"], with_temperature)
+
+    def temperature_fields(self, nodes=None):
+        """(times (n_keys,), key fields (n_keys, n_sel), period) of the problem's nodal
+        temperature, ``n_sel`` the sorted ``nodes`` (one hyperslab read per key field) or
+        all nodes; None when the problem has no temperature."""
+        g = self._get("problem")
+        temp = json.loads(g["definition"][()]).get("temperature")
+        if temp is None:
+            return None
+        f = temp["fields"]
+        sel = slice(None) if nodes is None else np.asarray(nodes, dtype=np.int64)
+        if isinstance(f, dict):
+            arr = g["arrays"][f["$array"]][:, sel]
+        else:
+            arr = np.asarray(f, dtype=float)[:, sel]
+        return np.asarray(temp["times"], dtype=float), np.atleast_2d(np.asarray(arr, dtype=float)), temp["period"]
 
     # ---- results
     def series_names(self) -> list:

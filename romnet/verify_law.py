@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError, RomnetError
+from .metrics import relative_errors
 from .store import CaseStore
 from .tensors import mandel_to_storage, storage_to_mandel
 
@@ -77,13 +78,11 @@ class LawCheckReport:
 
 
 def _rel_errors(a, b):
-    """(n_t,) relative errors of a vs reference b (see module docstring); nan if b == 0."""
-    nb = np.array([np.linalg.norm(b[k]) for k in range(b.shape[0])])
-    scale = nb.max()
-    if scale == 0:
-        return np.full(b.shape[0], np.nan)
-    diff = np.array([np.linalg.norm(a[k] - b[k]) for k in range(b.shape[0])])
-    return diff / np.maximum(nb, 1e-2 * scale)
+    """(n_t,) relative errors of a vs reference b (:func:`romnet.metrics.relative_errors`,
+    see the module docstring); nan where the reference vanishes altogether."""
+    e = relative_errors(a, b)
+    e[~np.isfinite(e)] = np.nan
+    return e
 
 
 def ip_kernels(mesh):

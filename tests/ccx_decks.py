@@ -134,3 +134,30 @@ def beam_deck(folder: Path, name: str = "beam", etype: str = "C3D8", material: s
     deck = Path(folder) / f"{name}.inp"
     deck.write_text("\n".join(lines) + "\n")
     return deck
+
+
+def thermal_block(folder: Path, etype: str = "C3D20", seed: int = 1, t0: float = 20.0) -> Path:
+    """``folder/block.inp``: a 2 x 1 x 1 block of two ``etype`` hexahedra supported 3-2-1
+    (free thermal expansion), elastic with a temperature-dependent expansion (ZERO = 20),
+    initial temperature ``t0``, then a random temperature at every node (quadratic trend +
+    noise, so mid-side values are not the mean of their corners); U and NT to the .frd, S
+    to the .dat."""
+    ids, xyz, conn = _hex_grid(2, 1, 1, 2.0, 1.0, 1.0, etype.upper().startswith("C3D20"))
+    lines = ["*NODE, NSET=NALL"] + [f"{i}, {x:.15g}, {y:.15g}, {z:.15g}" for i, (x, y, z) in zip(ids, xyz)]
+    lines.append(f"*ELEMENT, TYPE={etype}, ELSET=EALL")
+    for e, c in enumerate(conn, start=1):
+        vals = [str(e)] + [str(v) for v in c]
+        lines += [", ".join(vals[:16]) + ("," if len(vals) > 16 else "")] + ([", ".join(vals[16:])] if len(vals) > 16 else [])
+    corner = lambda p: ids[int(np.argmin(np.linalg.norm(xyz - np.asarray(p), axis=1)))]  # noqa: E731
+    lines += ["*BOUNDARY", f"{corner([0, 0, 0])}, 1, 3", f"{corner([2, 0, 0])}, 2, 3", f"{corner([0, 1, 0])}, 3, 3",
+              "*MATERIAL, NAME=M", "*ELASTIC", "200000., 0.3", "*EXPANSION, ZERO=20.", "1.2E-5, 0.",
+              "1.6E-5, 500.", "*SOLID SECTION, ELSET=EALL, MATERIAL=M", "*INITIAL CONDITIONS, TYPE=TEMPERATURE",
+              f"NALL, {t0:g}",
+              "*STEP", "*STATIC", "*TEMPERATURE"]
+    rng = np.random.default_rng(seed)
+    T = 20 + 300 * (xyz[:, 0] / 2) ** 2 + 100 * xyz[:, 1] * xyz[:, 2] + 50 * rng.random(len(ids))
+    lines += [f"{i}, {t:.10g}" for i, t in zip(ids, T)]
+    lines += ["*NODE FILE", "U, NT", "*EL PRINT, ELSET=EALL", "S", "*END STEP"]
+    deck = Path(folder) / "block.inp"
+    deck.write_text("\n".join(lines) + "\n")
+    return deck

@@ -129,3 +129,15 @@ pod_tol = 1e-3
 ecm_tol = 1e-2
 """)
     return directory
+
+
+def cube_rom(directory: Path):
+    """(case, store) of the Z-set MecaSequential cube imported into ``directory/cube.h5``
+    with its ROM (POD 1e-6, ECM 1e-5) built from its own Z-set snapshots."""
+    from adapters.zset import ADAPTER
+    from romnet.offline.pipeline import run_offline
+    from romnet.store import write_case
+    case = ADAPTER.read(zset_case("MecaSequential") / "cube.ut")
+    store = write_case(directory / "cube.h5", case)
+    run_offline(store, {"pod_tol": 1e-6, "ecm_tol": 1e-5}, progress=None)
+    return case, store

@@ -76,7 +76,7 @@ def _make_cases(base: Path, templates: list, entry_of, rng, count: int) -> list:
 
 # ------------------------------------------------------------------ sample sets
 def _calculix_templates(tmp):
-    from ccx_decks import beam_deck, ccx_or_skip, run_ccx
+    from ccx_decks import PLASTIC, beam_deck, ccx_or_skip, run_ccx
     ccx_or_skip()
     out = []
     for binary in (False, True):
@@ -87,6 +87,20 @@ def _calculix_templates(tmp):
         files = {p.name: p.read_bytes() for p in d.glob("job.*") if p.suffix in (".inp", ".frd", ".dat")}
         targets = ["job.frd"] if binary else ["job.inp", "job.frd", "job.dat"]
         out += [(files, t) for t in targets]
+    # a deck with the deck features: local systems, equations, amplitudes, point loads,
+    # gravity, held boundary conditions, GENERATE sets (tests/test_deck_features.py)
+    d = tmp / "ccx_features"
+    d.mkdir()
+    deck = beam_deck(d, name="job", nx=2, nz=1, steps=((0.5, 1.0),), material=PLASTIC + "*DENSITY\n7.8E-9\n",
+                     extra_model=(
+        "*NSET, NSET=GEN, GENERATE\n1, 200, 7\n*NSET, NSET=TR\n5, 6\n*TRANSFORM, NSET=TR, TYPE=C\n"
+        "0., 0.5, 0.5, 4., 0.5, 0.5\n*EQUATION\n2\n3, 2, 1., 12, 2, -1.\n*AMPLITUDE, NAME=A\n0., 0., 1., 1., 2., 0.5\n"))
+    text = deck.read_text()
+    deck.write_text(text + "*STEP\n*STATIC\n0.5, 1.\n*CLOAD, OP=NEW, AMPLITUDE=A\nTR, 2, 3.\n*DLOAD\n"
+                    "EALL, GRAV, 9810., 0., 0., -1.\n*BOUNDARY, FIXED\n9, 1, 3\n*NODE FILE\nU\n*END STEP\n")
+    run_ccx(deck)
+    files = {p.name: p.read_bytes() for p in d.glob("job.*") if p.suffix in (".inp", ".frd", ".dat")}
+    out += [(files, "job.inp")]
     return out, lambda files, target: "job.inp"
 
 

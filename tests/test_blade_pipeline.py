@@ -98,8 +98,8 @@ def test_blade_pipeline_mpi2(tmp_path):
 
 
 def _ctx(tmp_path, steps, results=None):
-    from romnet.config import validate
-    from romnet.workflow import Context
+    from romnet.app.config import validate
+    from romnet.app.workflow import Context
     cfg = validate({"case": {"name": "t", "steps": steps}}, tmp_path / "case.toml", tmp_path)
     ctx = Context(cfg, tmp_path / "out", progress=None)
     ctx.out.mkdir()
@@ -108,8 +108,8 @@ def _ctx(tmp_path, steps, results=None):
 
 
 def test_report_without_rom_or_references(tmp_path):
-    from romnet.workflow.montecarlo import summarize
-    from romnet.workflow.report import write_report
+    from romnet.online.montecarlo import summarize
+    from romnet.app.workflow.report import write_report
     samples = [dict(index=i, seed=[5, i], temperature_max=600.0, rom="global", cluster=None, predicted=None,
                     fallback=False, wall_time_s=0.1 + i, increments=2, newton_iterations=4, cuts=0,
                     times=[0, 1, 2], indicator=[0, 1e-3, 2e-3], indicator_max=2e-3, enrichments=0)
@@ -127,15 +127,15 @@ def test_report_without_rom_or_references(tmp_path):
 
 
 def test_cycles_step_in_report(tmp_path, monkeypatch):
-    import romnet.cycles
-    from romnet.workflow.steps import step_cycles, step_report
+    import romnet.app.cycles
+    from romnet.app.workflow.steps import step_cycles, step_report
     seen = {}
 
     def fake(store, out_dir, settings, progress=print):
         seen.update(store=store, out_dir=out_dir, settings=settings)
         return dict(cycles=2, p_rel_err_last_cycle=3.5e-3, speedup=12.0, p_rel_err_cycle=[1e-3, 3.5e-3],
                     times=dict(online_s=0.5, hf_reference_s=6.0))
-    monkeypatch.setattr(romnet.cycles, "run_cycle_extrapolation", fake)
+    monkeypatch.setattr(romnet.app.cycles, "run_cycle_extrapolation", fake)
     ctx = _ctx(tmp_path, ["cycles", "report"])
     ctx.cfg["cycles"] = {"cycles": 2, "whatever": True}
     step_cycles(ctx)
@@ -185,7 +185,7 @@ def test_reduced_newton_failure_falls_back_or_is_recorded(global_fails):
     """A sample whose local ROM's reduced Newton fails is rerun on the global ROM with
     enrichment; when that fails too the sample is recorded as failed (no crash), counted
     by the summary and shown by the report table."""
-    from romnet.workflow.montecarlo import _run_rom, summarize
+    from romnet.online.montecarlo import run_sample as _run_rom, summarize
     rom = _FakeRom(global_fails)
     on = dict(cluster="classifier", enrich=True, tolerance=0.1)
     res, first, wall, fallback, failure = _run_rom(rom, None, on, None, _Comm())

@@ -22,13 +22,13 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import zset_case
+from conftest import cube_rom, zset_case
 from romnet.case import Case
-from romnet.cli import main
+from romnet.app.cli import main
 from romnet.hifi import SolverOptions, run_hifi
-from romnet.offline.pipeline import run_offline
 from romnet.online import load_rom
-from romnet.online.calibration import (calibrate_rom, prediction_factors, read_calibration, relative_errors,
+from romnet.offline.calibration_store import read_calibration
+from romnet.online.calibration import (calibrate_rom, prediction_factors, relative_errors,
                                        validation_from_store)
 from romnet.online.indicator import calibrate
 from romnet.store import CaseStore, write_case
@@ -54,11 +54,8 @@ def scaled_family(folder, factors):
 
 @pytest.fixture(scope="module")
 def family(tmp_path_factory):
-    from adapters.zset import ADAPTER
     d = tmp_path_factory.mktemp("calibration")
-    case = ADAPTER.read(zset_case("MecaSequential") / "cube.ut")
-    rom = write_case(d / "cube.h5", case)
-    run_offline(rom, {"pod_tol": 1e-6, "ecm_tol": 1e-5}, progress=None)
+    _, rom = cube_rom(d)
     return rom, scaled_family(d, CAL + HELD)
 
 

@@ -177,9 +177,9 @@ def test_family_acceptance(tmp_path):
     pred = [predict_cluster(path, t) for t in tr["temperature"]]
     assert np.mean(np.asarray(pred) == labels) > c["chance"]
     assert predict_cluster(path, tr["temperature_fields"][0]) == pred[0]
-    # CLI wiring (module registered by romnet.cli when listed in COMMAND_MODULES)
+    # CLI wiring (module registered by romnet.app.cli when listed in COMMAND_MODULES)
     import argparse
-    from romnet.offline import clustering_cli
+    from romnet.app import clustering_cli
     sp = argparse.ArgumentParser().add_subparsers()
     clustering_cli.register(sp)
 

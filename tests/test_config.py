@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from romnet.config import load_case_config
+from romnet.app.config import load_case_config
 from romnet.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""Cycle extrapolation (romnet.cycles, issue 7): settings validation, periodic problem, and
+"""Cycle extrapolation (romnet.app.cycles, issue 7): settings validation, periodic problem, and
 the acceptance on the small blade: ROM trained on ONE cycle, run over ten, against an
 independent HF run of ten cycles: p relative error <= 1e-2 at the last cycle.
 
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from conftest import REPO, make_small_case, run_mpi
 
-from romnet.cycles import (
+from romnet.app.cycles import (
     DEFAULTS,
     check_settings,
     periodic_problem,
@@ -88,7 +88,7 @@ def test_periodic_problem():
 
 # ---------------------------------------------------------------------------- blade
 def _blade_problem_module():
-    from romnet.workflow.context import load_script
+    from romnet.app.workflow.context import load_script
     return load_script(BLADE / "problem.py")
 
 
@@ -166,7 +166,7 @@ def test_blade_two_ranks(accepted, blade, tmp_path):
     1.6e-2), errors within 1e-6 relative (measured 6e-8: the 2-rank HF training run differs
     by ~1e-10). Also: the 2-rank figures equal a 1-rank recomputation from the ROM the
     2-rank run wrote (distributed error norms)."""
-    from romnet.cycles import cycle_errors
+    from romnet.app.cycles import cycle_errors
     from romnet.online import load_rom
     from romnet.store import CaseStore
     out, one = accepted

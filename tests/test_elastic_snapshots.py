@@ -11,7 +11,7 @@ from romnet.offline.elastic_snapshots import (NO_FLOW_R0, elastic_series, peak_t
                                               thermoelastic_material)
 from romnet.offline.training import run_training
 from romnet.store import CaseStore, write_case
-from romnet.workflow.context import load_script
+from romnet.app.workflow.context import load_script
 from pathlib import Path
 
 BLADE = load_script(Path(__file__).resolve().parents[1] / "cases" / "blade" / "problem.py")

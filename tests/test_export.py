@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import make_small_case
 
-from romnet.cli import main
+from romnet.app.cli import main
 from romnet.errors import StoreError
 from romnet.export import export_xdmf, romnet_permutation, vtk_permutation
 from romnet.store import write_case

@@ -17,7 +17,7 @@ from hifi_cases import box_plastic_case
 
 from romnet.case import Case
 from romnet.offline.training import read_training
-from romnet.runner import run_case
+from romnet.app.runner import run_case
 from romnet.store import CaseStore, write_case
 
 REPO = Path(__file__).resolve().parents[1]

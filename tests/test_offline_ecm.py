@@ -16,7 +16,7 @@ from romnet.fe import ElementKernel
 from romnet.offline.ecm import ecm, internal_force_integrand
 from romnet.offline.operators import mode_strains
 from romnet.offline.pipeline import read_local
-from romnet.offline.pod import Layout, NodalL2, pod
+from romnet.offline.pod import NodalL2, RowLayout, pod
 from romnet.offline.qdeim import qdeim_points, qdeim_rows
 from romnet.store import CaseStore, write_case
 from romnet.tensors import SQRT2
@@ -29,7 +29,7 @@ def zset(tmp_path_factory):
     path = write_case(tmp_path_factory.mktemp("zecm") / "cube.h5", case)
     with CaseStore(path) as st:
         mesh = st.mesh()
-        L = Layout(mesh)
+        L = RowLayout(mesh)
         U, _ = read_local(st, "imported", "U", L)
         sig, _ = read_local(st, "imported", "stress", L)  # Mandel
     basis = pod(U, NodalL2(L), tol=1e-6)
@@ -184,13 +184,13 @@ def test_ecm_stop_messages(zset):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_warm_started_nnls_matches_scipy(seed):
-    """_nnls_normal (normal equations, warm start, refinement) vs scipy.optimize.nnls on
+    """nnls_normal (normal equations, warm start, refinement) vs scipy.optimize.nnls on
     random problems whose unconstrained solution has negative entries (active bounds), cold
     and warm-started from the optimum of the problem without the last column (the greedy's
     situation)."""
     from scipy.optimize import nnls
 
-    from romnet.offline.ecm import _nnls_normal
+    from romnet.offline.nnls import nnls_normal
     rng = np.random.default_rng(seed)
     n_col, n = 120, 25
     A = rng.standard_normal((n_col, n)) @ np.diag(np.logspace(0, -3, n))   # cond ~1e3
@@ -199,9 +199,9 @@ def test_warm_started_nnls_matches_scipy(seed):
     assert 0 < np.count_nonzero(ref) < n                                   # some bounds active
     rows = A.T
     M, c = rows @ rows.T, rows @ b
-    cold = _nnls_normal(M, c, rows=rows, b=b)
+    cold = nnls_normal(M, c, rows=rows, b=b)
     prev, _ = nnls(A[:, :-1], b)
-    warm = _nnls_normal(M, c, np.append(prev, 0.0), rows=rows, b=b)
+    warm = nnls_normal(M, c, np.append(prev, 0.0), rows=rows, b=b)
     for w in (cold, warm):
         assert np.array_equal(w > 0, ref > 0)
         assert np.abs(w - ref).max() <= 1e-9 * np.abs(ref).max()

@@ -19,7 +19,7 @@ from romnet.fe import ElementKernel
 from romnet.offline import operators as ops
 from romnet.offline.ecm import ZERO_TOL, ecm, internal_force_integrand
 from romnet.offline.pipeline import load_config, read_snapshots, run_offline
-from romnet.offline.pod import Layout, NodalL2, pod
+from romnet.offline.pod import NodalL2, RowLayout, pod
 from romnet.store import CaseStore, write_case
 
 BLADE = Path(__file__).resolve().parents[1] / "cases" / "blade"
@@ -27,7 +27,7 @@ TOL = 1e-4
 
 
 def _problem_module():
-    from romnet.workflow.context import load_script
+    from romnet.app.workflow.context import load_script
     return load_script(BLADE / "problem.py")
 
 
@@ -44,7 +44,7 @@ def blade(tmp_path_factory):
     cfg = load_config({"series": "hifi", "ecm_tol": TOL})
     with CaseStore(store) as st:
         mesh = st.mesh()
-        L = Layout(mesh)
+        L = RowLayout(mesh)
         U, _, _, stress, _ = read_snapshots(st, "hifi", cfg, L)
     basis = pod(U, NodalL2(L), tol=cfg["pod_tol"])
     eps = ops.mode_strains(L, basis.modes)

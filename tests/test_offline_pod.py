@@ -15,14 +15,14 @@ import pytest
 from conftest import zset_case
 from romnet.fe import ElementKernel
 from romnet.meshing import box
-from romnet.offline.pod import (IntegL2, Layout, NodalL2, pod, pod_correlation, pod_update, tsqr,
+from romnet.offline.pod import (IntegL2, NodalL2, RowLayout, pod, pod_correlation, pod_update, tsqr,
                                 truncation_rank)
 
 
 @pytest.fixture(scope="module")
 def mesh_setup():
     mesh = box("c3d8", 6)
-    L = Layout(mesh)
+    L = RowLayout(mesh)
     M = ElementKernel("c3d8", mesh.coordinates, mesh.blocks[0].connectivity).mass_matrix().toarray()
     return mesh, L, NodalL2(L), M
 
@@ -160,7 +160,7 @@ def test_zset_displacement_pod_reconstructs_snapshots(zset_store, tol, expect_ok
     from romnet.store import CaseStore
     with CaseStore(zset_store) as st:
         mesh = st.mesh()
-        L = Layout(mesh)
+        L = RowLayout(mesh)
         S, _ = read_local(st, "imported", "U", L)
     M = ElementKernel("c3d8", mesh.coordinates, mesh.blocks[0].connectivity).mass_matrix()
     b = pod(S, NodalL2(L), tol=tol)

@@ -14,7 +14,8 @@ tolerance in both tests.
   indicator at tol 1e-3 enriches at all 10), and after every enrichment the redone reduced
   increment within 1e-3 of the HF increment (measured <= 7e-5).
 
-ECM update (:mod:`romnet.online.ecm_update`): the warm-started NNLS gives the same solution
+ECM of an enrichment (the offline ECM, :func:`romnet.offline.ecm.ecm`, with the incremental-QR
+NNLS ``nnls_solver="qr"``, :class:`romnet.offline.nnls.WarmNNLS`): the warm-started NNLS gives the same solution
 as ``scipy.optimize.nnls``, and the ECM update the same points as the offline ECM on a real
 enrichment integrand (weights to 1e-9 relative); 1 vs 2 ranks: same points.
 """
@@ -28,15 +29,14 @@ import pytest
 from scipy.optimize import nnls
 
 import romnet.online.enrichment as enrichment_module
-from conftest import REPO, run_mpi, zset_case
+from conftest import REPO, cube_rom, run_mpi
 from romnet.case import Case
 from romnet.hifi import SolverOptions, run_hifi
 from romnet.offline.ecm import ecm
-from romnet.offline.pipeline import run_offline
+from romnet.offline.nnls import WarmNNLS
 from romnet.offline.rom_store import read_rom
 from romnet.online import load_rom
 from romnet.online.calibration import calibrate_rom
-from romnet.online.ecm_update import WarmNNLS, ecm_update
 from romnet.store import CaseStore, write_case
 from test_calibration import CAL, scaled_family
 
@@ -52,11 +52,8 @@ def u_error(U, Uref):
 
 @pytest.fixture(scope="module")
 def hot(tmp_path_factory):
-    from adapters.zset import ADAPTER
     d = tmp_path_factory.mktemp("enrich")
-    case = ADAPTER.read(zset_case("MecaSequential") / "cube.ut")
-    rom = write_case(d / "cube.h5", case)
-    run_offline(rom, {"pod_tol": 1e-6, "ecm_tol": 1e-5}, progress=None)
+    case, rom = cube_rom(d)
     shutil.copyfile(rom, d / "cube-pristine.h5")
     pb = case.problem
     pb.temperature.fields = 20.0 + 1.75 * (np.asarray(pb.temperature.fields) - 20.0)
@@ -74,13 +71,13 @@ def test_enrichment_reaches_tolerance(hot, monkeypatch):
     assert e0 > 5 * U_TOL, e0
     assert plain.indicator.max() > IND_TOL
     captured = []
-    real = enrichment_module.ecm_update
+    real = enrichment_module.ecm
 
     def spy(G, dV, comm, **kw):
         if not captured:
             captured.append((np.array(G), np.array(dV), kw))
         return real(G, dV, comm, **kw)
-    monkeypatch.setattr(enrichment_module, "ecm_update", spy)
+    monkeypatch.setattr(enrichment_module, "ecm", spy)
     t0 = time.perf_counter()
     res = load_rom(rom_path).run(loading, enrich=True, tol=IND_TOL, progress=print, hf_options=HF)
     wall = time.perf_counter() - t0
@@ -195,7 +192,7 @@ def test_ecm_update_same_points_as_offline_ecm(hot, tmp_path):
     t0 = time.perf_counter()
     a = ecm(z["G"], z["dV"], **kw)
     t1 = time.perf_counter()
-    b = ecm_update(z["G"], z["dV"], **kw)
+    b = ecm(z["G"], z["dV"], nnls_solver="qr", **kw)
     t2 = time.perf_counter()
     print(f"\nECM on an enrichment integrand {z['G'].shape}: offline {a.points.size} points in {t1 - t0:.2f} s, "
           f"update {b.points.size} points in {t2 - t1:.2f} s, NNLS fallbacks {b.nnls_fallbacks}")

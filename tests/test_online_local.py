@@ -171,7 +171,7 @@ def test_offline_on_several_series(family, tmp_path):
 
 def test_cli_cluster_option(family, capsys):
     """``romnet online --cluster K|global``: the progress and the last line say which ROM ran."""
-    from romnet.cli import main
+    from romnet.app.cli import main
     path = str(family[0])
     assert main(["online", path, "--cluster", "global"]) == 0
     out = capsys.readouterr().out

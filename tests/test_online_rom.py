@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, run_mpi, zset_case
-from romnet.cli import main
+from romnet.app.cli import main
 from romnet.offline.pipeline import run_offline
 from romnet.online import load_rom
 from romnet.online.indicator import calibrate, calibration_report, estimate_error

@@ -12,11 +12,11 @@ import pytest
 from conftest import write_blade_case_dir
 
 from romnet.errors import InputError
-from romnet.offline.clustering_cli import parse_runs
+from romnet.app.clustering_cli import parse_runs
 from romnet.offline.training import read_training, run_training, training_series
 from romnet.offline.training_merge import merge_training
 from romnet.store import CaseStore, write_case
-from romnet.workflow.context import load_script
+from romnet.app.workflow.context import load_script
 
 REPO = Path(__file__).resolve().parents[1]
 BLADE = load_script(REPO / "cases" / "blade" / "problem.py")
@@ -138,12 +138,12 @@ def test_cli(stores, tmp_path):
     case, whole, parts = stores
     target = tmp_path / "t.h5"
     shutil.copy(case, target)
-    r = subprocess.run([sys.executable, "-m", "romnet.cli", "train-merge", str(target), *map(str, parts)],
+    r = subprocess.run([sys.executable, "-m", "romnet.app.cli", "train-merge", str(target), *map(str, parts)],
                        capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 0, r.stderr
     assert "4 run(s) copied" in r.stdout
     assert read_training(target)["series"] == read_training(whole)["series"]
-    r = subprocess.run([sys.executable, "-m", "romnet.cli", "train-merge", str(target), str(case)],
+    r = subprocess.run([sys.executable, "-m", "romnet.app.cli", "train-merge", str(target), str(case)],
                        capture_output=True, text=True, cwd=REPO)
     assert r.returncode != 0 and "no training family" in r.stderr and "Traceback" not in r.stderr
 
@@ -173,7 +173,7 @@ def test_case_directory_workflow_in_parts(tmp_path):
     into the case store, then ``romnet run --steps train,offline``: the train step finds the
     family complete (no HF run), the offline stage builds the ROM from the merged runs."""
     from romnet.errors import ConfigError
-    from romnet.runner import run_case
+    from romnet.app.runner import run_case
     case_dir = write_blade_case_dir(tmp_path / "case", "parts", seed=5)
     out = tmp_path / "out"
     with pytest.raises(ConfigError, match="unknown step"):
@@ -186,7 +186,7 @@ def test_case_directory_workflow_in_parts(tmp_path):
     for k, runs in enumerate(("0:2", "2")):
         p = tmp_path / f"part_{k}.h5"
         shutil.copy(store, p)
-        r = subprocess.run([sys.executable, "-m", "romnet.cli", "train", str(p), "--case", str(case_dir),
+        r = subprocess.run([sys.executable, "-m", "romnet.app.cli", "train", str(p), "--case", str(case_dir),
                             "--runs", runs], capture_output=True, text=True, cwd=REPO)
         assert r.returncode == 0, r.stderr
         assert "3 samples (seed 5)" in r.stdout and "in this task" in r.stdout

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import zset_case
-from romnet.cli import main
+from romnet.app.cli import main
 from romnet.fe import ElementKernel
 from romnet.store import CaseStore, write_case
 from romnet.tensors import mandel_to_storage
@@ -78,7 +78,7 @@ def test_verify_law_cli_bounds(stores, name, capsys):
 def test_cli_import_info_subprocess(tmp_path):
     src = zset_case("MecaSequential") / "cube.ut"
     store = tmp_path / "cube.h5"
-    exe = [sys.executable, "-m", "romnet.cli"]
+    exe = [sys.executable, "-m", "romnet.app.cli"]
     r = subprocess.run(exe + ["import", "zset", str(src), "-o", str(store)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     r = subprocess.run(exe + ["info", str(store)], capture_output=True, text=True)
@@ -91,7 +91,7 @@ def test_cli_import_info_subprocess(tmp_path):
 
 def test_cli_error_is_one_line_naming_file(tmp_path):
     bad = tmp_path / "nothere.ut"
-    r = subprocess.run([sys.executable, "-m", "romnet.cli", "import", "zset", str(bad), "-o",
+    r = subprocess.run([sys.executable, "-m", "romnet.app.cli", "import", "zset", str(bad), "-o",
                         str(tmp_path / "x.h5")], capture_output=True, text=True)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr

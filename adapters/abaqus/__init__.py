@@ -234,7 +234,8 @@ class AbaqusAdapter(Adapter):
             series, notes = build_series(fil, dm)
             results["imported"] = series
         if suffix == ".inp":
-            problem = read_problem(deck, dm, results["imported"].times if results else None)
+            problem = read_problem(deck, dm, results["imported"].times if results else None, dialect="abaqus")
+            notes.extend(problem.notes)
         dm.mesh.validate(path)
         for n in notes:
             say("note: " + n)

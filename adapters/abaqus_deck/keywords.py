@@ -11,6 +11,13 @@ Rules (Abaqus "Input syntax rules", also CalculiX's):
 * ``*INCLUDE, INPUT=file`` inserts another file (relative to the including file).
 
 Every keyword and data line keeps its file and 1-based line number for error messages.
+
+Abaqus parts and instances: a keyword inside ``*PART ... *END PART`` or ``*INSTANCE ...
+*END INSTANCE`` has the ``scope`` of the instance (the part's one instance): the sets and
+surfaces it defines are named ``INSTANCE.NAME`` (how the assembly refers to them) and the
+names it uses are looked up there first (:meth:`Keyword.key`, :meth:`Keyword.find`), so a
+part set and an assembly set of the same name stay two sets. The assembly is read flat:
+a part with several instances is refused.
 """
 from __future__ import annotations
 
@@ -37,9 +44,22 @@ class Keyword:
     path: Path
     line: int
     data: list = field(default_factory=list)
+    scope: str | None = None
 
     def where(self) -> str:
         return f"{self.path}:{self.line}"
+
+    def key(self, name: str) -> str:
+        """Key of a set / surface this keyword defines (scoped inside a part or instance)."""
+        name = name.upper()
+        return f"{self.scope}.{name}" if self.scope else name
+
+    def find(self, table, name):
+        """Key of ``name`` in ``table`` as seen from this keyword (its scope first), or None."""
+        name = name.upper()
+        if self.scope and f"{self.scope}.{name}" in table:
+            return f"{self.scope}.{name}"
+        return name if name in table else None
 
     def param(self, key, default=None, required=False):
         if key in self.params:
@@ -137,7 +157,34 @@ def parse_deck(path, _depth=0, _files=None) -> Deck:
         raise InputError("keyword line continued (trailing ',') at the end of the file", path, pending[0])
     if not keywords:
         raise InputError("no keyword (*...) in the deck", path)
+    if _depth == 0:
+        _assign_scopes(keywords)
     return Deck(path, keywords, files)
+
+
+def _assign_scopes(keywords):
+    """Scope (instance name) of the keywords inside parts and instances (module docstring)."""
+    from romnet.errors import UnsupportedError
+    instances = {}
+    for kw in keywords:
+        if kw.name == "INSTANCE":
+            part = kw.param("PART")
+            name = kw.param("NAME", required=True)
+            if part in instances:
+                raise kw.error(f"a second instance ({name}) of part {part}: romnet reads the assembly flat "
+                               "(one instance per part)", cls=UnsupportedError)
+            if part:
+                instances[part] = name
+    scope = None
+    for kw in keywords:
+        if kw.name == "PART":
+            scope = instances.get(kw.param("NAME", required=True))
+        elif kw.name == "INSTANCE":
+            scope = kw.param("NAME")
+        elif kw.name in ("END PART", "END INSTANCE"):
+            scope = None
+        else:
+            kw.scope = scope
 
 
 def _keyword(text, path, line, keywords, depth, files):

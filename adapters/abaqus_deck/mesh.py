@@ -7,8 +7,9 @@
   integration-point results cannot follow romnet's full-integration order.
 * Plane-strain meshes (only ``CPE*`` elements) get 2D coordinates (z dropped); otherwise 3D.
 * Set and surface names are upper-cased. ``*ELSET``/``*NSET`` data may mix ids and names of
-  sets defined before; ``GENERATE`` reads ``first, last[, step]`` triples. Repeated
-  definitions of a set add to it.
+  sets defined before; ``GENERATE`` reads ``first, last[, step]`` triples and, as CalculiX
+  does, skips the ids of the range that are not defined (an id listed explicitly must
+  exist). Repeated definitions of a set add to it.
 * ``*SURFACE, TYPE=ELEMENT`` (the default) with ``elset_or_element, S<k>`` lines becomes a
   face set whose faces use romnet's outward right-hand orientation (face ``S<k>`` =
   ``ElementType.faces[k-1]``); ``TYPE=NODE`` surfaces become node sets.
@@ -146,8 +147,9 @@ def _read_elements(kw):
 
 
 # ------------------------------------------------------------------ sets
-def _set_members(kw, name_key, sets_by_name, ids_ok_lookup, what):
-    """Indices of a *NSET / *ELSET block (ids, set names, or GENERATE triples)."""
+def _set_members(kw, name_key, sets_by_name, ids_ok_lookup, what, defined_ids=None):
+    """Indices of a *NSET / *ELSET block (ids, set names, or GENERATE triples; a GENERATE
+    range keeps the ids that are in ``defined_ids``, sorted, when given)."""
     generate = "GENERATE" in kw.params
     out = []
     for ln, toks in kw.data:
@@ -160,7 +162,11 @@ def _set_members(kw, name_key, sets_by_name, ids_ok_lookup, what):
                 raise kw.error(f"GENERATE: bad range {a}, {b}, {st}", ln)
             if (b - a) // st > 50_000_000:
                 raise kw.error(f"GENERATE: range {a}..{b} too large", ln)
-            out.append(ids_ok_lookup(np.arange(a, b + 1, st), ln))
+            ids = np.arange(a, b + 1, st)
+            if defined_ids is not None:
+                pos = np.clip(np.searchsorted(defined_ids, ids), 0, max(defined_ids.size - 1, 0))
+                ids = ids[defined_ids[pos] == ids] if defined_ids.size else ids[:0]
+            out.append(ids_ok_lookup(ids, ln))
             continue
         ids, names = [], []
         for t in toks:
@@ -173,9 +179,10 @@ def _set_members(kw, name_key, sets_by_name, ids_ok_lookup, what):
         if ids:
             out.append(ids_ok_lookup(np.array(ids, dtype=np.int64), ln))
         for n in names:
-            if n not in sets_by_name:
+            key = kw.find(sets_by_name, n)
+            if key is None:
                 raise kw.error(f"unknown {what} set '{n}' in {kw.params.get(name_key)}", ln)
-            out.append(sets_by_name[n])
+            out.append(sets_by_name[key])
     return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 
@@ -212,7 +219,7 @@ def build_mesh(deck, need_elements: bool = True) -> DeckMesh:
         g["ids"].append(eids)
         g["conn"].append(conn_idx)
         g["lines"].extend(lns)
-        g["elsets"].append((kw.param("ELSET"), len(eids)))
+        g["elsets"].append((kw.key(kw.param("ELSET")) if kw.param("ELSET") else None, len(eids)))
         elines.append((kw, eids, lns))
     if need_elements and not groups:
         raise InputError("no *ELEMENT in the deck", path)
@@ -245,19 +252,20 @@ def build_mesh(deck, need_elements: bool = True) -> DeckMesh:
     for kw in node_kws:
         if kw.param("NSET"):
             ids = np.array([int(float(t[0])) for _, t in kw.data], dtype=np.int64)
-            _add(nsets, kw.params["NSET"], node_lookup(ids, kw.line, kw))
+            _add(nsets, kw.key(kw.params["NSET"]), node_lookup(ids, kw.line, kw))
     for name, parts in elset_parts.items():
         _add(elsets, name, np.concatenate(parts))
     faces = {}
     for kw in deck.keywords:
         if kw.name == "NSET":
-            name = kw.param("NSET", required=True)
+            name = kw.key(kw.param("NSET", required=True))
             _add(nsets, name, _set_members(kw, "NSET", nsets,
-                                           lambda a, ln, kw=kw: node_lookup(a, ln, kw), "node"))
+                                           lambda a, ln, kw=kw: node_lookup(a, ln, kw), "node", nid[order]))
         elif kw.name == "ELSET":
-            name = kw.param("ELSET", required=True)
+            name = kw.key(kw.param("ELSET", required=True))
             _add(elsets, name, _set_members(
-                kw, "ELSET", elsets, lambda a, ln, kw=kw: dm.element_index(a, kw.path, ln), "element"))
+                kw, "ELSET", elsets, lambda a, ln, kw=kw: dm.element_index(a, kw.path, ln), "element",
+                dm.element_ids[dm._el_order]))
         elif kw.name == "SURFACE":
             _surface(kw, dm, nsets, elsets, faces, node_lookup)
     mesh.node_sets, mesh.element_sets, mesh.face_sets = nsets, elsets, faces
@@ -265,7 +273,7 @@ def build_mesh(deck, need_elements: bool = True) -> DeckMesh:
 
 
 def _surface(kw, dm, nsets, elsets, faces, node_lookup):
-    name = kw.param("NAME", required=True)
+    name = kw.key(kw.param("NAME", required=True))
     stype = kw.param("TYPE", "ELEMENT")
     if stype == "NODE":
         idx = []
@@ -274,9 +282,10 @@ def _surface(kw, dm, nsets, elsets, faces, node_lookup):
             try:
                 idx.append(node_lookup(np.array([int(t)]), ln, kw))
             except ValueError:
-                if t.upper() not in nsets:
+                key = kw.find(nsets, t)
+                if key is None:
                     raise kw.error(f"unknown node set '{t}'", ln) from None
-                idx.append(nsets[t.upper()])
+                idx.append(nsets[key])
         _add(nsets, name, np.concatenate(idx) if idx else [])
         return
     if stype != "ELEMENT":
@@ -291,9 +300,10 @@ def _surface(kw, dm, nsets, elsets, faces, node_lookup):
         try:
             els = dm.element_index(np.array([int(t)]), kw.path, ln)
         except ValueError:
-            if t.upper() not in elsets:
+            key = kw.find(elsets, t)
+            if key is None:
                 raise kw.error(f"unknown element set '{t}'", ln) from None
-            els = elsets[t.upper()]
+            els = elsets[key]
         add_faces(out, dm.mesh, offsets, els, label, kw.path, ln)
     for ft, parts in out.items():
         faces.setdefault(name, {})

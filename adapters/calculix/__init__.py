@@ -29,10 +29,12 @@ from romnet.case import Case
 from romnet.errors import InputError
 from romnet.fe.elements import get_element_type
 from romnet.mesh import ElementBlock, Mesh
+from romnet.problem import TimeStepping
 
 from ..abaqus_deck import build_mesh, parse_deck
 from ..abaqus_deck.mesh import DeckMesh
 from ..abaqus_deck.problem import read_problem
+from ..abaqus_deck.submodel import GlobalResults
 from .dat import read_dat
 from .frd import FRD_TO_ROMNET, FRD_TYPES, read_frd
 from .results import build_series
@@ -40,12 +42,15 @@ from .results import build_series
 __all__ = ["ADAPTER", "CalculixAdapter", "mesh_from_frd"]
 
 
-def mesh_from_frd(frd) -> DeckMesh:
-    """Mesh of a ``.frd`` file (frd node order permuted into romnet's)."""
+def mesh_from_frd(frd, allow_lines=False) -> DeckMesh:
+    """Mesh of a ``.frd`` file (frd node order permuted into romnet's); line elements are
+    refused, or left out with ``allow_lines``."""
     blocks = []
     for code, ids, conn in frd.elements:
         etype = FRD_TYPES[code][0]
         if etype in ("l2", "l3"):
+            if allow_lines:
+                continue
             raise InputError(f"beam/line elements (frd type {code}) are not supported", frd.path)
         perm = FRD_TO_ROMNET.get(etype)
         blocks.append((etype, ids, conn[:, perm] if perm is not None else conn))
@@ -75,6 +80,33 @@ def mesh_from_frd(frd) -> DeckMesh:
         if np.any(se[1:] == se[:-1]):
             raise InputError(f"element id {int(se[1:][se[1:] == se[:-1]][0])} defined twice", frd.path)
     return dm
+
+
+def read_global_results(path) -> GlobalResults:
+    """The global model of a ``*SUBMODEL`` from its ``.frd``: mesh (3D solid elements), and
+    per step the last output's displacements (``DISP``; ``DISPR`` in older files) and
+    temperatures (:class:`adapters.abaqus_deck.submodel.GlobalResults`)."""
+    frd = read_frd(path)
+    dm = mesh_from_frd(frd, allow_lines=True)
+    n = dm.mesh.n_nodes
+    last, n_out = {}, {}
+    for b in frd.results:
+        last[b.step] = max(last.get(b.step, 0), b.increment)
+        n_out.setdefault(b.step, set()).add(b.increment)
+    U, T = {}, {}
+    for b in frd.results:
+        if b.increment != last[b.step] or b.name not in ("DISP", "DISPR", "NDTEMP"):
+            continue
+        nodes = dm.node_index(b.node_ids, path, b.where, f"{b.name} node")
+        if b.name == "NDTEMP":
+            T[b.step] = np.full(n, np.nan)
+            T[b.step][nodes] = b.values[:, 0]
+        else:
+            U[b.step] = np.full((n, 3), np.nan)
+            U[b.step][nodes] = b.values[:, :3]
+    blocks = [(b.etype, b.connectivity, b.element_ids) for b in dm.mesh.blocks]
+    return GlobalResults(path, frd.coordinates, dm.mesh.node_ids, blocks, U, T,
+                         {k: len(v) for k, v in n_out.items()})
 
 
 def _check_same_nodes(dm, frd):
@@ -133,6 +165,8 @@ class CalculixAdapter(Adapter):
             deck = parse_deck(deck_path)
             files.extend(deck.files)
             dm = build_mesh(deck)
+            # the problem first: a refused keyword is reported before any results mismatch
+            problem = read_problem(deck, dm, None, dialect="calculix", submodel_reader=read_global_results)
             frd_path = deck_path.with_suffix(".frd")
             frd = read_frd(frd_path) if frd_path.is_file() else None
             if frd is not None:
@@ -157,9 +191,10 @@ class CalculixAdapter(Adapter):
                                          dat_path if dats else None)
             if series.n_times:
                 results["imported"] = series
-        if deck is not None:
-            times = results["imported"].times if "imported" in results else None
-            problem = read_problem(deck, dm, times)
+        if problem is not None:
+            if "imported" in results:
+                problem.stepping = TimeStepping(np.concatenate([[0.0], results["imported"].times]))
+            notes = notes + problem.notes
         dm.mesh.validate(base)
         meta = {"code": "calculix", "files": files, "notes": notes}
         if frd is not None:

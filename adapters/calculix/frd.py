@@ -139,14 +139,6 @@ def _text_block(r: _Reader, what: str):
     return out
 
 
-def _values(tail: str, r, pos, n_expected, what):
-    tail = tail.rstrip()
-    n = (len(tail) + 11) // 12
-    if n_expected is not None and n != n_expected:
-        raise r.error(f"{what}: expected {n_expected} values, found {n}", pos)
-    return [_float(tail[12 * i:12 * i + 12], r, pos, what) for i in range(n)]
-
-
 def _parse_numbers(strings, dtype, r, offsets, what):
     """Vectorized str -> number conversion; on failure names the first bad line."""
     try:
@@ -261,6 +253,18 @@ def _result_values_text(r: _Reader, width: int, n_nodes: int, n_stored: int, nam
     return ids, vals.reshape(n_nodes, n_stored)
 
 
+def _block_header(ln, r, pos, what, n_max):
+    """(count, format) of a node (``2C``) or element (``3C``) block header line."""
+    toks = ln[6:].split()
+    if len(toks) < 2:
+        raise r.error(f"{what} block header: expected the {what} count and the format", pos)
+    n = _int(toks[0], r, pos, f"{what} count")
+    fmt = _int(toks[-1], r, pos, f"{what} block format")
+    if n < 0 or n > n_max:
+        raise r.error(f"{what} block: bad {what} count {n}", pos)
+    return n, fmt
+
+
 def read_frd(path) -> FrdFile:
     """Parse a ``.frd`` file (text or binary layout)."""
     path = Path(path)
@@ -296,13 +300,7 @@ def read_frd(path) -> FrdFile:
                     step = _int(toks[2], r, pos, "PSTEP step")
             continue
         if ln[:5].strip() == "2" and ln[5:6] == "C":
-            toks = ln[6:].split()
-            if len(toks) < 2:
-                raise r.error("node block header: expected the node count and the format", pos)
-            n = _int(toks[0], r, pos, "node count")
-            fmt = _int(toks[-1], r, pos, "node block format")
-            if n < 0 or n > len(data):
-                raise r.error(f"node block: bad node count {n}", pos)
+            n, fmt = _block_header(ln, r, pos, "node", len(data))
             if fmt in (0, 1):
                 ids, xs = _nodes_text(r, 5 if fmt == 0 else 10, n)
             elif fmt in (2, 3):
@@ -320,13 +318,7 @@ def read_frd(path) -> FrdFile:
             out.node_ids, out.coordinates = ids, xs
             continue
         if ln[:5].strip() == "3" and ln[5:6] == "C":
-            toks = ln[6:].split()
-            if len(toks) < 2:
-                raise r.error("element block header: expected the element count and the format", pos)
-            n = _int(toks[0], r, pos, "element count")
-            fmt = _int(toks[-1], r, pos, "element block format")
-            if n < 0 or n > len(data):
-                raise r.error(f"element block: bad element count {n}", pos)
+            n, fmt = _block_header(ln, r, pos, "element", len(data))
             if fmt in (0, 1):
                 els = _elements_text(r, 5 if fmt == 0 else 10, n)
             elif fmt == 2:

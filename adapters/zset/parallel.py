@@ -306,18 +306,11 @@ def _lookup(index, q, what, path, line):
 
 def _local_to_global(dom: DomainCut, ut, node_index, elem_index, n_nodes, n_el, files):
     """Global node and element indices (0-based) of a subdomain's local nodes/elements."""
-    if dom.node_ids is not None:
-        ng = _lookup(node_index, dom.node_ids, "node", dom.path, dom.line)
-    elif dom.nodes_l2g is not None:
-        ng = dom.nodes_l2g
-    else:
-        ng = None
-    if dom.element_ids is not None:
-        eg = _lookup(elem_index, dom.element_ids, "element", dom.path, dom.line)
-    elif dom.elements_l2g is not None:
-        eg = dom.elements_l2g
-    else:
-        eg = None
+    def to_global(ids, l2g, index, what):
+        """From the subdomain's global ids (looked up) or its local-to-global table (None: none)."""
+        return _lookup(index, ids, what, dom.path, dom.line) if ids is not None else l2g
+    ng = to_global(dom.node_ids, dom.nodes_l2g, node_index, "node")
+    eg = to_global(dom.element_ids, dom.elements_l2g, elem_index, "element")
     pm = ut.mesh_path()
     if pm.is_file():  # the subdomain mesh: its ids are global ids; cross-check / fill in
         local = read_geof(pm)

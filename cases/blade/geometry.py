@@ -36,7 +36,8 @@ Sets of the returned :class:`romnet.mesh.Mesh`:
   ``suction_side``, ``tip``, ``root_bottom``, ``platform_top`` (free part of z = 0),
   ``leading_edge``, ``trailing_edge``.
 
-Variants (:data:`VARIANTS`): ``small`` (~4k DOF, tests) and ``large`` (~400k DOF).
+Variants (:data:`VARIANTS`): ``small`` (~4k DOF, tests), ``medium`` (~51k DOF, the learning
+benchmark) and ``large`` (~400k DOF).
 """
 
 import argparse
@@ -79,6 +80,9 @@ class BladeParameters:
 
 VARIANTS = {
     "small": BladeParameters(),
+    # ~51k DOF (14 216 elements): the learning benchmark (bench/bench_learning.py)
+    "medium": BladeParameters(n_chord=36, n_thick=8, n_span=32, n_ring_x=7, n_ring_y=6,
+                              n_root_z=5, smooth_sweeps=100),
     "large": BladeParameters(n_chord=80, n_thick=14, n_span=64, n_ring_x=14, n_ring_y=12,
                              n_root_z=10, smooth_sweeps=200),
 }

@@ -163,7 +163,7 @@ def build_case(variant="small", seed=0, sampler=None):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Write the turbine-blade case store (mesh + problem).")
-    ap.add_argument("--variant", default="small", help="small (~3.6k DOF) | large (~370k DOF)")
+    ap.add_argument("--variant", default="small", help="small (~3.6k DOF) | medium (~51k DOF) | large (~370k DOF)")
     ap.add_argument("--seed", type=int, default=0, help="temperature sample seed (default 0)")
     ap.add_argument("-o", "--output", default="blade.h5", help="case store to write (default blade.h5)")
     a = ap.parse_args(argv)

@@ -6,10 +6,15 @@ Both backends see vectors as the owned block of the distributed DOF numbering of
 given as values of a fixed COO pattern (global DOF rows / columns of every element-matrix
 entry of this rank's elements), set once.
 
-Dirichlet conditions: rows and columns of the constrained DOFs are eliminated (PETSc's
-``MatZeroRowsColumns`` semantics): the system solved is ``K_ff du_f = b_f - K_fc du_c``,
-``du_c`` given. The right-hand side and the matrix keep the same sizes (unit diagonal on
-constrained rows).
+Constraints (:mod:`romnet.hifi.constraints`): every dependent DOF d is ``u_d = T[d, :] u +
+g_d``; :meth:`solve` returns ``du = T dv + dg`` with ``(T^T K T) dv = T^T (rhs - K dg)``
+(``dg`` the change of the imposed part, zero on free DOFs), the matrix and vectors keeping
+their sizes (unit diagonal on dependent rows). With Dirichlet conditions only (no
+multi-point constraint), ``T`` is the identity without the dependent rows: rows and columns
+of those DOFs are eliminated directly (PETSc's ``MatZeroRowsColumns``), ``K_ff du_f = b_f -
+K_fc dg_c``. With multi-point constraints ``T`` is a distributed matrix (rows owned like the
+DOFs, masters anywhere, spanning the partition) and ``T^T K T`` a ``MatPtAP`` (scipy: sparse
+products); :meth:`reduce` / :meth:`expand` apply ``T^T`` / ``T``.
 
 PETSc: this module is the only place that imports petsc4py, and it imports mpi4py
 first (see INSTALL-NOTES). romnet supports PETSc/petsc4py >= ``PETSC_MIN_VERSION`` (3.18,
@@ -135,6 +140,31 @@ class _Base:
         s = float(np.dot(owned, owned))
         return float(np.sqrt(self.comm.allreduce(s)))
 
+    def _set_dependent(self, dependent, t_rows, t_cols, t_vals):
+        """Common part of :meth:`set_constraints`: owned dependent positions and whether any
+        rank has multi-point entries."""
+        self.constrained = np.asarray(dependent, dtype=np.int64)
+        t_rows = np.asarray(t_rows, dtype=np.int64)
+        self.t_rows, self.t_cols = t_rows, np.asarray(t_cols, dtype=np.int64)
+        self.t_vals = np.asarray(t_vals, dtype=float)
+        self.mpc = bool(self.comm.allreduce(int(t_rows.size > 0)))
+        free = np.ones(self.n_owned, dtype=bool)
+        free[self.constrained] = False
+        self.free_owned = np.flatnonzero(free)
+
+    def _t_csr(self, first):
+        """Local rows of T as CSR (indptr, global column indices, values): identity on free
+        DOFs, an explicit 0 diagonal and the master entries on dependent DOFs."""
+        n = self.n_owned
+        rows = np.concatenate([self.free_owned, self.constrained, self.constrained[self.t_rows]])
+        cols = np.concatenate([first + self.free_owned, first + self.constrained, self.t_cols])
+        vals = np.concatenate([np.ones(self.free_owned.size), np.zeros(self.constrained.size), self.t_vals])
+        order = np.lexsort((cols, rows))
+        rows, cols, vals = rows[order], cols[order], vals[order]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+        return indptr, cols, vals
+
     def all_true(self, flag):
         return bool(self.comm.allreduce(int(not flag)) == 0)
 
@@ -153,19 +183,47 @@ class ScipyBackend(_Base):
         keys = np.asarray(coo_rows, dtype=np.int64) * n + np.asarray(coo_cols, dtype=np.int64)
         uk, self.inv = np.unique(keys, return_inverse=True)
         self.inv = self.inv.ravel()
-        rows, cols = uk // n, uk % n
-        self.indices = cols.astype(np.int32 if n < 2**31 - 1 else np.int64)
+        self._keys = uk
+        self._rows, self._cols = uk // n, uk % n
+        self.indices = self._cols.astype(np.int32 if n < 2**31 - 1 else np.int64)
         self.indptr = np.zeros(n + 1, dtype=self.indices.dtype)
-        np.cumsum(np.bincount(rows, minlength=n), out=self.indptr[1:])
+        np.cumsum(np.bincount(self._rows, minlength=n), out=self.indptr[1:])
         self.nnz = uk.size
-        free = np.ones(n, dtype=bool)
-        free[self.constrained] = False
-        self.free = free
-        self.keep = free[rows] & free[cols]
+        self.set_constraints(constrained)
+
+    def set_constraints(self, dependent, t_rows=(), t_cols=(), t_vals=()):
+        """Dependent DOFs (owned positions) and the master entries ``T[dependent[t_rows],
+        t_cols] = t_vals`` (global DOFs); see the module docstring."""
+        self._set_dependent(dependent, t_rows, t_cols, t_vals)
+        n = self.n_dofs
         c = self.constrained
-        self.diag_c = np.searchsorted(uk, c * n + c)
-        if c.size and not np.all(uk[np.minimum(self.diag_c, uk.size - 1)] == c * n + c):
+        free = np.ones(n, dtype=bool)
+        free[c] = False
+        self.free = free
+        self.keep = free[self._rows] & free[self._cols]
+        self.diag_c = np.searchsorted(self._keys, c * n + c)
+        if c.size and not np.all(self._keys[np.minimum(self.diag_c, self._keys.size - 1)] == c * n + c):
             raise RomnetError("constrained DOF without a diagonal entry (node outside every element)")
+        if self.mpc:
+            indptr, cols, vals = self._t_csr(0)
+            self.T = sp.csr_matrix((vals, cols, indptr), shape=(n, n))
+            self.TT = self.T.T.tocsr()
+
+    def reduce(self, owned):
+        """T^T v (zero on dependent DOFs)."""
+        v = np.asarray(owned, dtype=float)
+        out = self.TT @ v if self.mpc else v.copy()
+        out[self.constrained] = 0.0
+        return out
+
+    def expand(self, owned):
+        """T v (free DOFs: v; dependent DOFs: their master combination)."""
+        v = np.asarray(owned, dtype=float)
+        if self.mpc:
+            return self.T @ v
+        out = v.copy()
+        out[self.constrained] = 0.0
+        return out
 
     def forward(self, owned):
         return np.asarray(owned, dtype=float).copy()
@@ -179,18 +237,26 @@ class ScipyBackend(_Base):
     def gather(self, owned):
         return np.asarray(owned, dtype=float).copy()
 
-    def solve(self, values, rhs, du_c, ratio=None, new_increment=True):
-        """Solve K du = rhs with du[constrained] = du_c; values: COO values (ratio,
-        new_increment: unused, the solve is direct)."""
+    def solve(self, values, rhs, dg, ratio=None, new_increment=True):
+        """``du = T dv + dg`` with ``T^T K T dv = T^T (rhs - K dg)`` (``dg`` owned vector,
+        zero on free DOFs); values: COO values (ratio, new_increment: unused, the solve is
+        direct)."""
         data = np.bincount(self.inv, weights=values, minlength=self.nnz)
         K = sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n_dofs,) * 2)
         x = np.zeros(self.n_dofs)
-        x[self.constrained] = du_c
+        x[self.constrained] = np.asarray(dg)[self.constrained]
         b = rhs - K @ x
-        b[self.constrained] = du_c
-        data = np.where(self.keep, data, 0.0)
-        data[self.diag_c] = 1.0
-        K = sp.csc_matrix(sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n_dofs,) * 2))
+        if self.mpc:
+            b = self.TT @ b
+            b[self.constrained] = 0.0
+            ones = np.zeros(self.n_dofs)
+            ones[self.constrained] = 1.0
+            K = sp.csc_matrix(self.TT @ K @ self.T + sp.diags(ones))
+        else:
+            b[self.constrained] = x[self.constrained]
+            data = np.where(self.keep, data, 0.0)
+            data[self.diag_c] = 1.0
+            K = sp.csc_matrix(sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n_dofs,) * 2))
         try:
             lu = spla.splu(K, permc_spec="MMD_AT_PLUS_A" if self.symmetric else "COLAMD")
         except RuntimeError as exc:
@@ -199,6 +265,8 @@ class ScipyBackend(_Base):
         du = lu.solve(b)
         if not np.all(np.isfinite(du)):
             raise LinearSolveError("sparse LU gave a non-finite solution (singular tangent?)")
+        if self.mpc:
+            du = self.T @ du + x
         return du
 
 
@@ -271,10 +339,11 @@ class PetscBackend(_Base):
             self.nullspace = PETSc.NullSpace().createRigidBody(xv)
             xv.destroy()
             self.A.setNearNullSpace(self.nullspace)
-        self.rows_c = (layout.owned_range[0] * layout.dim + self.constrained).astype(IT)
         self.b = self.A.createVecLeft()
         self.du = self.A.createVecRight()
         self.xc = self.A.createVecRight()
+        self.tmp = self.A.createVecLeft()
+        self.T = self.Ar = self.depvec = None
         ksp = PETSc.KSP().create(comm=pcomm)
         ksp.setOperators(self.A)
         pc = ksp.getPC()
@@ -307,6 +376,55 @@ class PetscBackend(_Base):
         self.ksp = ksp
         self.krylov_iterations = []
         self.timings = {}          # accumulated seconds: assemble (COO values), dirichlet, ksp
+        self.set_constraints(constrained)
+
+    def set_constraints(self, dependent, t_rows=(), t_cols=(), t_vals=()):
+        """Dependent DOFs (owned positions) and the master entries ``T[dependent[t_rows],
+        t_cols] = t_vals`` (global DOFs); see the module docstring. T is built with
+        ``MatCreateMPIAIJWithArrays`` (in every PETSc version)."""
+        PETSc = self.PETSc
+        IT = PETSc.IntType
+        self._set_dependent(dependent, t_rows, t_cols, t_vals)
+        first = self.layout.owned_range[0] * self.layout.dim
+        self.rows_c = (first + self.constrained).astype(IT)
+        for o in (self.T, self.Ar, self.depvec):
+            if o is not None:
+                o.destroy()
+        self.T = self.Ar = self.depvec = None
+        if self.mpc:
+            indptr, cols, vals = self._t_csr(first)
+            n, N = self.n_owned, self.n_dofs
+            self.T = PETSc.Mat().createAIJ(((n, N), (n, N)), csr=(indptr.astype(IT), cols.astype(IT), vals),
+                                           comm=self.comm)
+            self.T.assemble()
+            self.depvec = self.A.createVecLeft()
+            self.depvec.zeroEntries()
+            self.depvec.array[self.constrained] = 1.0
+        self.ksp.setOperators(self.A)
+        self._fresh_its = None
+
+    def reduce(self, owned):
+        """T^T v (zero on dependent DOFs)."""
+        v = np.asarray(owned, dtype=float)
+        if not self.mpc:
+            out = v.copy()
+        else:
+            self.tmp.array[:] = v
+            self.T.multTranspose(self.tmp, self.b)
+            out = self.b.array.copy()
+        out[self.constrained] = 0.0
+        return out
+
+    def expand(self, owned):
+        """T v (free DOFs: v; dependent DOFs: their master combination)."""
+        v = np.asarray(owned, dtype=float)
+        if not self.mpc:
+            out = v.copy()
+            out[self.constrained] = 0.0
+            return out
+        self.tmp.array[:] = v
+        self.T.mult(self.tmp, self.b)
+        return self.b.array.copy()
 
     def describe(self):
         pc = self.ksp.getPC()
@@ -359,8 +477,9 @@ class PetscBackend(_Base):
         parts = self.comm.gather(np.asarray(owned, dtype=float), root=0)
         return np.concatenate(parts) if self.comm.Get_rank() == 0 else None
 
-    def solve(self, values, rhs, du_c, ratio=None, new_increment=True):
-        """Solve K du = rhs with du[constrained] = du_c (K from the COO ``values``).
+    def solve(self, values, rhs, dg, ratio=None, new_increment=True):
+        """``du = T dv + dg`` with ``T^T K T dv = T^T (rhs - K dg)`` (K from the COO
+        ``values``; ``dg`` owned vector, zero on free DOFs).
 
         Iterative solvers with ``pc_lag``: the preconditioner is built at the first solve
         of an increment (``new_increment``) and reused for the later Newton iterations of
@@ -374,10 +493,23 @@ class PetscBackend(_Base):
         t0 = time.perf_counter()
         self.assembly.set_values(values)
         t1 = time.perf_counter()
-        self.b.array[:] = rhs
         self.xc.zeroEntries()
-        self.xc.array[self.constrained] = du_c
-        self.A.zeroRowsColumns(self.rows_c, diag=1.0, x=self.xc, b=self.b)
+        self.xc.array[self.constrained] = np.asarray(dg)[self.constrained]
+        if self.mpc:
+            self.A.mult(self.xc, self.tmp)
+            self.tmp.array[:] = np.asarray(rhs, dtype=float) - self.tmp.array
+            self.T.multTranspose(self.tmp, self.b)
+            self.b.array[self.constrained] = 0.0
+            first = self.Ar is None
+            self.Ar = self.A.PtAP(self.T, self.Ar)
+            self.Ar.setDiagonal(self.depvec, addv=PETSc.InsertMode.ADD)
+            if first:
+                if self.nullspace is not None:
+                    self.Ar.setNearNullSpace(self.nullspace)
+                self.ksp.setOperators(self.Ar)
+        else:
+            self.b.array[:] = rhs
+            self.A.zeroRowsColumns(self.rows_c, diag=1.0, x=self.xc, b=self.b)
         t2 = time.perf_counter()
         reuse = self.pc_lag and not new_increment and self._fresh_its is not None
         reason = self._ksp_solve(reuse)
@@ -392,6 +524,9 @@ class PetscBackend(_Base):
         self.factorizations += 1
         if reason < 0:
             raise LinearSolveError(f"PETSc KSP diverged (reason {reason})")
+        if self.mpc:
+            self.T.mult(self.du, self.tmp)
+            self.du.array[:] = self.tmp.array + self.xc.array
         out = self.du.array.copy()
         if not self.all_true(np.all(np.isfinite(out))):
             raise LinearSolveError("linear solve gave a non-finite solution (singular tangent?)")
@@ -422,7 +557,8 @@ class PetscBackend(_Base):
 
     def destroy(self):
         self._forget_options()
-        for o in (self.ksp, self.A, self.x, self.g, self.b, self.du, self.xc, self.nullspace):
+        for o in (self.ksp, self.A, self.x, self.g, self.b, self.du, self.xc, self.tmp, self.nullspace,
+                  self.T, self.Ar, self.depvec):
             if o is not None:
                 o.destroy()
 

@@ -13,9 +13,11 @@
   axis, ``rho`` the ``density`` of the element's material. The Z-set adapter stores
   ``omega2 = value**2`` and the squared table (Z-set's value is an angular rate); this was
   confirmed against Z-set's displacements (docs/hifi.md).
-* Dirichlet (:class:`romnet.problem.Dirichlet`): ``value * table(t)`` on the DOF
-  ``component`` of every node of the set (a later condition overrides an earlier one on
-  the same DOF). Nodes touched by no element are clamped.
+* Gravity (:class:`romnet.problem.Gravity`): body force ``rho * value * table(t) *
+  direction`` on the elements of the set.
+* Nodal forces (:class:`romnet.problem.NodalForce`): ``value * table(t) * forces[i]`` on
+  node ``nodes[i]``, added by the rank that owns the node.
+* Dirichlet conditions and multi-point constraints: :mod:`romnet.hifi.constraints`.
 * Temperature: :meth:`romnet.hifi.model.Model.temperature`.
 """
 from __future__ import annotations
@@ -37,22 +39,6 @@ class Loads:
     def __init__(self, mesh, problem, layout, model):
         self.mesh, self.problem, self.layout, self.model = mesh, problem, layout, model
         lay, d = layout, mesh.dim
-        first = lay.owned_range[0]
-        # ---------------- Dirichlet: owned positions and their (value, table) source
-        pos_of = {}
-        for j, bc in enumerate(problem.dirichlet):
-            if not 0 <= bc.component < d:
-                raise InputError(f"Dirichlet on {bc.node_set}: component {bc.component + 1} out of range (dim {d})")
-            nodes = np.asarray(mesh.node_set(bc.node_set), dtype=np.int64)
-            nodes = nodes[lay.node_owner[nodes] == lay.rank]
-            for p in ((lay.new_of_node[nodes] - first) * d + bc.component).tolist():
-                pos_of[p] = j
-        if lay.rank == 0:
-            for n in lay.orphans:
-                for c in range(d):
-                    pos_of[int((lay.new_of_node[n] - first) * d + c)] = -1
-        self.constrained = np.array(sorted(pos_of), dtype=np.int64)
-        self.bc_index = np.array([pos_of[p] for p in self.constrained.tolist()], dtype=np.int64)
         # ---------------- pressure: (global new dof indices, unit values, table) per load
         self.pressure = []
         for pr in problem.pressure:
@@ -95,31 +81,53 @@ class Loads:
             idx = np.concatenate(idx_all) if idx_all else np.zeros(0, np.int64)
             val = np.concatenate(val_all) if val_all else np.zeros(0)
             self.pressure.append((idx, val, pr.table))
-        # ---------------- centrifugal: local-form unit force vectors
+        # ---------------- centrifugal and gravity: local-form unit force vectors
         self.centrifugal = []
         for cf in problem.centrifugal:
-            in_set = np.zeros(mesh.n_elements, dtype=bool)
-            in_set[mesh.element_set(cf.element_set)] = True
             axis = np.asarray(cf.axis, dtype=float)
             axis = axis / np.linalg.norm(axis)
             center = np.asarray(cf.center, dtype=float)
-            f = np.zeros(lay.n_local)
-            for (_, k, els), sl in zip(model.kernels, model.ip_slices):
-                rho = np.zeros(els.size)
-                for i, law in enumerate(model.laws):
-                    sel = model.elem_mat[els] == i
-                    if not sel.any():
-                        continue
-                    dens = law.density if law.density is not None else problem.materials[i].spec.get("density")
-                    if dens is None and np.any(in_set[els[sel]]):
-                        raise InputError(f"centrifugal load on {cf.element_set}: material on "
-                                         f"{problem.materials[i].element_set} has no density")
-                    rho[sel] = float(dens or 0.0)
-                rho = rho * in_set[els]
-                x = k.ip_coordinates() - center                             # (e, q, d)
-                r = x - np.einsum("eqd,d->eq", x, axis)[..., None] * axis
-                f += k.body_forces(rho[:, None, None] * r, n_dofs=lay.n_local)
+
+            def radial(x, axis=axis, center=center):
+                x = x - center
+                return x - np.einsum("eqd,d->eq", x, axis)[..., None] * axis
+            f = self._body_force(cf.element_set, radial, "centrifugal load")
             self.centrifugal.append((f, float(cf.omega2), cf.table))
+        for gv in problem.gravity:
+            g = np.asarray(gv.direction, dtype=float)[:d]
+            f = self._body_force(gv.element_set, lambda x, g=g: np.broadcast_to(g, x.shape), "gravity")
+            self.centrifugal.append((f, float(gv.value), gv.table))
+        # ---------------- nodal forces: owned positions, unit values
+        self.nodal = []
+        for nf in problem.nodal_forces:
+            nodes = np.asarray(nf.nodes, dtype=np.int64)
+            F = np.asarray(nf.forces, dtype=float).reshape(nodes.size, -1)
+            if F.shape[1] != d:
+                raise InputError(f"nodal forces {nf.name}: {F.shape[1]} components, the mesh is {d}D")
+            own = lay.node_owner[nodes] == lay.rank
+            pos = ((lay.new_of_node[nodes[own]] - lay.owned_range[0])[:, None] * d + np.arange(d)).ravel()
+            self.nodal.append((pos, F[own].ravel(), float(nf.value), nf.table))
+
+    def _body_force(self, element_set, vector, what):
+        """Local-form vector int N^T rho v(x) dV over the set's elements of this rank."""
+        mesh, problem, model = self.mesh, self.problem, self.model
+        in_set = np.zeros(mesh.n_elements, dtype=bool)
+        in_set[mesh.element_set(element_set)] = True
+        f = np.zeros(self.layout.n_local)
+        for (_, k, els), sl in zip(model.kernels, model.ip_slices):
+            rho = np.zeros(els.size)
+            for i, law in enumerate(model.laws):
+                sel = model.elem_mat[els] == i
+                if not sel.any():
+                    continue
+                dens = law.density if law.density is not None else problem.materials[i].spec.get("density")
+                if dens is None and np.any(in_set[els[sel]]):
+                    raise InputError(f"{what} on {element_set}: material on "
+                                     f"{problem.materials[i].element_set} has no density")
+                rho[sel] = float(dens or 0.0)
+            rho = rho * in_set[els]
+            f += k.body_forces(rho[:, None, None] * vector(k.ip_coordinates()), n_dofs=self.layout.n_local)
+        return f
 
     def external_forces(self, t, backend):
         """Owned block of the external force vector at time t."""
@@ -127,17 +135,10 @@ class Loads:
         for f, w2, tab in self.centrifugal:
             loc += (w2 * table_value(self.problem, tab, t)) * f
         out = backend.reverse_add(loc) if self.centrifugal else np.zeros(self.layout.n_owned)
+        for pos, val, w, tab in self.nodal:
+            out[pos] += (w * table_value(self.problem, tab, t)) * val
         if self.pressure:
             idx = np.concatenate([p[0] for p in self.pressure])
             val = np.concatenate([p[1] * table_value(self.problem, p[2], t) for p in self.pressure])
             out = out + backend.add_global(idx, val)
         return out
-
-    def dirichlet_values(self, t):
-        """Imposed values at the constrained owned DOFs (``self.constrained``) at time t."""
-        vals = np.zeros(self.constrained.size)
-        for j, bc in enumerate(self.problem.dirichlet):
-            m = self.bc_index == j
-            if m.any():
-                vals[m] = bc.value * table_value(self.problem, bc.table, t)
-        return vals

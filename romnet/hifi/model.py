@@ -17,13 +17,14 @@ import numpy as np
 from ..errors import InputError
 from ..fe import ElementKernel
 from ..materials import build_law
+from .initial import strain_stress_offsets, temperature_matrices
 
 __all__ = ["Model"]
 
 
 class Model:
-    def __init__(self, mesh, problem, layout, temperature_at_ips="interpolate"):
-        if temperature_at_ips not in ("interpolate", "element_mean"):
+    def __init__(self, mesh, problem, layout, temperature_at_ips=None):
+        if temperature_at_ips not in (None, "interpolate", "element_mean"):
             raise InputError(f"temperature_at_ips {temperature_at_ips!r} unknown (interpolate, element_mean)")
         self.temperature_at_ips = temperature_at_ips
         self.mesh, self.problem, self.layout = mesh, problem, layout
@@ -85,6 +86,12 @@ class Model:
         for i, law in enumerate(self.laws):
             if law.thermal is not None:
                 self.ref_temperature[self.mat_points[i]] = law.thermal.ref_temperature
+        # temperature at the ips and the initial state: the conventions of the code that
+        # wrote the deck (romnet.hifi.initial)
+        rules = problem.temperature_at_ips if temperature_at_ips is None else \
+            [temperature_at_ips] * len(mesh.blocks)
+        self.temperature_ops = temperature_matrices(self.kernels, rules)
+        self.strain_offset, self.stress_offset = strain_stress_offsets(self, problem)
 
     @staticmethod
     def _law_symmetric(law):
@@ -110,17 +117,15 @@ class Model:
     def temperature(self, t):
         """(n_ip,) temperature at the local ips at time t (reference temperature of each
         law when the problem has no temperature, i.e. no thermal strain). Interpolated with
-        the shape functions, or the element's mean nodal temperature at every ip
-        (``temperature_at_ips="element_mean"``, CalculiX's C3D8 convention)."""
+        the problem's rule per block (``problem.temperature_at_ips``: shape functions by
+        default, CalculiX's element mean / trilinear projection), or the rule the model was
+        built with (:func:`romnet.hifi.initial.ip_temperature_matrix`)."""
         if self.problem.temperature is None:
             return self.ref_temperature.copy()
         tn = self.problem.temperature.at(t)[self.layout.local_nodes]
         out = np.empty(self.n_ip)
-        for (_, k, _), sl in zip(self.kernels, self.ip_slices):
-            if self.temperature_at_ips == "element_mean":
-                out[sl] = np.repeat(tn[k.connectivity].mean(axis=1), k.n_ip)
-            else:
-                out[sl] = k.interpolate(tn).ravel()
+        for (_, k, _), sl, A in zip(self.kernels, self.ip_slices, self.temperature_ops):
+            out[sl] = (tn[k.connectivity] @ A.T).ravel()
         return out
 
     def strain(self, U_local):
@@ -132,7 +137,10 @@ class Model:
 
     def integrate(self, strain, temperature, dt, states, tangent=True):
         """Law integration at every local ip. Returns stress (n_ip, 6), tangent
-        (n_ip, 6, 6) or None, new states (list), converged (n_ip,) bool, max iterations."""
+        (n_ip, 6, 6) or None, new states (list), converged (n_ip,) bool, max iterations.
+        The law sees ``strain + strain_offset`` and its stress gets ``stress_offset``
+        (initial temperature, plastic strain and stress: :mod:`romnet.hifi.initial`)."""
+        off = self.strain_offset
         stress = np.empty((self.n_ip, 6))
         D = np.empty((self.n_ip, 6, 6)) if tangent else None
         ok = np.ones(self.n_ip, dtype=bool)
@@ -142,13 +150,16 @@ class Model:
                 new.append(s)
                 continue
             with np.errstate(all="ignore"):
-                r = law.integrate(strain[p], temperature[p], dt, s, tangent=tangent)
+                r = law.integrate(strain[p] if off is None else strain[p] + off[p], temperature[p], dt, s,
+                                  tangent=tangent)
             stress[p] = r.stress
             if tangent:
                 D[p] = r.tangent
             ok[p] = r.converged & np.all(np.isfinite(r.stress), axis=1)
             new.append(r.state)
             it = max(it, int(r.iterations))
+        if self.stress_offset is not None:
+            stress += self.stress_offset
         return stress, D, new, ok, it
 
     def internal_forces(self, stress):

@@ -5,9 +5,11 @@ One increment t_n -> t_{n+1} (``dt`` given to the laws):
 1. ``U = U_n``; external forces ``F_ext(t_{n+1})``, imposed values ``g(t_{n+1})``,
    temperature ``T(t_{n+1})`` at the integration points.
 2. Iterate: strain -> law (stress, consistent tangent, new states from the states at t_n)
-   -> ``F_int = sum B^T sigma dV`` -> residual ``R = F_int - F_ext`` on the free DOFs.
-   Solve ``K du = -R`` with ``du = g - U`` on the constrained DOFs (lifting: the first
-   iteration imposes the Dirichlet increment, later ones have ``du_c = 0``). The matrix of
+   -> ``F_int = sum B^T sigma dV`` -> residual ``R = F_int - F_ext``, reduced to the free
+   DOFs ``T^T R`` (:mod:`romnet.hifi.constraints`: Dirichlet conditions and multi-point
+   constraints ``u_d = T u + g``). Solve ``T^T K T dv = -T^T (R + K dg)``, ``du = T dv + dg``,
+   ``dg = g(t_{n+1}) + (T U)_d - U_d`` on the dependent DOFs (lifting: the first iteration
+   imposes the increment of the imposed values, later ones have ``dg = 0``). The matrix of
    the first iteration is, by default (``SolverOptions.first_tangent="loading"``), the
    law's tangent for a small further deviatoric loading from the converged state
    (:func:`loading_tangent`): a plastic point keeps its elastic-plastic stiffness instead
@@ -16,8 +18,8 @@ One increment t_n -> t_{n+1} (``dt`` given to the laws):
 
 Convergence (``ratio``, like Z-set's ``*ratio``)::
 
-    ||R_free||_2  <=  ratio * ||F_ref||_2,   F_ref = F_ext on free DOFs, F_int (= the
-                                             reactions) on constrained DOFs
+    ||T^T R||_2  <=  ratio * ||F_ref||_2,    F_ref = T^T F_ext on free DOFs, F_int (= the
+                                             reactions) on dependent DOFs
 
 i.e. the residual relative to the norm of all forces applied to the structure, reactions
 included, checked after the Dirichlet values are reached. When ``F_ref`` is round-off
@@ -90,8 +92,10 @@ def newton_attempt(solver, state, t1):
     ratio, max_it = solver.ratio, solver.max_iterations
     U = state.U.copy()
     fext = loads.external_forces(t1, be)
-    con = loads.constrained
-    g = loads.dirichlet_values(t1)
+    cons = solver.constraints
+    cons.update(t1, state.U, be)
+    con = cons.dependent
+    g = cons.g(t1)
     T = model.temperature(t1)
     hist = []
     du_small = False
@@ -106,18 +110,18 @@ def newton_attempt(solver, state, t1):
                                  f"(iteration {it})")
         fint = be.reverse_add(model.internal_forces(sig))
         R = fint - fext
-        R[con] = 0.0
-        fref = fext.copy()
+        Rr = be.reduce(R)
+        fref = be.reduce(fext)
         fref[con] = fint[con]
-        rn, ref = be.norm(R), be.norm(fref)
-        duc = g - U[con]
+        rn, ref = be.norm(Rr), be.norm(fref)
+        duc = g + be.expand(U)[con] - U[con]
         bc_pending = be.comm.allreduce(int(np.any(duc != 0.0))) > 0
         rel = rn / ref if ref > 0 else (0.0 if rn == 0 else np.inf)
         hist.append(rel)
         if not np.isfinite(rn):
             raise _AttemptFailed(f"non-finite residual at iteration {it}")
         if not bc_pending and (rn <= ratio * ref or du_small or rn == 0.0):
-            return solver._new_state(t1, U, new, sig, eps, fint - fext), hist
+            return solver._new_state(t1, U, new, sig, eps, R), hist
         if it == max_it:
             raise _AttemptFailed(f"no convergence in {max_it} iterations (||R||/||F|| = {rel:.3e})")
         if it == 1:
@@ -128,11 +132,13 @@ def newton_attempt(solver, state, t1):
             Dm = D
             if it == 0 and opt.first_tangent == "loading":
                 Dm = loading_tangent(model, eps, sig, T, dt, state.states, D)
-            du = be.solve(model.matrix_values(Dm), -R, duc, ratio=ratio, new_increment=(it == 0))
+            dg = np.zeros(U.size)
+            dg[con] = duc
+            du = be.solve(solver.matrix_values(Dm), -R, dg, ratio=ratio, new_increment=(it == 0))
         except LinearSolveError as exc:
             raise _AttemptFailed(str(exc)) from None
         U += du
-        U[con] = g
+        U[con] = g + be.expand(U)[con]
         du_small = be.norm(du) <= 1e-12 * be.norm(U)
         if opt.verbose and solver.is_root and opt.verbose == "iterations":
             print(f"      it {it}: ||R||/||F|| = {rel:.3e}", flush=True)

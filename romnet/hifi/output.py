@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import StoreError
-from ..store import _h5py
+from ..metrics import relative_errors
+from ..store import open_h5
 
 __all__ = ["SeriesWriter", "CHUNK", "compare_stores", "CompareReport"]
 
@@ -55,9 +56,8 @@ class SeriesWriter:
         self.n_complete = solver.comm.bcast(self.n_complete, root=0)
 
     def _open(self, resume):
-        h5py = _h5py()
         if resume and self.path.exists():
-            self.f = h5py.File(self.path, "r+")
+            self.f = open_h5(self.path, "r+")
             g = self.f.get(f"results/{self.series}")
             if g is not None and "n_complete" in g.attrs:
                 self.g = g
@@ -74,7 +74,7 @@ class SeriesWriter:
         tmp = self.path.with_name(self.path.name + ".part")
         shutil.copyfile(self.store_in, tmp)
         tmp.replace(self.path)
-        self.f = h5py.File(self.path, "r+")
+        self.f = open_h5(self.path, "r+")
         res = self.f.require_group("results")
         if self.series in res:
             del res[self.series]
@@ -142,11 +142,10 @@ class SeriesWriter:
 
 # --------------------------------------------------------------------------- comparison
 class CompareReport:
-    """Per matched output k: time, relative U error ``||Ua_k - Ub_k|| / max(||Ub_k||, 1e-2
-    max_j ||Ub_j||)`` (L2 over nodes, all components) and the same for p (L2 over
-    integration points); b is the reference. The floor keeps outputs where the reference
-    vanishes (the unloaded first output, p before any plastic flow) from dividing by
-    zero; ``nan`` (not counted in the maxima) when both vanish."""
+    """Per matched output k: time, relative U error (L2 over nodes, all components) and p
+    error (L2 over integration points) of :func:`romnet.metrics.relative_errors` (b the
+    reference, denominator floored at 1e-2 of its largest norm); ``nan`` (not counted in
+    the maxima) when both vanish."""
 
     def __init__(self, times, u_err, p_err, series_a, series_b, notes=()):
         self.times, self.u_err, self.p_err = np.asarray(times), np.asarray(u_err), np.asarray(p_err)
@@ -179,21 +178,14 @@ class CompareReport:
     __str__ = table
 
 
-def _rel(a, b, floor):
-    """||a - b|| / max(||b||, floor); nan when both vanish."""
-    den = max(float(np.linalg.norm(b)), floor)
-    if den == 0:
-        return np.nan if np.linalg.norm(a) == 0 else np.inf
-    return float(np.linalg.norm(a - b) / den)
-
-
 def compare_stores(a, b, series_a=None, series_b=None) -> CompareReport:
     """Relative errors of store ``a`` against store ``b`` (the reference) on the same mesh.
 
     Default series: ``hifi`` if present else the first series for ``a``; ``imported`` if
     present else the first for ``b``. Outputs are matched by time (|dt| <= 1e-9 max(1,|t|));
     outputs of a without a match are listed in the notes. Fields compared: ``U`` (nodal,
-    the first dim components) and ``p`` (integration points) when both stores have them."""
+    the first dim components; nodes where the reference is NaN are skipped, with a note)
+    and ``p`` (integration points) when both stores have them."""
     from ..store import CaseStore
     with CaseStore(a) as sa, CaseStore(b) as sb:
         na, nb = sa.series_names(), sb.series_names()
@@ -204,13 +196,10 @@ def compare_stores(a, b, series_a=None, series_b=None) -> CompareReport:
         ma, mb = sa.mesh(), sb.mesh()
         if ma.n_nodes != mb.n_nodes or ma.n_elements != mb.n_elements:
             raise StoreError(f"{a} and {b} do not hold the same mesh ({ma.n_nodes}/{mb.n_nodes} nodes)")
-        ta, tb = sa.times(series_a), sb.times(series_b)
-        ga = sa._series(series_a)
-        n_ok = int(ga.attrs.get("n_complete", len(ta)))
-        ta = ta[:n_ok]
+        ta, tb = sa.times(series_a), sb.times(series_b)     # complete outputs only
         d = ma.dim
         has_p = "p" in sa.field_names(series_a, "integ") and "p" in sb.field_names(series_b, "integ")
-        times, ue, pe, notes, pairs = [], [], [], [], []
+        times, notes, pairs = [], [], []
         for i, t in enumerate(ta):
             j = np.flatnonzero(np.abs(tb - t) <= 1e-9 * max(1.0, abs(t)))
             if j.size == 0:
@@ -218,21 +207,21 @@ def compare_stores(a, b, series_a=None, series_b=None) -> CompareReport:
                 continue
             pairs.append((i, int(j[0])))
             times.append(t)
-        Ub_all = [sb.read_field(series_b, "U", times=slice(j, j + 1))[0][:, :d] for _, j in pairs]
-        fu = 1e-2 * max([np.linalg.norm(u) for u in Ub_all] + [0.0])
-        for (i, j), Ub in zip(pairs, Ub_all):
-            Ua = sa.read_field(series_a, "U", times=slice(i, i + 1))[0][:, :d]
-            ue.append(_rel(Ua, Ub, fu))
-        if has_p:
-            pb_all = [sb.read_field(series_b, "p", times=slice(j, j + 1))[0] for _, j in pairs]
-            fp = 1e-2 * max([np.linalg.norm(p) for p in pb_all] + [0.0])
-            for (i, j), pb in zip(pairs, pb_all):
-                pa = sa.read_field(series_a, "p", times=slice(i, i + 1))[0]
-                pe.append(_rel(pa, pb, fp))
-        else:
-            pe = [np.nan] * len(pairs)
-        if not has_p:
-            notes.append("no 'p' field in both series: p not compared")
         if not times:
             raise StoreError(f"no output time of {a}:{series_a} matches one of {b}:{series_b}")
+
+        def outputs(st, name, field, rows, cols=slice(None)):
+            return np.stack([st.read_field(name, field, times=slice(k, k + 1))[0][:, cols] for k in rows])
+        ia, ib = [i for i, _ in pairs], [j for _, j in pairs]
+        Ub = outputs(sb, series_b, "U", ib, slice(0, d))
+        n_nan = int(np.count_nonzero(~np.isfinite(Ub).all(axis=2), axis=1).max())
+        if n_nan:
+            notes.append(f"{n_nan} node(s) without reference U (NaN, e.g. nodes outside every element "
+                         "in a CalculiX .frd): not compared")
+        ue = relative_errors(outputs(sa, series_a, "U", ia, slice(0, d)), Ub, skip_nonfinite=True)
+        if has_p:
+            pe = relative_errors(outputs(sa, series_a, "p", ia), outputs(sb, series_b, "p", ib), skip_nonfinite=True)
+        else:
+            pe = np.full(len(pairs), np.nan)
+            notes.append("no 'p' field in both series: p not compared")
     return CompareReport(times, ue, pe, f"{a}:{series_a}", f"{b}:{series_b}", notes)

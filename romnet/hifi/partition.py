@@ -188,12 +188,3 @@ class Layout:
     @property
     def ghost_dofs(self):
         return self.local_dofs[self.n_owned:]
-
-    def owned_dofs_old(self):
-        """Old (mesh-order) global DOF of every owned DOF."""
-        d = self.dim
-        old = self.local_nodes[:self.n_owned_nodes]
-        return (old[:, None] * d + np.arange(d)).ravel()
-
-    def new_dofs(self, old_nodes, comps):
-        return self.new_of_node[np.asarray(old_nodes)] * self.dim + np.asarray(comps)

@@ -24,13 +24,18 @@ import numpy as np
 from ..errors import RomnetError
 from ..mpi import comm as world
 from ..tensors import mandel_to_storage
+from .constraints import Constraints
 from .linear import make_backend
 from .loads import Loads
 from .model import Model
 from .newton import StepInfo, advance
 from .partition import Layout, partition_elements
 
-__all__ = ["SolverOptions", "HFState", "HFSolver", "RunResult", "run_hifi"]
+__all__ = ["SolverOptions", "HFState", "HFSolver", "RunResult", "HFOutputs", "OUTPUT_FIELDS", "hf_outputs",
+           "run_hifi"]
+
+#: every output field of the HF solver (:meth:`HFSolver.output_fields`)
+OUTPUT_FIELDS = ("U", "RU", "strain", "stress", "p", "plastic_strain", "state")
 
 
 @dataclass
@@ -44,9 +49,11 @@ class SolverOptions:
     the converged state: the elastic-plastic tangent at plastic points, close to the
     previous increment's tangent, as Abaqus / CalculiX use; about 2x fewer iterations
     under monotonic plastic loading; a function of U_n and the states only, so a resumed
-    run is identical) or "current" (the law evaluated at U_n: elastic at every point); temperature_at_ips: "interpolate" (shape functions) or
-    "element_mean" (mean of the element's nodal temperatures at every ip, CalculiX's
-    convention for C3D8, e.g. to compare with it); pc_lag: iterative linear solvers keep the
+    run is identical) or "current" (the law evaluated at U_n: elastic at every point);
+    temperature_at_ips: None (the problem's rule per block, ``Problem.temperature_at_ips``:
+    interpolation unless the deck's code uses another), "interpolate" (shape functions
+    everywhere) or "element_mean" (mean of the element's nodal temperatures at every ip);
+    pc_lag: iterative linear solvers keep the
     preconditioner built at the first Newton iteration of an increment for its later
     iterations while it stays effective (:meth:`romnet.hifi.linear.PetscBackend.solve`);
     petsc_assembly: PETSc matrix assembly, None (COO when petsc4py has it, else CSR: 3.18),
@@ -60,7 +67,7 @@ class SolverOptions:
     use_mesh_partition: bool = True
     first_tangent: str = "loading"
     direct_max_dofs: int | None = None
-    temperature_at_ips: str = "interpolate"
+    temperature_at_ips: str | None = None
     pc_lag: bool = True
     petsc_assembly: str | None = None
 
@@ -77,6 +84,13 @@ class HFState:
     stress: np.ndarray | None = None
     strain: np.ndarray | None = None
     residual: np.ndarray | None = None
+
+    @classmethod
+    def from_local(cls, solver, t, U_owned, states):
+        """State from this rank's own values: ``U_owned`` the owned block of the
+        distributed numbering (flat), ``states`` the law states at its ips; the strain is
+        recomputed (the next step needs only U and the states)."""
+        return solver._complete(cls(float(t), np.asarray(U_owned, dtype=float).ravel().copy(), states))
 
     @classmethod
     def from_arrays(cls, solver, t, U_global, states_global_ip):
@@ -127,16 +141,30 @@ class HFSolver:
             raise RomnetError(f"first_tangent {self.options.first_tangent!r} unknown (loading, current)")
         self.model = Model(mesh, problem, self.layout, temperature_at_ips=self.options.temperature_at_ips)
         self.loads = Loads(mesh, problem, self.layout, self.model)
-        self.backend = make_backend(self.options.linear, self.layout, self.comm, self.model.coo_rows,
-                                    self.model.coo_cols, self.loads.constrained, self.model.symmetric,
+        self.constraints = Constraints(mesh, problem, self.layout, self.comm)
+        # explicit (zero) diagonal entries for every owned DOF: DOFs of nodes outside every
+        # element (reference nodes of constraints) keep a diagonal in the pattern
+        diag = self.layout.owned_range[0] * mesh.dim + np.arange(self.layout.n_owned)
+        self._n_diag = diag.size
+        self.backend = make_backend(self.options.linear, self.layout, self.comm,
+                                    np.concatenate([self.model.coo_rows, diag]),
+                                    np.concatenate([self.model.coo_cols, diag]), np.zeros(0, np.int64),
+                                    self.model.symmetric,
                                     self.options.petsc_options,
                                     coordinates=mesh.coordinates[self.layout.local_nodes[:self.layout.n_owned_nodes]],
                                     direct_max_dofs=self.options.direct_max_dofs,
                                     pc_lag=self.options.pc_lag, assembly=self.options.petsc_assembly)
+        times = np.asarray(problem.stepping.times, dtype=float)
+        self.constraints.update(float(times[1] if times.size > 1 else times[0]),
+                                np.zeros(self.layout.n_owned), self.backend)
         st = problem.stepping
         self.ratio = float(self.options.ratio if self.options.ratio is not None else st.ratio)
         self.max_iterations = int(self.options.max_iterations if self.options.max_iterations is not None
                                   else st.max_iterations)
+
+    def matrix_values(self, D):
+        """COO values of the tangent (the element matrices, then the explicit diagonal)."""
+        return np.concatenate([self.model.matrix_values(D), np.zeros(self._n_diag)])
 
     # ------------------------------------------------------------------ schedule
     def schedule(self):
@@ -207,19 +235,41 @@ class HFSolver:
         """(n_ip_total, k) integration-point field in store order on rank 0."""
         return self._gather_rows(local, self.model.ip_global, self.model.n_ip_total)
 
-    def output_fields(self, state):
-        """Full output arrays on rank 0 (None elsewhere): U, RU, strain, stress, p,
-        plastic_strain, state."""
+    def output_fields(self, state, fields=None):
+        """Output arrays in mesh / store order on rank 0 (None elsewhere) of ``fields``
+        (default :data:`OUTPUT_FIELDS`: U, RU, strain, stress, p, plastic_strain, state;
+        tensors in the storage convention). Collective."""
         model = self.model
-        p, ep = model.plastic_fields(state.states)
-        loc = {"U": None, "RU": None,
-               "strain": mandel_to_storage(state.strain), "stress": mandel_to_storage(state.stress),
-               "p": p[:, None], "plastic_strain": mandel_to_storage(ep),
-               "state": model.pack_states(state.states)}
-        out = {"U": self.gather_U(state), "RU": self.gather_U(state, state.residual)}
-        for k in ("strain", "stress", "p", "plastic_strain", "state"):
-            out[k] = self.gather_ip(loc[k])
-        return out
+        plastic = {}
+
+        def plastic_fields():
+            if not plastic:
+                plastic["p"], plastic["ep"] = model.plastic_fields(state.states)
+            return plastic["p"], plastic["ep"]
+        make = {"U": lambda: self.gather_U(state), "RU": lambda: self.gather_U(state, state.residual),
+                "strain": lambda: self.gather_ip(mandel_to_storage(state.strain)),
+                "stress": lambda: self.gather_ip(mandel_to_storage(state.stress)),
+                "p": lambda: self.gather_ip(plastic_fields()[0][:, None]),
+                "plastic_strain": lambda: self.gather_ip(mandel_to_storage(plastic_fields()[1])),
+                "state": lambda: self.gather_ip(model.pack_states(state.states))}
+        names = OUTPUT_FIELDS if fields is None else fields
+        unknown = [k for k in names if k not in make]
+        if unknown:
+            raise RomnetError(f"unknown HF output field(s) {unknown} (known: {', '.join(OUTPUT_FIELDS)})")
+        return {k: make[k]() for k in names}
+
+    # ------------------------------------------------------------------ time loop
+    def outputs(self, times=None, state=None):
+        """The HF time loop: yields ``(state, info)`` at every output time -- first the
+        start ``state`` (default :meth:`initial_state`) with ``info`` None, then the state
+        after one increment (:meth:`step`) to each later time of ``times`` (default the
+        outputs of the problem's stepping, every cycle) with its :class:`StepInfo`."""
+        times = [s[0] for s in self.schedule()] if times is None else list(times)
+        state = self.initial_state() if state is None else state
+        yield state, None
+        for t in times[1:]:
+            state, info = self.step(state, float(t))
+            yield state, info
 
     # ------------------------------------------------------------------ run
     def run(self, store_out=None, resume=False, progress=print, store_in=None, series="hifi",
@@ -253,28 +303,65 @@ class HFSolver:
                 start = 1
             res = RunResult(np.array([s[0] for s in sched]), store=str(store_out) if store_out else None,
                             resumed_from=start)
-            done = 0
-            for k in range(start, len(sched)):
-                if stop_after is not None and done >= stop_after:
-                    break
-                t, cyc, inc = sched[k]
-                ts = time.perf_counter()
-                state, info = self.step(state, t)
+            todo = sched[start:] if stop_after is None else sched[start:start + int(stop_after)]
+            loop = self.outputs([sched[start - 1][0]] + [s[0] for s in todo], state)
+            next(loop)                                   # the start state (written already)
+            ts = time.perf_counter()
+            for (t, cyc, inc), (state, info) in zip(todo, loop):
                 res.iterations.append(info.iterations)
                 res.cuts.append(info.cuts)
                 if writer is not None:
                     writer.write(t, cyc, inc, self.output_fields(state))
-                done += 1
                 if self.options.verbose:
                     last = info.residuals[-1][-1] if info.residuals and info.residuals[-1] else 0.0
                     say(f"  increment {inc} t={t:g}: {info.iterations} iterations, "
                         f"{info.cuts} cut(s), ||R||/||F||={last:.2e}, {time.perf_counter() - ts:.2f} s")
+                ts = time.perf_counter()
             res.wall_time = time.perf_counter() - t0
             res.state = state
             return res
         finally:
             if writer is not None:
                 writer.close()
+
+
+@dataclass
+class HFOutputs:
+    """What :func:`hf_outputs` returns: ``times`` (n_t,), ``fields`` {name: (n_t, n_points,
+    n_comp) array on rank 0, None elsewhere}, ``iterations`` (Newton iterations of all
+    increments), ``wall_time`` (s, solver set-up included), ``state_names`` (the law
+    states, components of the ``state`` field), ``last_info`` (StepInfo of the last
+    increment)."""
+    times: np.ndarray
+    fields: dict
+    iterations: int = 0
+    wall_time: float = 0.0
+    state_names: tuple = ()
+    last_info: StepInfo | None = None
+
+
+def hf_outputs(mesh, problem, times=None, fields=("U", "p"), comm=None, options=None) -> HFOutputs:
+    """One HF run of ``problem`` (:meth:`HFSolver.outputs` over ``times``, default its
+    stepping's outputs) keeping ``fields`` of every output, gathered on rank 0 (mesh / store
+    order, storage convention). Collective; the solver is closed at the end. ``options``
+    default to a quiet :class:`SolverOptions`."""
+    comm = comm or world()
+    comm.Barrier()
+    t0 = time.perf_counter()
+    solver = HFSolver(mesh, problem, comm=comm, options=options or SolverOptions(verbose=False))
+    times = np.asarray([s[0] for s in solver.schedule()] if times is None else times, dtype=float)
+    kept = {k: [] for k in fields}
+    its, info = 0, None
+    for state, info in solver.outputs(times):
+        its += info.iterations if info is not None else 0
+        for k, v in solver.output_fields(state, fields).items():
+            kept[k].append(v)
+    names = tuple(solver.model.state_names)
+    solver.close()
+    comm.Barrier()
+    wall = time.perf_counter() - t0
+    out = {k: np.stack(v) if solver.is_root else None for k, v in kept.items()}
+    return HFOutputs(times, out, its, wall, names, info)
 
 
 def default_output(store_in) -> Path:

@@ -127,6 +127,15 @@ class StoredClassifier:
                              f"{self.mean.size} (nodal temperature)")
         return (X - self.mean) @ self.components.T
 
+    def predict_temperature(self, temperature_nodal) -> int:
+        """Cluster of one run from its nodal temperature (n_nodes,) or key fields (n_keys,
+        n_nodes): the hottest key field, the training descriptor of
+        :mod:`romnet.offline.training`."""
+        T = np.asarray(temperature_nodal, dtype=float)
+        if T.ndim == 2:
+            T = T[int(np.argmax(T.max(axis=1)))]
+        return int(self.predict(T[None])[0])
+
     def predict(self, X) -> np.ndarray:
         Z = self.transform(X)
         if self.model == "constant":
@@ -148,24 +157,20 @@ class StoredClassifier:
 
 
 def load_classifier(rom_store, k=None) -> StoredClassifier:
-    """The classifier of ``k`` clusters (default: the selected k) of a store's ROM."""
-    from .rom_store import _read_tree_filtered, _rom_group
-    with CaseStore(rom_store) as st:
-        g = _rom_group(st)
-        if "clusters" not in g:
-            raise StoreError(f"{rom_store}: the ROM has no clusters (run `romnet cluster`)")
-        cg = g["clusters"]
-        k = int(cg.attrs["selected"]) if k is None else int(k)
-        if str(k) not in cg or "classifier" not in cg[str(k)]:
-            raise StoreError(f"{rom_store}: no classifier for k={k}")
-        return StoredClassifier(_read_tree_filtered(cg[str(k)]["classifier"], True))
+    """The classifier of ``k`` clusters (default: the selected k) of a store's ROM (a
+    path or an open :class:`romnet.store.CaseStore`)."""
+    from .rom_store import read_rom, selected_k
+    with CaseStore.opened(rom_store) as st:
+        k = selected_k(st) if k is None else int(k)
+        if k is None:
+            raise StoreError(f"{st.path}: the ROM has no clusters (run `romnet cluster`)")
+        if not st.has(f"rom/clusters/{k}/classifier"):
+            raise StoreError(f"{st.path}: no classifier for k={k}")
+        return StoredClassifier(read_rom(st, at=f"clusters/{k}/classifier"))
 
 
 def predict_cluster(rom_store, temperature_nodal, k=None) -> int:
     """Cluster (local ROM index) for a new run's nodal temperature (n_nodes,). A
     (n_keys, n_nodes) array of key fields is reduced to its hottest key field (the
     training descriptor of :mod:`romnet.offline.training`)."""
-    T = np.asarray(temperature_nodal, dtype=float)
-    if T.ndim == 2:
-        T = T[int(np.argmax(T.max(axis=1)))]
-    return int(load_classifier(rom_store, k).predict(T[None])[0])
+    return load_classifier(rom_store, k).predict_temperature(temperature_nodal)

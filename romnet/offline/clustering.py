@@ -67,14 +67,14 @@ import numpy as np
 from .. import mpi
 from ..errors import InputError, RomnetError
 from ..store import CaseStore
-from .pod import Layout, NodalL2, truncation_rank, tsqr
+from .pod import NodalL2, RowLayout, truncation_rank, tsqr
+from .settings import DISSIMILARITIES, ClusterSettings
 
 __all__ = ["SnapshotFactor", "snapshot_factor", "factor_from_matrix", "simulation_bases",
            "principal_cosines", "projection_angle_dissimilarity", "angle_dissimilarity", "snapshot_angle_dissimilarity",
            "euclidean_dissimilarity", "input_dissimilarity", "dissimilarity", "kmedoids_clusters",
            "kmedoids_runs", "best_run", "DISSIMILARITIES", "RESTARTS"]
 
-DISSIMILARITIES = ("angle", "principal", "chordal", "snapshot-angle", "euclidean")
 #: k-medoids runs (BUILD + random initialisations); the smallest objective is kept
 RESTARTS = 10
 
@@ -117,8 +117,8 @@ def snapshot_factor(store, series, field_name="U", comm=None, layout=None) -> Sn
     series = list(series)
     if not series:
         raise InputError("no training series to cluster", store)
-    with CaseStore(store) as st:
-        layout = layout or Layout(st.mesh(), comm)
+    with CaseStore.opened(store) as st:
+        layout = layout or RowLayout(st.mesh(), comm)
         blocks, times = [], []
         for s in series:
             S, info = read_local(st, s, field_name, layout)
@@ -239,7 +239,7 @@ def input_dissimilarity(X):
     return 0.5 * (D + D.T)
 
 
-def dissimilarity(F: SnapshotFactor, kind="angle", subspace_tol=1e-2, subspace_modes=None):
+def dissimilarity(F: SnapshotFactor, kind=ClusterSettings.dissimilarity, subspace_tol=1e-2, subspace_modes=None):
     """Dissimilarity matrix by name (:data:`DISSIMILARITIES`)."""
     if kind == "angle":
         return projection_angle_dissimilarity(F, subspace_tol, subspace_modes)

@@ -47,12 +47,15 @@ residual ``r = b - G_P^T w`` (replicated, length n_col, scaled). Each step:
    round-off difference between 1 and N ranks cannot flip a near tie;
 3. its owner broadcasts the row ``g_q`` (n_col values);
 4. every rank solves the same NNLS ``min ||G_P^T w - b||, w >= 0`` (replicated: identical
-   inputs): Lawson-Hanson on the normal equations ``M = G_P G_P^T`` (|P| x |P|, updated by
-   one row and column per new point), warm-started from the previous step's weights, with
-   two steps of iterative refinement on ``G_P`` (:func:`_nnls_normal`; weights within
-   ~1e-11 of ``scipy.optimize.nnls``, which is the fallback when a factorisation fails),
-   and drops points whose weight is zero; a point that enters with zero weight is excluded
-   from later candidates;
+   inputs) with the solver ``nnls_solver`` (:mod:`.nnls`): ``"warm"`` (default)
+   Lawson-Hanson on the normal equations ``M = G_P G_P^T`` (|P| x |P|, updated by one row
+   and column per new point), warm-started from the previous step's weights, with two steps
+   of iterative refinement on ``G_P`` (:func:`.nnls.nnls_normal`; weights within ~1e-11 of
+   ``scipy.optimize.nnls``, which is the fallback when a factorisation fails); ``"qr"``
+   the same warm-started active set on an incrementally updated QR factor of ``G_P^T``
+   (:class:`.nnls.WarmNNLS`, the online enrichment's choice); ``"scipy"``
+   ``scipy.optimize.nnls`` from scratch (the reference). Points whose weight is zero are
+   dropped; a point that enters with zero weight is excluded from later candidates;
 5. the residual and the group errors are global quantities (replicated).
 
 Termination: converged (max group error <= tol), ``max_points`` reached, no candidate
@@ -64,8 +67,8 @@ is returned and ``message`` says why the greedy stopped and which error it reach
 The result is the same on any number of ranks up to round-off (tie rule above).
 
 Warm start: ``warm_start`` (global ip indices, e.g. the current points of an online ROM
-being enriched) are put in ``P`` first (their rows gathered from their owners), NNLS is
-solved, and the greedy continues from that residual.
+being enriched, :mod:`romnet.online.enrichment`) are put in ``P`` first (their rows
+gathered from their owners), NNLS is solved, and the greedy continues from that residual.
 
 Cost per greedy step: one pass over the local rows of ``G`` (matrix-vector product,
 memory-bandwidth bound: its parallel efficiency is that of the hardware's memory system,
@@ -86,8 +89,10 @@ import numpy as np
 from scipy.optimize import nnls
 
 from .. import mpi
+from .nnls import WarmNNLS, nnls_normal
+from .settings import OfflineSettings
 
-__all__ = ["ECMResult", "ecm", "internal_force_integrand", "normalisation", "ZERO_TOL"]
+__all__ = ["ECMResult", "ecm", "internal_force_integrand", "normalisation", "ZERO_TOL", "NNLS_SOLVERS"]
 
 #: groups whose exact integrals are below this fraction of the integrals of the integrand's
 #: magnitude are measured against ``ZERO_TOL * A_g`` (module docstring)
@@ -96,6 +101,8 @@ ZERO_TOL = 1e-3
 TIE_RTOL = 1e-10
 #: rows per block of the set-up passes over G (cache-sized blocks)
 CHUNK_ROWS = 8192
+#: NNLS solvers of the greedy (:func:`ecm` argument ``nnls_solver``)
+NNLS_SOLVERS = ("warm", "qr", "scipy")
 
 
 @dataclass
@@ -111,6 +118,11 @@ class ECMResult:
     seconds: float = 0.0
     message: str = ""           # why the greedy stopped (always set by ecm())
     timings: dict = field(default_factory=dict)  # seconds per phase (set-up, score, select, ...)
+
+    @property
+    def nnls_fallbacks(self) -> int:
+        """Steps whose warm-started NNLS fell back to ``scipy.optimize.nnls``."""
+        return int(self.timings.get("nnls_fallbacks", 0))
 
 
 def internal_force_integrand(stress, mode_strains, include_volume=True, chunk_rows=2048):
@@ -173,83 +185,6 @@ def _row_norms(G, s, chunk_rows):
     return np.sqrt(out)
 
 
-def _nnls_normal(M, c, w0=None, max_steps=None, rows=None, b=None, refine=2):
-    """Lawson-Hanson NNLS ``min ||A w - b||, w >= 0`` on the normal equations ``M = A^T A``,
-    ``c = A^T b`` (|P| x |P|: the greedy keeps them up to date, one row per new point), warm
-    started from the feasible ``w0`` (the previous step's weights, 0 for the new point):
-    its positive entries are the initial passive set, so a greedy step usually costs one or
-    two Cholesky solves of size |P| instead of |P| least-squares solves of size
-    n_col x |P| (scipy's ``nnls`` starts from an empty set). Returns None when a Cholesky
-    factorisation fails or the active-set loop does not finish in ``max_steps`` (the
-    caller then uses ``scipy.optimize.nnls``).
-
-    With ``rows`` (|P| x n_col, ``A = rows^T``) and ``b``, the final weights get ``refine``
-    steps of iterative refinement on the passive set (residual from ``rows``, correction
-    from the Cholesky factor: corrected semi-normal equations), which brings their
-    round-off from cond(A)^2 eps (normal equations) back to about cond(A) eps: the weights
-    then agree with a QR-based solve, and between layouts / rank counts, to ~1e-9."""
-    from scipy.linalg import LinAlgError, cho_factor, cho_solve
-    n = c.size
-    if n == 0:
-        return np.zeros(0)
-    w = np.zeros(n) if w0 is None else np.maximum(np.asarray(w0, dtype=float), 0.0)
-    passive = w > 0
-    max_steps = 3 * n + 10 if max_steps is None else max_steps
-    gtol = 1e-12 * max(float(np.abs(c).max()), 1e-300)
-    fac, fac_idx = None, None                          # last Cholesky factor and its set
-    for _ in range(max_steps):
-        if passive.all():
-            break
-        cand = np.where(passive, -np.inf, c - M @ w)  # minus the gradient off the passive set
-        j = int(np.argmax(cand))
-        if not cand[j] > gtol:
-            break                                      # KKT: optimal
-        passive[j] = True
-        for _ in range(max_steps):                     # inner loop: stay feasible
-            idx = np.flatnonzero(passive)
-            try:
-                fac, fac_idx = cho_factor(M[np.ix_(idx, idx)], check_finite=False), idx
-            except (LinAlgError, ValueError):
-                return None
-            z_p = cho_solve(fac, c[idx], check_finite=False)
-            if np.all(z_p > 0):
-                w = np.zeros(n)
-                w[idx] = z_p
-                break
-            # step from w towards z until the first passive weight reaches 0 (it leaves)
-            w_idx = w[idx]
-            neg = z_p <= 0
-            ratio = np.full(idx.size, np.inf)
-            ratio[neg] = w_idx[neg] / (w_idx[neg] - z_p[neg])
-            k = int(np.argmin(ratio))
-            w_p = w_idx + ratio[k] * (z_p - w_idx)
-            w_p[neg & (w_p <= w_idx * 1e-14 + 1e-300)] = 0.0
-            w_p[k] = 0.0
-            w = np.zeros(n)
-            w[idx] = np.maximum(w_p, 0.0)
-            passive = w > 0
-            if not passive.any():
-                break
-        else:
-            return None
-    else:
-        return None
-    idx = np.flatnonzero(w > 0)
-    if rows is not None and idx.size and refine:
-        if fac is None or not np.array_equal(fac_idx, idx):
-            try:
-                fac = cho_factor(M[np.ix_(idx, idx)], check_finite=False)
-            except (LinAlgError, ValueError):
-                return None
-        A = rows[idx]
-        w_p = w[idx].copy()
-        for _ in range(int(refine)):
-            w_p = w_p + cho_solve(fac, A @ (b - A.T @ w_p), check_finite=False)
-        if np.all(w_p > 0):
-            w[idx] = w_p
-    return w
-
-
 class _Selector:
     """Global best candidate (max score, ties within ``tie_rtol`` to the smallest global
     index) and row broadcast from its owner."""
@@ -299,6 +234,78 @@ class _Selector:
         return mpi.allreduce_array(out, self.comm) if self.size > 1 else out
 
 
+class _NormalSet:
+    """The points ``P`` and weights of the greedy with the NNLS on the normal equations
+    (``warm``: :func:`.nnls.nnls_normal`, ``scipy``: from scratch): scaled rows of the
+    points, ``M = rows rows^T`` and ``c = rows b`` kept up to date."""
+
+    def __init__(self, b, warm, tm):
+        self.b, self.warm, self.tm = b, warm, tm
+        self.ids = []
+        self.rows = np.zeros((0, b.size))
+        self.M, self.c, self.w = np.zeros((0, 0)), np.zeros(0), np.zeros(0)
+
+    def _solve(self, w0=None):
+        t = time.perf_counter()
+        w = None
+        if self.warm:
+            w = nnls_normal(self.M, self.c, w0, rows=self.rows, b=self.b)
+            if w is None:                             # ill-conditioned / cycling
+                self.tm["nnls_fallbacks"] += 1
+        if w is None:                                 # from scratch
+            w, _ = nnls(self.rows.T, self.b, maxiter=50 * max(1, self.rows.shape[0]))
+        self.tm["nnls"] += time.perf_counter() - t
+        keep = w > 0
+        self.ids = [p for p, k in zip(self.ids, keep) if k]
+        self.rows, self.w = self.rows[keep], w[keep]
+        self.M, self.c = self.M[np.ix_(keep, keep)], self.c[keep]
+        return keep
+
+    def start(self, ids, rows):
+        """The warm-start points (empty set before)."""
+        self.ids, self.rows = list(ids), rows
+        self.M, self.c = rows @ rows.T, rows @ self.b
+        self._solve()
+
+    def add(self, q, row) -> bool:
+        """Point ``q`` enters; False when it ends with weight 0."""
+        self.ids.append(q)
+        mq = self.rows @ row
+        self.M = np.block([[self.M, mq[:, None]], [mq[None, :], np.array([[row @ row]])]])
+        self.c = np.append(self.c, row @ self.b)
+        self.rows = np.vstack([self.rows, row])
+        return bool(self._solve(np.append(self.w, 0.0))[-1])
+
+    def residual(self):
+        return self.b - self.rows.T @ self.w
+
+
+class _QRSet:
+    """The same with the incremental-QR NNLS (:class:`.nnls.WarmNNLS`)."""
+
+    def __init__(self, b, tm):
+        self.s, self.tm, self.b = WarmNNLS(b), tm, b
+
+    ids = property(lambda self: self.s.ids)
+    w = property(lambda self: self.s.w)
+
+    def _timed(self, ids, cols):
+        t = time.perf_counter()
+        self.s.add(ids, cols)
+        self.tm["nnls"] += time.perf_counter() - t
+        self.tm["nnls_fallbacks"] = self.s.fallbacks
+
+    def start(self, ids, rows):
+        self._timed(list(ids), rows.T)
+
+    def add(self, q, row) -> bool:
+        self._timed([q], row[:, None])
+        return q in self.s.ids
+
+    def residual(self):
+        return self.b - self.s.C @ self.s.w
+
+
 # ============================================================================ ECM
 def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=CHUNK_ROWS) -> dict:
     """Group normalisation of the module docstring (one blocked pass over ``G``, one
@@ -327,7 +334,7 @@ def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=C
                 group=grp)
 
 
-def ecm(G, dV, comm=None, ip_offset=0, tol=1e-5, groups=None, warm_start=None, max_points=None,
+def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None, warm_start=None, max_points=None,
         max_iterations=None, progress=None, zero_tol=ZERO_TOL, patience=None, tie_rtol=TIE_RTOL,
         chunk_rows=CHUNK_ROWS, nnls_solver="warm") -> ECMResult:
     """Greedy ECM with global error control (module docstring).
@@ -341,13 +348,15 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=1e-5, groups=None, warm_start=None, m
     zero_tol : floor of a group's normalisation relative to its integrand's magnitude.
     patience : stop after this many steps without a new smallest max error (default
         ``max(100, max_points // 2)``).
+    warm_start : global ip indices put in ``P`` first (module docstring).
     nnls_solver : ``"warm"`` (default: warm-started Lawson-Hanson on the normal equations,
-        :func:`_nnls_normal`) or ``"scipy"`` (``scipy.optimize.nnls`` from scratch at every
-        step: the reference, ``bench/bench_ecm_nnls.py`` compares them).
+        :func:`.nnls.nnls_normal`), ``"qr"`` (the same on an incrementally updated QR
+        factor, :class:`.nnls.WarmNNLS`) or ``"scipy"`` (``scipy.optimize.nnls`` from
+        scratch at every step: the reference, ``bench/bench_ecm_nnls.py`` compares them).
     Returns :class:`ECMResult` (``message`` says why it stopped; ``timings`` per phase).
     """
-    if nnls_solver not in ("warm", "scipy"):
-        raise ValueError(f"nnls_solver must be 'warm' or 'scipy', got {nnls_solver!r}")
+    if nnls_solver not in NNLS_SOLVERS:
+        raise ValueError(f"nnls_solver must be one of {', '.join(NNLS_SOLVERS)}, got {nnls_solver!r}")
     t_start = time.perf_counter()
     tm = dict(setup=0.0, score=0.0, select=0.0, nnls=0.0, nnls_fallbacks=0)
     comm = comm or mpi.comm()
@@ -378,35 +387,14 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=1e-5, groups=None, warm_start=None, m
     def errors(r):
         return np.sqrt(np.bincount(grp, weights=r ** 2, minlength=int(grp.max()) + 1 if grp.size else 0))
 
-    def solve(rows, M, c, w0=None):
-        """NNLS weights of the points' rows (warm-started from ``w0``, see _nnls_normal)."""
-        t = time.perf_counter()
-        w = None
-        if nnls_solver == "warm":
-            w = _nnls_normal(M, c, w0, rows=rows, b=b)
-            if w is None:                             # ill-conditioned / cycling
-                tm["nnls_fallbacks"] += 1
-        if w is None:                                 # from scratch
-            w, _ = nnls(rows.T, b, maxiter=50 * max(1, rows.shape[0]))
-        tm["nnls"] += time.perf_counter() - t
-        return w
-
-    P = []
-    rows = np.zeros((0, n_col))                     # scaled rows of the points in P
-    M, c = np.zeros((0, 0)), np.zeros(0)            # rows rows^T, rows b (kept up to date)
-    w = np.zeros(0)
+    act = _QRSet(b, tm) if nnls_solver == "qr" else _NormalSet(b, nnls_solver == "warm", tm)
     if warm_start is not None and len(warm_start):
-        P = [int(i) for i in np.unique(np.asarray(warm_start, dtype=np.int64))]
-        rows = sel.rows(G, P)[:, cols] * s
-        M, c = rows @ rows.T, rows @ b
-        w = solve(rows, M, c)
-        keep = w > 0
-        P = [p for p, k in zip(P, keep) if k]
-        rows, w, M, c = rows[keep], w[keep], M[np.ix_(keep, keep)], c[keep]
-    r = b - rows.T @ w
+        P0 = [int(i) for i in np.unique(np.asarray(warm_start, dtype=np.int64))]
+        act.start(P0, sel.rows(G, P0)[:, cols] * s)
+    r = act.residual()
     err = errors(r)
-    history = [(len(P), float(err.max()))]
-    best = (float(err.max()), list(P), w.copy(), err.copy())
+    history = [(len(act.ids), float(err.max()))]
+    best = (float(err.max()), list(act.ids), act.w.copy(), err.copy())
     since_best = 0
     excluded = []                                   # global indices entered with weight 0
     v = np.zeros(n_all)                             # s * r on all columns
@@ -415,7 +403,7 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=1e-5, groups=None, warm_start=None, m
     converged = bool(err.max() <= tol)
     reason = "converged" if converged else ""
     while not converged:
-        if len(P) >= max_points:
+        if len(act.ids) >= max_points:
             reason = f"max_points={max_points} reached"
             break
         if it >= max_iterations:
@@ -429,8 +417,8 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=1e-5, groups=None, warm_start=None, m
         v[cols] = s * r
         np.dot(G, v, out=score)
         np.divide(score, rn_safe, out=score)
-        if P or excluded:
-            loc = np.asarray(P + excluded, dtype=np.int64) - ip_offset
+        if act.ids or excluded:
+            loc = np.asarray(list(act.ids) + excluded, dtype=np.int64) - ip_offset
             score[loc[(loc >= 0) & (loc < n_loc)]] = -np.inf
         tm["score"] += time.perf_counter() - t
         t = time.perf_counter()
@@ -441,31 +429,23 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=1e-5, groups=None, warm_start=None, m
             break
         row = sel.row(G, q)[cols] * s
         tm["select"] += time.perf_counter() - t
-        P.append(q)
-        mq = rows @ row
-        M = np.block([[M, mq[:, None]], [mq[None, :], np.array([[row @ row]])]])
-        c = np.append(c, row @ b)
-        rows = np.vstack([rows, row])
-        w = solve(rows, M, c, np.append(w, 0.0))
-        keep = w > 0
-        if not keep[-1]:
+        if not act.add(q, row):
             excluded.append(q)
-        P = [p for p, k in zip(P, keep) if k]
-        rows, w, M, c = rows[keep], w[keep], M[np.ix_(keep, keep)], c[keep]
-        r = b - rows.T @ w
+        r = act.residual()
         err = errors(r)
         e = float(err.max())
-        history.append((len(P), e))
+        history.append((len(act.ids), e))
         converged = e <= tol
         if e < best[0]:
-            best = (e, list(P), w.copy(), err.copy())
+            best = (e, list(act.ids), act.w.copy(), err.copy())
             since_best = 0
         else:
             since_best += 1
         if converged:
             reason = "converged"
         if progress and (it % 25 == 0 or converged):
-            progress(f"  ECM step {it}: {len(P)} points, max relative error {e:.3e}")
+            progress(f"  ECM step {it}: {len(act.ids)} points, max relative error {e:.3e}")
+    P, w = list(act.ids), act.w
     if not converged and best[0] < float(err.max()):
         _, P, w, err = best
     e = float(err.max()) if err.size else 0.0

@@ -35,18 +35,17 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from .. import mpi
-from ..errors import InputError, RomnetError
+from ..errors import InputError
 from ..problem import MaterialAssignment
 from ..sampling import HotSpotSampler, key_scales, sample_parameters, temperature_field, with_temperature
-from ..store import CaseStore, _h5py
-from .training import _canonical
+from ..store import CaseStore, open_h5
+from .training import TrainingSettings, canonical_attr, family_case, root_write, write_run_series
 
 __all__ = ["PREFIX", "thermoelastic_material", "peak_time", "run_elastic_snapshots", "elastic_series"]
 
@@ -90,7 +89,7 @@ def peak_time(problem, t_ref: float) -> float:
 
 def elastic_series(store) -> list:
     """Names of the complete ``elastic_NNN`` series of ``store`` (sorted; [] if none)."""
-    with CaseStore(store) as st:
+    with CaseStore.opened(store) as st:
         return sorted(n for n in st.series_names() if n.startswith(PREFIX) and st.n_complete(n) > 0)
 
 
@@ -100,7 +99,7 @@ def _settings_check(f, attrs, store):
         if key in g.attrs and key != "n":
             old = g.attrs[key]
             old = old.item() if isinstance(old, np.generic) else old
-            if _canonical(key, old) != _canonical(key, val):
+            if canonical_attr(key, old) != canonical_attr(key, val):
                 raise InputError(f"the store's thermo-elastic snapshots have {key} {old}, asked {val}; "
                                  "delete /elastic_snapshots and the elastic_* series to change it", store)
     for key, val in attrs.items():
@@ -108,15 +107,14 @@ def _settings_check(f, attrs, store):
     g.attrs["format"] = "romnet-elastic-snapshots"
 
 
-def run_elastic_snapshots(store, n, seed=0, sampler: HotSpotSampler | None = None, at_time=None,
+def run_elastic_snapshots(store, n, seed=TrainingSettings.seed, sampler: HotSpotSampler | None = None, at_time=None,
                           fields=FIELDS, options=None, comm=None, progress=print) -> dict:
     """Append ``n`` thermo-elastic snapshots to ``store`` (module docstring). Collective.
     ``fields``: the stored fields (those of the training runs: the offline stage reads the
     same fields from every series).
 
     Returns {'series', 'ran', 'skipped', 'time', 'wall_time' (per run, s)}."""
-    from ..hifi import HFSolver, SolverOptions
-    from .training import _write_series, root_write
+    from ..hifi import SolverOptions, hf_outputs
 
     comm = comm or mpi.comm()
     root = comm.Get_rank() == 0
@@ -125,14 +123,7 @@ def run_elastic_snapshots(store, n, seed=0, sampler: HotSpotSampler | None = Non
     n = int(n)
     if n < 0:
         raise InputError(f"number of thermo-elastic snapshots must be >= 0 (got {n})", store)
-    with CaseStore(store) as st:
-        if not st.has_problem():
-            raise InputError("the store has no problem definition", store)
-        mesh, problem = st.mesh(), st.problem()
-        have = {s for s in st.series_names() if s.startswith(PREFIX) and st.n_complete(s) > 0}
-    comm.Barrier()                     # every rank closed the store before rank 0 writes to it
-    if problem.stepping is None:
-        raise InputError("the problem has no time stepping", store)
+    mesh, problem, have = family_case(store, comm, elastic_series)
     sampler = sampler or HotSpotSampler(dim=mesh.dim)
     t_start = float(np.asarray(problem.stepping.times, dtype=float)[0])
     t_snap = peak_time(problem, sampler.t_ref) if at_time is None else float(at_time)
@@ -145,19 +136,11 @@ def run_elastic_snapshots(store, n, seed=0, sampler: HotSpotSampler | None = Non
     problem.stepping.times = np.array([t_start, t_snap])
     problem.stepping.cycles = 1
     attrs = dict(seed=int(seed), sampler=json.dumps(asdict(sampler), sort_keys=True), time=t_snap)
-    h5py = _h5py()
-    err = None
-    if root:
-        try:
-            with h5py.File(store, "r+") as f:
-                _settings_check(f, attrs, store)
-        except RomnetError as exc:
-            err = exc
-        except Exception as exc:  # noqa: BLE001 (re-raised on every rank)
-            err = InputError(str(exc) or type(exc).__name__, store)
-    err = comm.bcast(err, root=0) if comm.Get_size() > 1 else err
-    if err:
-        raise err
+
+    def check():
+        with open_h5(store) as f:
+            _settings_check(f, attrs, store)
+    root_write(comm, check, f"{store}: /elastic_snapshots", InputError)
     opts = options or SolverOptions(verbose=False)
     report = dict(series=[series_name(i) for i in range(n)], ran=[], skipped=[], time=t_snap, wall_time=[])
     if n:
@@ -171,21 +154,17 @@ def run_elastic_snapshots(store, n, seed=0, sampler: HotSpotSampler | None = Non
         params = sample_parameters([int(seed), i, 1], sampler)
         T = temperature_field(mesh.coordinates, params)
         pb = with_temperature(problem, T, sampler.t_ref)
-        t0 = time.perf_counter()
-        solver = HFSolver(mesh, pb, comm=comm, options=opts)
-        state, info = solver.step(solver.initial_state(), t_snap)
-        o = solver.output_fields(state)
-        solver.close()
-        wall = time.perf_counter() - t0
+        run = hf_outputs(mesh, pb, [t_start, t_snap], list(fields), comm, opts)
+
         def write():
-            with h5py.File(store, "r+") as f:
-                _write_series(f, name, i, [t_snap], [{k: o[k] for k in fields}], list(fields), mesh.dim,
-                              solver.model)
+            with open_h5(store) as f:
+                write_run_series(f, name, i, [t_snap], {k: v[1:] for k, v in run.fields.items()}, mesh.dim,
+                                 run.state_names)
                 f[f"results/{name}"].attrs["source"] = "romnet train (thermo-elastic snapshot)"
                 f["elastic_snapshots"].attrs["n"] = max(n, int(f["elastic_snapshots"].attrs.get("n", 0)))
         root_write(comm, write, f"{store}: writing {name}")
         report["ran"].append(name)
-        report["wall_time"].append(wall)
-        say(f"  [{i + 1}/{n}] {name}: T {T.min():.0f}..{T.max():.0f}, {info.iterations} Newton "
-            f"iteration(s), {wall:.2f} s")
+        report["wall_time"].append(run.wall_time)
+        say(f"  [{i + 1}/{n}] {name}: T {T.min():.0f}..{T.max():.0f}, {run.iterations} Newton "
+            f"iteration(s), {run.wall_time:.2f} s")
     return report

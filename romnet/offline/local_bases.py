@@ -50,16 +50,13 @@ from ..store import CaseStore
 from .clustering import dissimilarity as make_dissimilarity
 from .clustering import RESTARTS, best_run, kmedoids_clusters, kmedoids_runs, snapshot_factor
 from .pipeline import build_rom_tree, load_config, read_snapshots
-from .pod import Layout, truncation_rank
-from .rom_store import _json, _rom_group, write_rom
+from .pod import RowLayout, truncation_rank
+from .settings import ClusterSettings
+from .rom_store import cluster_key, read_modes, read_rom, rom_path, selected_k, write_rom
 
 __all__ = ["projection_error", "efficiency_table", "format_table", "default_modes",
            "choose_k", "build_rom_tree", "run_clustering", "read_local_rom", "read_local_modes",
            "cluster_key"]
-
-
-def cluster_key(c: int) -> str:
-    return f"{int(c):03d}"
 
 
 # ============================================================================ criterion
@@ -90,7 +87,8 @@ def default_modes(F, criterion_tol=0.1):
     return max(1, truncation_rank(s, criterion_tol))
 
 
-def efficiency_table(F, max_clusters=6, n_modes=None, kinds=("angle", "euclidean"), seed=0,
+def efficiency_table(F, max_clusters=ClusterSettings.max_clusters, n_modes=None,
+                     kinds=(ClusterSettings.dissimilarity, "euclidean"), seed=0,
                      subspace_tol=1e-2, criterion_tol=0.1, restarts=RESTARTS):
     """Criterion table: {'modes', 'k': [...], 'global_error': [...], kind: [...],
     kind + '_range': [(min, max), ...], 'labels': {kind: {k: labels}}, 'medoids': ...,
@@ -153,7 +151,8 @@ def choose_k(errors, within=0.10):
 
 
 # ============================================================================ driver
-def run_clustering(store, clusters=None, max_clusters=6, dissimilarity="angle", modes=None,
+def run_clustering(store, clusters=None, max_clusters=ClusterSettings.max_clusters,
+                   dissimilarity=ClusterSettings.dissimilarity, modes=None,
                    config=None, seed=0, subspace_tol=1e-2, criterion_tol=0.1, classifier=True,
                    comm=None, progress=print, restarts=RESTARTS, extra_series="auto") -> dict:
     """Clustering, criterion, global + local ROMs and classifier (module docstring).
@@ -174,37 +173,35 @@ def run_clustering(store, clusters=None, max_clusters=6, dissimilarity="angle", 
     cfg = load_config(config)
     t_all = time.perf_counter()
     timings = {}
-    tr = read_training(store)
-    series = tr["series"]
-    extra = elastic_series(store) if extra_series == "auto" else [str(s) for s in (extra_series or [])]
-    if len(series) < 2:
-        raise InputError(f"clustering needs at least 2 complete training runs (has {len(series)})", store)
-    with CaseStore(store) as st:
-        layout = Layout(st.mesh(), comm)
-    t0 = time.perf_counter()
-    F = snapshot_factor(store, series, cfg["displacement"], comm, layout)
-    timings["factor"] = time.perf_counter() - t0
-    say(f"romnet cluster: {store}: {F.n_sims} training simulations, {F.R.shape[0]} snapshots, "
-        f"{comm.Get_size()} rank(s)")
-    t0 = time.perf_counter()
-    kinds = [dissimilarity] + (["euclidean"] if dissimilarity != "euclidean" else [])
-    tab = efficiency_table(F, max_clusters, modes, kinds, seed, subspace_tol, criterion_tol, restarts)
-    timings["criterion"] = time.perf_counter() - t0
-    say(format_table(tab))
-    if clusters is None:
-        ks = [choose_k(tab[dissimilarity])]
-        say(f"  chosen k = {ks[0]} (smallest k within 10 % of the best error)")
-    else:
-        ks = sorted({int(k) for k in np.atleast_1d(clusters)})
-    for k in ks:
-        if not 1 <= k <= F.n_sims:
-            raise InputError(f"--clusters {k}: must be between 1 and {F.n_sims}")
-
-    t0 = time.perf_counter()
-    with CaseStore(store) as st:
+    with CaseStore(store) as st:                 # read-only, once for every read below
+        tr = read_training(st)
+        series = tr["series"]
+        extra = elastic_series(st) if extra_series == "auto" else [str(s) for s in (extra_series or [])]
+        if len(series) < 2:
+            raise InputError(f"clustering needs at least 2 complete training runs (has {len(series)})", store)
+        layout = RowLayout(st.mesh(), comm)
+        t0 = time.perf_counter()
+        F = snapshot_factor(st, series, cfg["displacement"], comm, layout)
+        timings["factor"] = time.perf_counter() - t0
+        say(f"romnet cluster: {store}: {F.n_sims} training simulations, {F.R.shape[0]} snapshots, "
+            f"{comm.Get_size()} rank(s)")
+        t0 = time.perf_counter()
+        kinds = [dissimilarity] + (["euclidean"] if dissimilarity != "euclidean" else [])
+        tab = efficiency_table(F, max_clusters, modes, kinds, seed, subspace_tol, criterion_tol, restarts)
+        timings["criterion"] = time.perf_counter() - t0
+        say(format_table(tab))
+        if clusters is None:
+            ks = [choose_k(tab[dissimilarity])]
+            say(f"  chosen k = {ks[0]} (smallest k within 10 % of the best error)")
+        else:
+            ks = sorted({int(k) for k in np.atleast_1d(clusters)})
+        for k in ks:
+            if not 1 <= k <= F.n_sims:
+                raise InputError(f"--clusters {k}: must be between 1 and {F.n_sims}")
+        t0 = time.perf_counter()
         problem = st.problem() if st.has_problem() else None
         U, uinfo, dual, stress, times = read_snapshots(st, series + extra, cfg, layout)
-    timings["read"] = time.perf_counter() - t0
+        timings["read"] = time.perf_counter() - t0
     off = F.offsets
     n_tr = int(off[-1])                       # training columns first, then the extra series'
     extra_cols = np.arange(n_tr, U.shape[1])
@@ -222,13 +219,13 @@ def run_clustering(store, clusters=None, max_clusters=6, dissimilarity="angle", 
                                                    "snapshots" if extra else "") + "):")
     Ug, dg, sg, tg = sub(np.arange(n_tr))
     rom, distributed, grep_ = build_rom_tree(layout, problem, Ug, uinfo, dg, sg, tg, cfg, comm, say)
-    rom["series"] = _json(series + extra)
+    rom["series"] = series + extra
     cl = dict(dissimilarity=dissimilarity, modes=int(tab["modes"]), seed=int(seed), restarts=int(restarts),
-              subspace_tol=float(subspace_tol), series=_json(series), selected=int(ks[0]),
-              stored=_json(ks),
+              subspace_tol=float(subspace_tol), series=list(series), selected=int(ks[0]),
+              stored=list(ks),
               criterion=dict(k=np.asarray(tab["k"], dtype=np.int64),
                              global_error=np.asarray(tab["global_error"]),
-                             kinds=_json(kinds),
+                             kinds=list(kinds),
                              **{f"local_{kd}": np.asarray(tab[kd]) for kd in kinds},
                              **{f"dissimilarity_{kd}": tab["dissimilarity"][kd] for kd in kinds}))
     report = dict(store=str(store), series=series, extra_series=extra, criterion={kd: tab[kd] for kd in kinds},
@@ -249,8 +246,8 @@ def run_clustering(store, clusters=None, max_clusters=6, dissimilarity="angle", 
             say(f"  k={k} cluster {c}: {members.size} simulation(s) {[series[i] for i in members]}")
             Uc, dc, sc, tc = sub(cols)
             tree, dist, rep = build_rom_tree(layout, problem, Uc, uinfo, dc, sc, tc, cfg, comm, say,
-                                             prefix=f"clusters/{k}/{cluster_key(c)}/")
-            tree["series"] = _json([series[i] for i in members] + extra)
+                                             prefix=rom_path(k, c) + "/")
+            tree["series"] = [series[i] for i in members] + extra
             tree["members"] = members.astype(np.int64)
             kg[cluster_key(c)] = tree
             distributed.update(dist)
@@ -264,7 +261,7 @@ def run_clustering(store, clusters=None, max_clusters=6, dissimilarity="angle", 
         cl[str(k)] = kg
     rom["clusters"] = cl
     timings["roms"] = time.perf_counter() - t0
-    rom["timings"] = _json(timings)
+    rom["timings"] = dict(timings)
     write_rom(store, rom, distributed, comm)
     timings["total"] = time.perf_counter() - t_all
     report["timings"] = timings
@@ -276,27 +273,15 @@ def run_clustering(store, clusters=None, max_clusters=6, dissimilarity="angle", 
 # ============================================================================ reading
 def read_local_rom(path, k=None, c=0, modes=True) -> dict:
     """The local ROM of cluster ``c`` for ``k`` clusters (default: the selected k), as the
-    same nested dict :func:`read_rom` returns for the global ROM."""
-    from .rom_store import _read_tree_filtered
-    with CaseStore(path) as st:
-        g = _rom_group(st)
-        if "clusters" not in g:
+    same nested dict :func:`.rom_store.read_rom` returns for the global ROM."""
+    with CaseStore.opened(path) as st:
+        k = selected_k(st) if k is None else int(k)
+        if k is None:
             raise StoreError(f"{path}: the ROM has no clusters (run `romnet cluster`)")
-        cg = g["clusters"]
-        k = int(cg.attrs["selected"]) if k is None else int(k)
-        if str(k) not in cg or cluster_key(c) not in cg[str(k)]:
-            raise StoreError(f"{path}: no local ROM for k={k}, cluster {c}")
-        return _read_tree_filtered(cg[str(k)][cluster_key(c)], modes)
+        return read_rom(st, modes, at=rom_path(k, c))
 
 
 def read_local_modes(path, k, c, field: str, points=None) -> np.ndarray:
-    """Like :func:`read_modes` for the local basis of cluster ``c`` of ``k`` clusters."""
-    with CaseStore(path) as st:
-        g = _rom_group(st)
-        try:
-            fg = g["clusters"][str(int(k))][cluster_key(c)]["pod"][field]
-        except KeyError as exc:
-            raise StoreError(f"{path}: no local basis '{field}' for k={k}, cluster {c}") from exc
-        n_p, n_c = int(fg.attrs["n_points"]), int(fg.attrs["n_comp"])
-        a, b, _ = (slice(None) if points is None else points).indices(n_p)
-        return fg["modes"][:, a * n_c:b * n_c].T
+    """Like :func:`.rom_store.read_modes` for the local basis of cluster ``c`` of ``k``
+    clusters."""
+    return read_modes(path, field, points, at=rom_path(k, c))

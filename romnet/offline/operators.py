@@ -1,18 +1,21 @@
 """Precomputed reduced operators for the online stage.
 
-All functions take a :class:`romnet.offline.pod.Layout` (distributed rows) and return
+All functions take a :class:`romnet.offline.pod.RowLayout` (distributed rows) and return
 replicated (small) arrays, identical on every rank.
 
 * :func:`mode_strains` — Mandel strains of the displacement modes at every own
   integration point (n_ip_local, 6, n_modes) (used by ECM).
 * :func:`point_data` — for reduced points given by global integration-point indices:
   block, element, local ip, coordinates, material index, the element's nodes and the
-  shape-function values there (``T_point = sum_a N_a T[nodes_a]``).
+  weights of the point's temperature (``T_point = sum_a shape_a T[nodes_a]``: the shape
+  functions, or the problem's rule, :func:`romnet.hifi.initial.ip_temperature_matrix`).
 * :func:`strains_at_points` — (n_points, 6, n_modes) Mandel strains of the modes at the
   reduced points.
-* :func:`reduced_loads` — ``Phi^T f`` for each pressure and centrifugal load of the problem
-  (unit-magnitude vectors, see the function).
-* :func:`check_dirichlet` — the homogeneous-Dirichlet assumption of the reduced basis.
+* :func:`reduced_loads` — ``Phi^T f`` for each pressure, centrifugal, gravity and nodal
+  load of the problem (unit-magnitude vectors, see the function); :func:`load_tree` their
+  layout in ``/rom/operators/loads`` (``docs/rom-schema.md``), :data:`LOAD_KINDS` how a
+  loading's loads are matched with them online.
+* Constraints (homogeneous in the modes, inhomogeneous as a lifting): :mod:`.lifting`.
 """
 from __future__ import annotations
 
@@ -20,10 +23,11 @@ import numpy as np
 
 from ..errors import InputError
 from ..fe import FaceKernel, get_element_type
+from ..hifi.initial import ip_temperature_matrix
 from ..tensors import SQRT2
 
-__all__ = ["mode_strains", "point_data", "strains_at_points", "reduced_loads", "check_dirichlet",
-           "element_materials"]
+__all__ = ["mode_strains", "point_data", "strains_at_points", "reduced_loads", "load_tree",
+           "element_materials", "LOAD_KINDS"]
 
 _R = 1.0 / SQRT2
 
@@ -83,15 +87,20 @@ def point_data(layout, points, problem=None) -> dict:
     n_en_max = max(get_element_type(b.etype).n_nodes for b in mesh.blocks)
     nodes = np.full((points.size, n_en_max), -1, dtype=np.int64)
     shape = np.zeros((points.size, n_en_max))
+    interp = np.zeros((points.size, n_en_max))
     offs = mesh.block_offsets()
+    rules = getattr(problem, "temperature_at_ips", None)
     for b in np.unique(blk):
         m = blk == b
         et = get_element_type(mesh.blocks[b].etype)
         conn = mesh.blocks[b].connectivity[el[m] - offs[b]]
         nodes[m, :et.n_nodes] = conn
-        shape[m, :et.n_nodes] = et.shape(et.quadrature[0])[lip[m]]
+        # temperature at the point from the nodes: the problem's rule (CalculiX conventions)
+        A = ip_temperature_matrix(et, rules[b] if rules else "interpolate", et.quadrature[0])
+        shape[m, :et.n_nodes] = A[lip[m]]
+        interp[m, :et.n_nodes] = et.shape(et.quadrature[0])[lip[m]]
     X = mesh.coordinates
-    coords = np.einsum("pa,pad->pd", shape, X[np.where(nodes >= 0, nodes, 0)])
+    coords = np.einsum("pa,pad->pd", interp, X[np.where(nodes >= 0, nodes, 0)])
     return dict(ip=points, block=blk, element=el, local_ip=lip, coordinates=coords,
                 material=element_materials(mesh, problem)[el], nodes=nodes, shape=shape)
 
@@ -131,6 +140,9 @@ def reduced_loads(layout, problem, modes) -> dict:
     * centrifugal load i: ``f = int N^T rho r dV`` over its element set, ``r`` the vector
       from the axis to the point, ``rho`` the element's material density, ``omega2 = 1``
       (``magnitude`` = omega2).
+    * gravity i: ``f = int N^T rho g dV`` over its element set, ``g`` the unit direction
+      (``magnitude`` = the acceleration).
+    * nodal forces i: ``f`` the forces of the load's nodes (``magnitude`` = its value).
     Online: ``F_red(t) = magnitude * table(t) * phi_f``.
 
     Faces: each rank computes the faces that touch its own nodes and keeps the
@@ -141,7 +153,7 @@ def reduced_loads(layout, problem, modes) -> dict:
     comm = layout.comm
     a, b = layout.node_range
     Phi_own = np.asarray(modes).reshape(layout.n_own, d, k)
-    out = {"pressure": [], "centrifugal": []}
+    out = {kind: [] for kind in LOAD_KINDS}
     if problem is None:
         return out
     for ld in problem.pressure:
@@ -186,17 +198,16 @@ def reduced_loads(layout, problem, modes) -> dict:
             proj = comm.allreduce(proj)
         out["pressure"].append(dict(phi_f=proj, magnitude=float(val) if scalar else 1.0,
                                     face_set=ld.face_set, table=ld.table or ""))
-    if problem.centrifugal:
+    if problem.centrifugal or problem.gravity:
         mats = element_materials(mesh, problem)
         dens = np.array([float(m.spec.get("density") or 0.0) for m in problem.materials] + [0.0])
         rho_el = dens[mats]  # -1 -> last (0)
         Phi_ext = layout.gather_ext(Phi_own.reshape(layout.n_own, d * k)).reshape(-1, d, k)
-    for ld in problem.centrifugal:
+
+    def body(element_set, vector, what):
+        """Phi^T int N^T rho v(x) dV over the set (v: (e, q, d) coordinates -> (e, q, d))."""
         in_set = np.zeros(mesh.n_elements, dtype=bool)
-        in_set[mesh.element_set(ld.element_set)] = True
-        axis = np.asarray(ld.axis, dtype=float)[:d]
-        axis = axis / np.linalg.norm(axis)
-        center = np.asarray(ld.center, dtype=float)[:d]
+        in_set[mesh.element_set(element_set)] = True
         proj = np.zeros(k)
         for i, blk in enumerate(layout.blocks):
             sel = in_set[blk["elements"]]
@@ -204,78 +215,72 @@ def reduced_loads(layout, problem, modes) -> dict:
                 continue
             rho = rho_el[blk["elements"]][sel]
             if np.any(rho <= 0):
-                raise InputError(f"centrifugal load on '{ld.element_set}': an element has no material density")
+                raise InputError(f"{what} on '{element_set}': an element has no material density")
             ker = layout.kernel(i)
-            xq = ker.ip_coordinates()[sel] - center                       # (e, q, d)
-            r = xq - np.einsum("eqd,d->eq", xq, axis)[..., None] * axis
-            fq = rho[:, None, None] * r * ker.dV[sel][..., None]           # (e, q, d)
+            fq = rho[:, None, None] * vector(ker.ip_coordinates()[sel]) * ker.dV[sel][..., None]   # (e, q, d)
             fe = np.matmul(ker.N.T, fq)                                     # (e, a, d)
             ph = Phi_ext[blk["conn_ext"][sel]]                              # (e, a, d, k)
             proj += np.einsum("ead,eadk->k", fe, ph, optimize=True)
+        return comm.allreduce(proj) if comm.Get_size() > 1 else proj
+
+    for ld in problem.centrifugal:
+        axis = np.asarray(ld.axis, dtype=float)[:d]
+        axis = axis / np.linalg.norm(axis)
+        center = np.asarray(ld.center, dtype=float)[:d]
+
+        def radial(x, axis=axis, center=center):
+            xq = x - center
+            return xq - np.einsum("eqd,d->eq", xq, axis)[..., None] * axis
+        out["centrifugal"].append(dict(phi_f=body(ld.element_set, radial, "centrifugal load"),
+                                       magnitude=float(ld.omega2), element_set=ld.element_set,
+                                       table=ld.table or "", center=list(map(float, ld.center)),
+                                       axis=list(map(float, ld.axis))))
+    for ld in problem.gravity:
+        g = np.asarray(ld.direction, dtype=float)[:d]
+        out["gravity"].append(dict(phi_f=body(ld.element_set, lambda x, g=g: np.broadcast_to(g, x.shape), "gravity"),
+                                   magnitude=float(ld.value), element_set=ld.element_set, table=ld.table or "",
+                                   direction=list(map(float, ld.direction))))
+    for ld in problem.nodal_forces:
+        nodes = np.asarray(ld.nodes, dtype=np.int64)
+        F = np.asarray(ld.forces, dtype=float).reshape(nodes.size, -1)
+        own = (nodes >= a) & (nodes < b)
+        proj = np.einsum("ni,nik->k", F[own], Phi_own[nodes[own] - a])
         if comm.Get_size() > 1:
             proj = comm.allreduce(proj)
-        out["centrifugal"].append(dict(phi_f=proj, magnitude=float(ld.omega2),
-                                       element_set=ld.element_set, table=ld.table or "",
-                                       center=list(map(float, ld.center)), axis=list(map(float, ld.axis))))
+        out["nodal"].append(dict(phi_f=proj, magnitude=float(ld.value), name=ld.name, table=ld.table or "",
+                                 n_nodes=int(nodes.size), resultant=F.sum(axis=0).tolist()))
     return out
 
 
-def check_dirichlet(layout, problem, S_own, modes=None, rtol=1e-8, lifting=None) -> dict:
-    """Check the reduced basis' treatment of Dirichlet conditions.
-
-    Assumption: every Dirichlet condition imposes zero (value 0, or a table that is zero
-    at all times); then snapshots vanish on the constrained DOFs and so do the POD modes
-    (linear combinations of snapshots), and the reduced solution ``u = Phi a`` satisfies
-    the conditions for any ``a``. Non-zero imposed values need a lifting
-    ``u = u_D(t) + Phi a``, not implemented (``lifting`` must be None): InputError.
-
-    Also measures max |S| and max |Phi| on constrained DOFs relative to their global
-    maxima; raises InputError if the snapshots violate the conditions by more than rtol.
-    """
-    d = layout.dim
-    a, b = layout.node_range
-    comm = layout.comm
-    res = {"n_conditions": 0, "snapshot_violation": 0.0, "mode_violation": 0.0}
-    if problem is None:
-        return res
-    S3 = np.asarray(S_own).reshape(layout.n_own, d, -1)
-    smax_loc = float(np.abs(S3).max()) if S3.size else 0.0
-    viol_s, viol_m = 0.0, 0.0
-    M3 = None if modes is None else np.asarray(modes).reshape(layout.n_own, d, -1)
-    for dc in problem.dirichlet:
-        res["n_conditions"] += 1
-        tab = problem.tables.get(dc.table) if dc.table else None
-        nonzero = dc.value != 0 and (tab is None or np.any(np.asarray(tab.values, dtype=float) != 0))
-        if nonzero and lifting is None:
-            raise InputError(f"Dirichlet condition on '{dc.node_set}' U{dc.component + 1} imposes "
-                             f"{dc.value:g}{' x ' + dc.table if dc.table else ''}: the offline stage "
-                             f"supports homogeneous (zero) Dirichlet conditions only (the POD modes "
-                             f"then satisfy them); non-zero values need a lifting, not provided")
-        nodes = np.asarray(layout.mesh.node_set(dc.node_set))
-        nodes = nodes[(nodes >= a) & (nodes < b)] - a
-        if nodes.size:
-            viol_s = max(viol_s, float(np.abs(S3[nodes, dc.component]).max()))
-            if M3 is not None and M3.size:
-                viol_m = max(viol_m, float(np.abs(M3[nodes, dc.component]).max()))
-    if comm.Get_size() > 1:
-        viol_s, viol_m, smax = comm.allreduce(viol_s, op=_max_op()), comm.allreduce(viol_m, op=_max_op()), \
-            comm.allreduce(smax_loc, op=_max_op())
-    else:
-        smax = smax_loc
-    mmax = 0.0
-    if M3 is not None:
-        mmax = float(np.abs(M3).max()) if M3.size else 0.0
-        if comm.Get_size() > 1:
-            mmax = comm.allreduce(mmax, op=_max_op())
-    res["snapshot_violation"] = viol_s / smax if smax > 0 else 0.0
-    res["mode_violation"] = viol_m / mmax if mmax > 0 else 0.0
-    if res["snapshot_violation"] > rtol:
-        raise InputError(f"snapshots do not satisfy the homogeneous Dirichlet conditions "
-                         f"(max |u| on constrained DOFs = {res['snapshot_violation']:.3e} x max |u|): "
-                         f"the reduced basis would not satisfy them")
-    return res
+def _same_direction(u, v):
+    u, v = np.asarray(u, dtype=float), np.asarray(v, dtype=float)
+    return np.allclose(u / np.linalg.norm(u), v / np.linalg.norm(v))
 
 
-def _max_op():
-    from mpi4py import MPI
-    return MPI.MAX
+#: load kinds of /rom/operators/loads: the problem's list of such loads, what a loading's load
+#: must share with the ROM's (only the magnitude and the table may change), its magnitude
+LOAD_KINDS = {
+    "pressure": (lambda pb: pb.pressure,
+                 lambda ld, r: ld.face_set == r["face_set"],
+                 lambda ld: float(ld.value) if np.ndim(ld.value) == 0 else 1.0),
+    "centrifugal": (lambda pb: pb.centrifugal,
+                    lambda ld, r: (ld.element_set == r["element_set"] and np.allclose(ld.center, r["center"])
+                                   and _same_direction(ld.axis, r["axis"])),
+                    lambda ld: float(ld.omega2)),
+    "gravity": (lambda pb: pb.gravity,
+                lambda ld, r: ld.element_set == r["element_set"] and _same_direction(ld.direction, r["direction"]),
+                lambda ld: float(ld.value)),
+    "nodal": (lambda pb: pb.nodal_forces,
+              lambda ld, r: (len(ld.nodes) == int(r["n_nodes"]) and np.allclose(
+                  np.asarray(ld.forces, dtype=float).reshape(len(ld.nodes), -1).sum(axis=0), r["resultant"],
+                  rtol=1e-12, atol=1e-300)),
+              lambda ld: float(ld.value)),
+}
+
+
+def load_tree(loads) -> dict:
+    """``/rom/operators/loads`` subtree of :func:`reduced_loads`' output:
+    ``{kind: {"000": {phi_f, magnitude, table, ...}, ...}}``."""
+    return {kind: {f"{i:03d}": {key: (np.asarray(v) if key == "phi_f" else v) for key, v in d.items()}
+                   for i, d in enumerate(items)} for kind, items in loads.items()}
+

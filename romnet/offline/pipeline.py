@@ -11,71 +11,43 @@ Steps (each timed, settings and timings stored in ``/rom``):
    interpolation, dual bases at the points);
 7. write ``/rom`` atomically.
 
-Settings (``[offline]`` table of a case.toml, a dict, or command-line options):
-
-=================  ==========  =================================================================
-key                default     meaning
-=================  ==========  =================================================================
-series             "imported"  result series holding the training snapshots: a name, a list
-                               of names or a glob ("train_*": a training family)
-displacement       "U"         nodal displacement field
-dual_fields        all         integration-point fields to POD (default: every integ field
-                               except ``strain``, which follows from U)
-pod_tol            1e-6        displacement POD tolerance (relative RMS projection error)
-pod_max_modes      none        cap on the number of displacement modes
-dual_tol           pod_tol     tolerance of the dual PODs
-dual_max_modes     none        cap for the dual PODs
-ecm_tol            1e-5        max relative error of the reduced internal forces of any
-                               training snapshot
-ecm_stress         "stress"    stress field of the ECM integrand
-ecm_max_points     none        cap on the ECM points
-warm_start         none        global integration-point indices to start ECM from
-qdeim_fields       dual        dual fields whose QDEIM points are added (zero weight)
-reorthogonalize    "auto"      re-orthonormalise modes (True / False / "auto")
-=================  ==========  =================================================================
+Settings: :class:`romnet.offline.settings.OfflineSettings` (the ``[offline]`` table of a
+case.toml, a dict, or command-line options; keys, defaults and meaning are declared there).
 """
 from __future__ import annotations
 
 import fnmatch
 import time
-from pathlib import Path
 
 import numpy as np
 
 from .. import mpi
 from ..errors import ConfigError, InputError
+from ..settings import check_table, defaults
 from ..store import CaseStore
 from ..tensors import COMPONENTS, storage_to_mandel
 from . import operators as ops
-from .ecm import ZERO_TOL, ecm, internal_force_integrand
-from .pod import IntegL2, Layout, NodalL2, pod
+from .ecm import ecm, internal_force_integrand
+from .lifting import build_lifting, check_constraints
+from .pod import IntegL2, NodalL2, RowLayout, pod
 from .qdeim import qdeim_points
-from .rom_store import _json, write_rom
+from .rom_store import ecm_entry, encode_json, pod_entry, rom_tree, write_rom
+from .settings import OfflineSettings
 
 __all__ = ["DEFAULTS", "load_config", "run_offline", "read_local", "read_snapshots", "resolve_series",
-           "build_rom_tree"]
+           "build_rom_tree", "hyper_reduce", "stored_report"]
 
-DEFAULTS = dict(series="imported", displacement="U", dual_fields=None, pod_tol=1e-6,
-                pod_max_modes=None, dual_tol=None, dual_max_modes=None, ecm_tol=1e-5,
-                ecm_stress="stress", ecm_max_points=None, warm_start=None, qdeim_fields=None,
-                reorthogonalize="auto")
+#: every offline setting with its default (:class:`.settings.OfflineSettings`)
+DEFAULTS = defaults(OfflineSettings)
 
 
 def load_config(config=None) -> dict:
-    """Settings: DEFAULTS updated by ``config`` (dict, or path to a TOML file whose
-    ``[offline]`` table is used)."""
-    cfg = dict(DEFAULTS)
+    """Settings: :data:`DEFAULTS` updated by ``config`` (a dict of
+    :class:`.settings.OfflineSettings` keys, checked; None values mean the default)."""
     if config is None:
-        return cfg
-    if isinstance(config, (str, Path)):
-        from ..config import read_toml
-        tree = read_toml(config)
-        config = tree.get("offline", {})
-    unknown = set(config) - set(DEFAULTS)
-    if unknown:
-        raise ConfigError(f"[offline]: unknown setting(s) {sorted(unknown)} (known: {sorted(DEFAULTS)})")
-    cfg.update({k: v for k, v in config.items() if v is not None})
-    return cfg
+        return dict(DEFAULTS)
+    given = {k: v for k, v in dict(config).items() if v is not None}
+    return {**DEFAULTS, **check_table(given, OfflineSettings, "offline settings", "offline", fill=False)}
 
 
 def _is_tensor(components):
@@ -187,11 +159,17 @@ def build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, sa
     disp = cfg["displacement"]
     # ---------------------------------------------------------------- 2. POD U
     t0 = time.perf_counter()
-    dchk = ops.check_dirichlet(layout, problem, U)
+    # inhomogeneous constraints: snapshots minus their lifting (romnet.offline.lifting)
+    lift = build_lifting(layout.mesh, problem)
+    if lift is not None:
+        L_own = lift.own(layout)
+        U = U - L_own @ lift.h(problem, times)
+        say(f"  constraints: lifting of {lift.n} inhomogeneous condition(s) subtracted from the snapshots")
+    dchk = check_constraints(layout, problem, U)
     bases = {disp: (pod(U, NodalL2(layout), comm, tol=cfg["pod_tol"], max_modes=cfg["pod_max_modes"],
                         reorthogonalize=cfg["reorthogonalize"], progress=say, name=disp), uinfo)}
     Phi = bases[disp][0].modes
-    dchk.update(ops.check_dirichlet(layout, problem, U, Phi))
+    dchk.update(check_constraints(layout, problem, U, Phi))
     tick("pod_displacement", t0)
 
     # ---------------------------------------------------------------- 3. dual PODs
@@ -219,96 +197,90 @@ def build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, sa
         f"{res.error:.3e} ({'converged' if res.converged else 'NOT converged'}) in {res.iterations} steps")
     tick("ecm", t0)
 
-    # ---------------------------------------------------------------- 5. QDEIM
-    t0 = time.perf_counter()
+    # ---------------------------------------------------------------- 5.-6. QDEIM, operators
     qfields = cfg["qdeim_fields"] if cfg["qdeim_fields"] is not None else list(dual)
-    qpts = {}
-    for n in qfields:
-        if n not in bases:
-            raise ConfigError(f"qdeim field '{n}' has no POD basis (dual fields: {list(dual)})")
-        b, info = bases[n]
-        qpts[n] = qdeim_points(b.modes, info["shape"][2], comm, layout.ip_range[0])
-    extra = np.setdiff1d(np.unique(np.concatenate([np.zeros(0, np.int64)] + list(qpts.values()))),
-                         res.points)
-    points = np.concatenate([res.points, extra])
-    weights = np.concatenate([res.weights, np.zeros(extra.size)])
-    order = np.argsort(points)
-    points, weights = points[order], weights[order]
-    is_ecm = np.isin(points, res.points)
-    say(f"  QDEIM: {extra.size} extra points (zero weight) from {', '.join(qfields) or 'no field'}; "
-        f"{points.size} reduced points in total")
-    tick("qdeim", t0)
-
-    # ---------------------------------------------------------------- 6. operators
-    t0 = time.perf_counter()
-    pdat = ops.point_data(layout, points, problem)
-    strain_modes = ops.strains_at_points(layout, Phi, points)
-    dual_at_points, gappy = {}, {}
-    for n, (b, info) in bases.items():
-        if info["kind"] != "integ":
-            continue
-        c = info["shape"][2]
-        rows = layout.gather_ip_rows(b.modes.reshape(layout.n_ip_local, c * b.n_modes), points)
-        P = rows.reshape(points.size, c, b.n_modes)
-        dual_at_points[n] = P
-        sv = np.linalg.svd(P.reshape(-1, b.n_modes), compute_uv=False) if b.n_modes else np.ones(1)
-        gappy[n] = dict(cond=float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf"),
-                        rank=int(np.sum(sv > 1e-12 * sv[0])) if b.n_modes else 0)
-    loads = ops.reduced_loads(layout, problem, Phi)
-    tick("operators", t0)
+    missing = [n for n in qfields if n not in bases]
+    if missing:
+        raise ConfigError(f"qdeim field '{missing[0]}' has no POD basis (dual fields: {list(dual)})")
+    red = hyper_reduce(layout, problem, {n: (b.modes, info["kind"], info["shape"][2]) for n, (b, info) in bases.items()},
+                       disp, res, qfields, comm)
+    timings.update(red.pop("timings"))
+    say(f"  QDEIM: {red['n_extra']} extra points (zero weight) from {', '.join(qfields) or 'no field'}; "
+        f"{red['points'].size} reduced points in total")
+    lifting = None
+    if lift is not None:
+        t0 = time.perf_counter()
+        lifting = dict(lift.to_tree(), strain_at_points=ops.strains_at_points(layout, L_own, red["points"]))
+        tick("operators", t0)
 
     pod_tree, distributed = {}, {}
     for n, (b, info) in bases.items():
         c = info["shape"][2]
         start = (layout.node_range[0] if info["kind"] == "nodal" else layout.ip_range[0]) * c
-        pod_tree[n] = dict(singular_values=b.singular_values, kind=info["kind"],
-                           n_points=int(info["n_points"]), n_comp=int(c),
-                           components=list(info["components"]), convention=info["convention"],
-                           inner_product=b.info["inner_product"],
-                           tolerance=float(b.tolerance) if b.tolerance is not None else -1.0,
-                           max_modes=int(b.max_modes) if b.max_modes is not None else -1,
-                           n_modes=int(b.n_modes), n_snapshots=int(b.n_snapshots),
-                           total_energy=float(b.total_energy), discarded_energy=float(b.discarded_energy),
-                           relative_error=b.relative_error(),
-                           reorthogonalized=bool(b.info.get("reorthogonalized", False)))
+        pod_tree[n] = pod_entry(b, info["kind"], info["n_points"], c, info["components"], info["convention"])
         distributed[f"{prefix}pod/{n}/modes"] = (b.modes, int(start), int(info["n_points"]) * c)
+    gappy = {n: dict(cond=d["cond"], rank=d["rank"]) for n, d in red["dual"].items()}
     report = dict(n_snapshots=int(n_t), n_ranks=comm.Get_size(),
                   modes={n: int(b.n_modes) for n, (b, _) in bases.items()},
                   singular_values={n: b.singular_values.tolist() for n, (b, _) in bases.items()},
                   pod_relative_error={n: b.relative_error() for n, (b, _) in bases.items()},
-                  n_points=int(points.size), n_ecm_points=int(res.points.size),
-                  n_qdeim_extra=int(extra.size), ecm_error=float(res.error),
+                  n_points=int(red["points"].size), n_ecm_points=int(res.points.size),
+                  n_qdeim_extra=int(red["n_extra"]), ecm_error=float(res.error),
                   ecm_converged=bool(res.converged), ecm_iterations=int(res.iterations),
                   gappy=gappy, dirichlet=dchk, timings=timings)
-    tree = dict(
-        settings=_json(cfg), snapshot_times=np.asarray(times, dtype=float), pod=pod_tree,
-        points=dict(ip=points, element=pdat["element"], block=pdat["block"], local_ip=pdat["local_ip"],
-                    coordinates=pdat["coordinates"], material=pdat["material"], nodes=pdat["nodes"],
-                    shape=pdat["shape"], weight=weights, ecm=is_ecm.astype(np.int8)),
-        ecm=dict(tolerance=float(cfg["ecm_tol"]), error=float(res.error), converged=bool(res.converged),
-                 iterations=int(res.iterations), n_columns=int(res.n_columns),
-                 n_ecm_points=int(res.points.size), stress_field=cfg["ecm_stress"],
-                 displacement_field=disp, message=str(res.message), zero_tol=float(ZERO_TOL), group_errors=np.asarray(res.group_errors, dtype=float),
-                 history=np.asarray(res.history, dtype=float).reshape(-1, 2)),
-        qdeim={n: dict(points=np.asarray(p, dtype=np.int64)) for n, p in qpts.items()},
-        operators=dict(
-            strain_modes=strain_modes,
-            dual={n: dict(modes_at_points=P, cond=gappy[n]["cond"], rank=gappy[n]["rank"])
-                  for n, P in dual_at_points.items()},
-            loads=dict(pressure=[dict(phi_f=np.asarray(d["phi_f"]), magnitude=d["magnitude"],
-                                      face_set=d["face_set"], table=d["table"]) for d in loads["pressure"]],
-                       centrifugal=[dict(phi_f=np.asarray(d["phi_f"]), magnitude=d["magnitude"],
-                                         element_set=d["element_set"], table=d["table"],
-                                         center=d["center"], axis=d["axis"])
-                                    for d in loads["centrifugal"]])),
-        dirichlet=dict(treatment="homogeneous: modes vanish on constrained DOFs", **dchk))
-    tree["report"] = stored_report(report)
+    tree = rom_tree(pod_tree, red, ecm_entry(res, cfg["ecm_tol"], cfg["ecm_stress"], disp), lifting=lifting,
+                    settings=dict(cfg), snapshot_times=np.asarray(times, dtype=float),
+                    dirichlet=dict(treatment="homogeneous constraints in the modes"
+                                   + (", inhomogeneous parts as a lifting" if lift is not None else ""), **dchk),
+                    report=stored_report(report))
     return tree, distributed, report
+
+
+def hyper_reduce(layout, problem, bases: dict, displacement: str, res, qdeim_fields, comm) -> dict:
+    """Steps 5-6 of the offline stage, shared with online enrichment: the reduced points and
+    the operators at them.
+
+    bases : {field: (modes (own rows, n_modes), kind "nodal" / "integ", n_comp)} (the
+    displacement basis ``displacement`` and the dual bases); res : the
+    :class:`.ecm.ECMResult`; qdeim_fields : the dual fields whose QDEIM points are added
+    (zero weight; those without a basis are skipped). Returns the dict :func:`.rom_store.rom_tree`
+    takes: ``points`` (sorted global ips: the ECM points and the QDEIM extras),
+    ``weights``, ``is_ecm``, ``qdeim`` {field: points}, ``n_extra``, ``point_data``,
+    ``strain_modes`` (n_p, 6, k), ``dual`` {field: {modes_at_points (n_p, n_comp, m), cond,
+    rank}} (Gappy-POD operators and their conditioning), ``loads`` (the reduced load vectors,
+    :func:`.operators.load_tree`), ``timings`` {qdeim, operators}."""
+    t0 = time.perf_counter()
+    qpts = {n: qdeim_points(bases[n][0], bases[n][2], comm, layout.ip_range[0])
+            for n in qdeim_fields if n in bases}
+    extra = np.setdiff1d(np.unique(np.concatenate([np.zeros(0, np.int64)] + list(qpts.values()))), res.points)
+    points = np.concatenate([res.points, extra])
+    weights = np.concatenate([res.weights, np.zeros(extra.size)])
+    order = np.argsort(points)
+    points, weights = points[order], weights[order]
+    t_q = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    Phi = bases[displacement][0]
+    dual = {}
+    for n, (modes, kind, c) in bases.items():
+        if kind != "integ":
+            continue
+        m = modes.shape[1]
+        P = layout.gather_ip_rows(modes.reshape(layout.n_ip_local, c * m), points).reshape(points.size, c, m)
+        sv = np.linalg.svd(P.reshape(-1, m), compute_uv=False) if m else np.ones(1)
+        dual[n] = dict(modes_at_points=P, cond=float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf"),
+                       rank=int(np.sum(sv > 1e-12 * sv[0])) if m else 0)
+    out = dict(points=points, weights=weights, is_ecm=np.isin(points, res.points), qdeim=qpts,
+               n_extra=int(extra.size), point_data=ops.point_data(layout, points, problem),
+               strain_modes=ops.strains_at_points(layout, Phi, points), dual=dual,
+               loads=ops.load_tree(ops.reduced_loads(layout, problem, Phi)))
+    out["timings"] = dict(qdeim=t_q, operators=time.perf_counter() - t0)
+    return out
 
 
 def stored_report(report) -> str:
     """The JSON ``report`` attribute: the report without the (long) singular values."""
-    return _json({k: v for k, v in report.items() if k != "singular_values"})
+    return encode_json({k: v for k, v in report.items() if k != "singular_values"})
 
 
 def run_offline(store, config=None, comm=None, progress=print) -> dict:
@@ -330,7 +302,7 @@ def run_offline(store, config=None, comm=None, progress=print) -> dict:
         series = resolve_series(st, cfg["series"])
         mesh = st.mesh()
         problem = st.problem() if st.has_problem() else None
-        layout = Layout(mesh, comm)
+        layout = RowLayout(mesh, comm)
         U, uinfo, dual, stress, times = read_snapshots(st, series, cfg, layout)
     t_read = time.perf_counter() - t0
     what = f"series '{series}'" if isinstance(series, str) else f"{len(series)} series ({', '.join(series)})"
@@ -346,9 +318,9 @@ def run_offline(store, config=None, comm=None, progress=print) -> dict:
     # ---------------------------------------------------------------- 7. write
     t0 = time.perf_counter()
     report = dict(store=str(store), series=series, **rep)
-    rom["series"] = series if isinstance(series, str) else _json(series)
+    rom["series"] = series
     # report / timings written last (timings of the write itself are in the report only)
-    rom["timings"] = _json(timings)
+    rom["timings"] = timings
     rom["report"] = stored_report(report)
     write_rom(store, rom, distributed, comm)
     timings["write"] = time.perf_counter() - t0

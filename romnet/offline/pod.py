@@ -1,6 +1,6 @@
 """Distributed snapshot POD (method of snapshots without the correlation matrix).
 
-Data layout (:class:`Layout`)
+Data layout (:class:`RowLayout`)
 -----------------------------
 Every rank holds the whole mesh (topology and coordinates) but only its own rows of the
 snapshot matrices:
@@ -12,7 +12,7 @@ snapshot matrices:
   element, so these rows are contiguous in the store too), rows ``ip * n_comp + c``.
 
 ``mesh.partition`` is not used: contiguous blocks keep every read a single hyperslab.
-Elements of a rank may use nodes of another rank ("halo" nodes); :meth:`Layout.gather_ext`
+Elements of a rank may use nodes of another rank ("halo" nodes); :meth:`RowLayout.gather_ext`
 exchanges their values (point to point, only the halo).
 
 Inner products
@@ -72,8 +72,9 @@ import numpy as np
 from .. import mpi
 from ..errors import InputError
 from ..fe import ElementKernel, get_element_type
+from .settings import OfflineSettings
 
-__all__ = ["Layout", "NodalL2", "IntegL2", "Euclidean", "PODBasis", "tsqr", "pod", "pod_update",
+__all__ = ["RowLayout", "NodalL2", "IntegL2", "Euclidean", "PODBasis", "tsqr", "pod", "pod_update",
            "pod_correlation", "truncation_rank", "sign_fix"]
 
 #: rows of A per streaming-QR chunk (x number of columns -> ~ memory of one chunk)
@@ -85,7 +86,7 @@ REORTH_RATIO = 1e3
 
 
 # ============================================================================ layout
-class Layout:
+class RowLayout:
     """Ownership of nodes and elements (integration points) by the ranks of ``comm``.
 
     Attributes
@@ -203,22 +204,19 @@ class Layout:
 
     def gather_node_rows(self, X_own, nodes):
         """Replicated (len(nodes), ...) rows of a node-distributed array (allreduce)."""
-        nodes = np.asarray(nodes, dtype=np.int64)
-        a, b = self.node_range
-        X_own = np.asarray(X_own)
-        out = np.zeros((nodes.size,) + X_own.shape[1:])
-        m = (nodes >= a) & (nodes < b)
-        out[m] = X_own[nodes[m] - a]
-        return self.comm.allreduce(out) if self.size > 1 else out
+        return self._gather(X_own, nodes, self.node_range)
 
     def gather_ip_rows(self, X_local, ips):
         """Replicated (len(ips), ...) rows of an ip-distributed array (allreduce)."""
-        ips = np.asarray(ips, dtype=np.int64)
-        ia, ib = self.ip_range
-        X_local = np.asarray(X_local)
-        out = np.zeros((ips.size,) + X_local.shape[1:])
-        m = (ips >= ia) & (ips < ib)
-        out[m] = X_local[ips[m] - ia]
+        return self._gather(X_local, ips, self.ip_range)
+
+    def _gather(self, X_own, idx, own_range):
+        idx = np.asarray(idx, dtype=np.int64)
+        a, b = own_range
+        X_own = np.asarray(X_own)
+        out = np.zeros((idx.size,) + X_own.shape[1:])
+        m = (idx >= a) & (idx < b)
+        out[m] = X_own[idx[m] - a]
         return self.comm.allreduce(out) if self.size > 1 else out
 
 
@@ -246,7 +244,7 @@ class NodalL2:
     kind = "nodal"
     name = "L2-mass"
 
-    def __init__(self, layout: Layout, n_comp=None, chunk_rows=CHUNK_ROWS):
+    def __init__(self, layout: RowLayout, n_comp=None, chunk_rows=CHUNK_ROWS):
         self.layout = layout
         self.n_comp = layout.dim if n_comp is None else int(n_comp)
         self.chunk_rows = chunk_rows
@@ -280,7 +278,7 @@ class IntegL2:
     kind = "integ"
     name = "L2-dV"
 
-    def __init__(self, layout: Layout, n_comp: int, chunk_rows=CHUNK_ROWS):
+    def __init__(self, layout: RowLayout, n_comp: int, chunk_rows=CHUNK_ROWS):
         self.layout = layout
         self.n_comp = int(n_comp)
         self.chunk_rows = chunk_rows
@@ -444,13 +442,13 @@ def _orthonormalize(Phi, inner, comm):
     return np.linalg.solve(C, Phi.T).T
 
 
-def pod(S, inner, comm=None, tol=1e-6, max_modes=None, reorthogonalize="auto", progress=None,
+def pod(S, inner, comm=None, tol=OfflineSettings.pod_tol, max_modes=None, reorthogonalize="auto", progress=None,
         name="") -> PODBasis:
     """POD of the row-distributed snapshot matrix ``S`` (n_rows_local, m) in ``inner``.
 
     Parameters
     ----------
-    S : this rank's rows (:class:`Layout` ordering), one column per snapshot.
+    S : this rank's rows (:class:`RowLayout` ordering), one column per snapshot.
     inner : :class:`NodalL2`, :class:`IntegL2` or :class:`Euclidean`.
     tol, max_modes : truncation (module docstring); ``tol=None`` keeps the numerical rank.
     reorthogonalize : True, False or "auto" (when s_0/s_n > 1e3).
@@ -543,7 +541,7 @@ def S_new_energy(inner, S, comm):
     return comm.allreduce(e) if comm.Get_size() > 1 else e
 
 
-def pod_correlation(S, inner, comm=None, tol=1e-6, max_modes=None):
+def pod_correlation(S, inner, comm=None, tol=OfflineSettings.pod_tol, max_modes=None):
     """Classical method of snapshots (for comparison only): eigen-decomposition of the
     correlation matrix ``S^T M S``. Singular values below ~1e-8 s_0 are not resolved."""
     comm = comm or mpi.comm()

@@ -1,9 +1,25 @@
-"""The ``/rom`` group of a case store: writing (atomic, from distributed ranks) and reading.
+"""The ``/rom`` group of a case store: the one module that builds, writes and reads it.
 
-Schema: ``docs/rom-schema.md``. The store is rewritten atomically with
-:func:`romnet.store.rewrite_store` by rank 0; distributed arrays (POD modes) are sent to
-rank 0 one rank block at a time (rank 0 holds its own block plus one other block, never a
-whole field gathered in memory before writing) and written into their column range.
+Schema: ``docs/rom-schema.md``. Every other module goes through the public functions here:
+
+* trees: :func:`rom_tree` assembles a ROM (global or local, offline or enriched) in the
+  in-memory form that :func:`write_rom` writes and :func:`read_rom` returns (nested dicts;
+  arrays are datasets, dicts subgroups, other values attributes; the dict values of the
+  keys in :data:`JSON_ATTRS` and lists are JSON attributes);
+* writing: :func:`write_rom` replaces ``/rom`` -- or one subgroup of it, ``at`` (e.g.
+  ``"calibration"``, or :func:`rom_path` ``(k, c)`` for local ROM c of k clusters) --
+  atomically (:func:`romnet.store.rewrite_store`, rank 0). Distributed arrays (POD modes)
+  are sent to rank 0 one rank block at a time (rank 0 holds its own block plus one other
+  block, never a whole field gathered in memory before writing) and written into their
+  column range;
+* reading: :func:`read_rom` (the tree, optionally without the mesh-sized modes),
+  :func:`read_modes` (one hyperslab of a basis: one rank's rows), :func:`has_rom`,
+  :func:`rom_summary`, :func:`selected_k`. Each takes a path or an open
+  :class:`romnet.store.CaseStore` (not reopened).
+
+A ROM inside ``/rom`` is addressed by its path ``at`` relative to ``/rom``: ``""`` the
+global ROM, ``"clusters/<k>/<ccc>"`` a local ROM; a new version of either is written with
+``write_rom(store, tree, distributed, at=...)``.
 """
 from __future__ import annotations
 
@@ -14,17 +30,22 @@ import numpy as np
 
 from .. import __version__, mpi
 from ..errors import StoreError
-from ..store import CHUNK_VALUES, CaseStore, check_store, rewrite_store
+from ..store import CHUNK_VALUES, CaseStore, rewrite_store
+from .ecm import ZERO_TOL
 
-__all__ = ["ROM_FORMAT", "ROM_SCHEMA_VERSION", "write_rom", "read_rom", "read_modes", "has_rom",
-           "rom_summary", "series_list"]
+__all__ = ["ROM_FORMAT", "ROM_SCHEMA_VERSION", "JSON_ATTRS", "encode_json", "cluster_key", "rom_path",
+           "pod_entry", "ecm_entry", "rom_tree", "write_rom", "read_rom", "read_modes", "has_rom",
+           "selected_k", "rom_summary", "series_list"]
 
 ROM_FORMAT = "romnet-rom"
 ROM_SCHEMA_VERSION = 1
+#: keys whose dict / list values are stored as one JSON attribute (not as subgroups)
+JSON_ATTRS = frozenset({"settings", "timings", "report", "fits", "quality", "runs", "log"})
 _TAG = 7301
 
 
-def _json(obj):
+def encode_json(obj) -> str:
+    """JSON text of a tree of dicts / lists / numpy values (arrays as lists)."""
     def default(o):
         if isinstance(o, np.ndarray):
             return o.tolist()
@@ -34,35 +55,107 @@ def _json(obj):
     return json.dumps(obj, default=default)
 
 
+def cluster_key(c: int) -> str:
+    """Group name of local ROM ``c`` (``"000"``, ``"001"``, ...)."""
+    return f"{int(c):03d}"
+
+
+def rom_path(k=None, c=None) -> str:
+    """Path inside ``/rom`` of the global ROM (``""``) or of local ROM ``c`` of ``k``
+    clusters (``"clusters/<k>/<ccc>"``)."""
+    return "" if k is None else f"clusters/{int(k)}/{cluster_key(c)}"
+
+
+# --------------------------------------------------------------------------- trees
+def pod_entry(basis, kind, n_points, n_comp, components, convention) -> dict:
+    """``/rom/pod/<field>`` (without the modes) of a :class:`romnet.offline.pod.PODBasis`."""
+    return dict(singular_values=np.asarray(basis.singular_values, dtype=float), kind=kind,
+                n_points=int(n_points), n_comp=int(n_comp), components=list(components),
+                convention=convention, inner_product=basis.info["inner_product"],
+                tolerance=float(basis.tolerance) if basis.tolerance is not None else -1.0,
+                max_modes=int(basis.max_modes) if basis.max_modes is not None else -1,
+                n_modes=int(basis.n_modes), n_snapshots=int(basis.n_snapshots),
+                total_energy=float(basis.total_energy), discarded_energy=float(basis.discarded_energy),
+                relative_error=basis.relative_error(),
+                reorthogonalized=bool(basis.info.get("reorthogonalized", False)))
+
+
+def ecm_entry(res, tolerance, stress_field, displacement_field) -> dict:
+    """``/rom/ecm`` of an :class:`romnet.offline.ecm.ECMResult`."""
+    return dict(tolerance=float(tolerance), error=float(res.error), converged=bool(res.converged),
+                iterations=int(res.iterations), n_columns=int(res.n_columns), n_ecm_points=int(res.points.size),
+                stress_field=stress_field, displacement_field=displacement_field, message=str(res.message),
+                zero_tol=float(ZERO_TOL), group_errors=np.asarray(res.group_errors, dtype=float),
+                history=np.asarray(res.history, dtype=float).reshape(-1, 2))
+
+
+def _keyed(items) -> dict:
+    return {cluster_key(i): item for i, item in enumerate(items)}
+
+
+def rom_tree(pod: dict, reduced: dict, ecm: dict, lifting=None, **members) -> dict:
+    """A ROM tree (``docs/rom-schema.md``) from its parts.
+
+    pod : {field: :func:`pod_entry`}; reduced : the reduced points and operators of
+    :func:`romnet.offline.pipeline.hyper_reduce` (``points``, ``weights``, ``is_ecm``,
+    ``point_data``, ``qdeim``, ``strain_modes``, ``dual``, ``loads``: the tree of
+    :func:`romnet.offline.operators.load_tree`); ecm : :func:`ecm_entry`; lifting : the
+    lifting of inhomogeneous constraints at the points (:mod:`romnet.offline.lifting`) or
+    None; members : the other members (``settings``, ``snapshot_times``, ``series``,
+    ``dirichlet``, ``report``, ``timings``, ``enrichment``, ...)."""
+    pdat = reduced["point_data"]
+    operators = dict(strain_modes=reduced["strain_modes"], dual=reduced["dual"], loads=reduced["loads"])
+    if lifting is not None:
+        operators["lifting"] = lifting
+    tree = dict(members)
+    tree.update(
+        pod=pod,
+        points=dict(ip=reduced["points"], element=pdat["element"], block=pdat["block"],
+                    local_ip=pdat["local_ip"], coordinates=pdat["coordinates"], material=pdat["material"],
+                    nodes=pdat["nodes"], shape=pdat["shape"], weight=reduced["weights"],
+                    ecm=np.asarray(reduced["is_ecm"]).astype(np.int8)),
+        ecm=ecm,
+        qdeim={n: dict(points=np.asarray(p, dtype=np.int64)) for n, p in reduced["qdeim"].items()},
+        operators=operators)
+    return tree
+
+
 def _write_tree(g, tree: dict):
-    """dict -> group: arrays become datasets, dicts subgroups, scalars/strings attributes."""
+    """dict -> group: arrays become datasets, dicts subgroups, lists of dicts numbered
+    subgroups, other lists JSON attributes, None ``"null"``, scalars / strings attributes;
+    the dicts and lists of the keys of :data:`JSON_ATTRS` are JSON attributes."""
     for k, v in tree.items():
-        if isinstance(v, dict):
+        if k in JSON_ATTRS and isinstance(v, (dict, list, tuple)):
+            g.attrs[k] = encode_json(v)
+        elif isinstance(v, dict):
             _write_tree(g.require_group(k), v)
         elif isinstance(v, np.ndarray):
             g.create_dataset(k, data=v)
         elif isinstance(v, (list, tuple)) and v and isinstance(v[0], dict):
-            sub = g.require_group(k)
-            for i, item in enumerate(v):
-                _write_tree(sub.require_group(f"{i:03d}"), item)
+            _write_tree(g.require_group(k), _keyed(v))
         elif v is None:
             g.attrs[k] = "null"
         elif isinstance(v, (list, tuple)):
-            g.attrs[k] = _json(v)
+            g.attrs[k] = encode_json(v)
         else:
             g.attrs[k] = v
 
 
-def write_rom(path, rom: dict, distributed: dict, comm=None):
-    """Write ``/rom`` (replacing any previous one) atomically.
+# --------------------------------------------------------------------------- writing
+def write_rom(path, rom: dict, distributed=None, comm=None, at: str = ""):
+    """Write a ROM tree atomically: ``at=""`` replaces the whole ``/rom`` (attributes
+    ``format``, ``rom_schema_version``, ``romnet_version``, ``created`` added), ``at="a/b"``
+    replaces only the subgroup ``/rom/a/b`` and keeps the rest (e.g. ``"calibration"``, or
+    :func:`rom_path` ``(k, c)``: a new version of local ROM c).
 
-    rom : replicated tree (dict of dicts / arrays / scalars), identical on every rank;
-        written from rank 0.
-    distributed : {dataset path under /rom: (local (n_rows_local, k), col_start, n_cols)}:
-        a (k, n_cols) dataset whose columns col_start.. hold ``local.T`` (each rank its
-        own rows), chunked (1, <=131072) like snapshot fields.
+    rom : replicated tree (:func:`rom_tree`; dicts / arrays / scalars), identical on every
+        rank; written from rank 0.
+    distributed : {dataset path under the written group: (local (n_rows_local, k),
+        col_start, n_cols)}: a (k, n_cols) dataset whose columns col_start.. hold
+        ``local.T`` (each rank its own rows), chunked (1, <=131072) like snapshot fields.
     Collective: every rank must call it with the same ``distributed`` keys."""
     comm = comm or mpi.comm()
+    distributed = distributed or {}
     rank, size = comm.Get_rank(), comm.Get_size()
     keys = sorted(distributed)
     if rank != 0:
@@ -77,13 +170,7 @@ def write_rom(path, rom: dict, distributed: dict, comm=None):
     expected = (size - 1) * len(keys)
     try:
         with rewrite_store(path) as f:
-            if "rom" in f:
-                del f["rom"]
-            g = f.create_group("rom")
-            g.attrs["format"] = ROM_FORMAT
-            g.attrs["rom_schema_version"] = ROM_SCHEMA_VERSION
-            g.attrs["romnet_version"] = __version__
-            g.attrs["created"] = datetime.now(UTC).isoformat(timespec="seconds")
+            g = _target_group(f, path, at)
             _write_tree(g, rom)
             for key in keys:
                 local, c0, n_cols = distributed[key]
@@ -99,7 +186,7 @@ def write_rom(path, rom: dict, distributed: dict, comm=None):
                         ds[:, c0r:c0r + blk.shape[0]] = blk.T
     except BaseException as exc:
         while received < expected:  # drain so the other ranks are not left blocked
-            comm.recv(source=mpi_any_source(), tag=_TAG)
+            comm.recv(source=_any_source(), tag=_TAG)
             received += 1
         if size > 1:
             comm.bcast(str(exc) or type(exc).__name__, root=0)
@@ -108,7 +195,27 @@ def write_rom(path, rom: dict, distributed: dict, comm=None):
         comm.bcast("", root=0)
 
 
-def mpi_any_source():
+def _target_group(f, path, at):
+    """The (new, empty) group a :func:`write_rom` writes into."""
+    at = at.strip("/")
+    if not at:
+        if "rom" in f:
+            del f["rom"]
+        g = f.create_group("rom")
+        g.attrs["format"] = ROM_FORMAT
+        g.attrs["rom_schema_version"] = ROM_SCHEMA_VERSION
+        g.attrs["romnet_version"] = __version__
+        g.attrs["created"] = datetime.now(UTC).isoformat(timespec="seconds")
+        return g
+    if "rom" not in f:
+        raise StoreError(f"{path}: no /rom to write /rom/{at} into (run `romnet offline` first)")
+    _check_version(dict(f["rom"].attrs), path)
+    if at in f["rom"]:
+        del f["rom"][at]
+    return f["rom"].create_group(at)
+
+
+def _any_source():
     try:
         from mpi4py import MPI
         return MPI.ANY_SOURCE
@@ -117,20 +224,34 @@ def mpi_any_source():
 
 
 # --------------------------------------------------------------------------- reading
-def has_rom(path) -> bool:
-    with CaseStore(path) as st:
-        return "rom" in st.f
-
-
-def _rom_group(st):
-    if "rom" not in st.f:
-        raise StoreError(f"{st.path}: no ROM in this store (run `romnet offline {st.path}`)")
-    g = st.f["rom"]
-    v = int(g.attrs.get("rom_schema_version", -1))
-    if g.attrs.get("format") != ROM_FORMAT or v != ROM_SCHEMA_VERSION:
-        raise StoreError(f"{st.path}: /rom has schema version {v}, this romnet reads "
+def _check_version(attrs, path):
+    v = int(attrs.get("rom_schema_version", -1))
+    if attrs.get("format") != ROM_FORMAT or v != ROM_SCHEMA_VERSION:
+        raise StoreError(f"{path}: /rom has schema version {v}, this romnet reads "
                          f"{ROM_SCHEMA_VERSION}; rerun `romnet offline`")
-    return g
+
+
+def _rom_attrs(st) -> dict:
+    """Attributes of ``/rom`` after the format / version check."""
+    if not st.has("rom"):
+        raise StoreError(f"{st.path}: no ROM in this store (run `romnet offline {st.path}`)")
+    a = st.attrs("rom")
+    _check_version(a, st.path)
+    return a
+
+
+def _member(st, at, what="ROM") -> str:
+    """Store path of ``/rom/<at>`` (checked: /rom readable, the member present)."""
+    _rom_attrs(st)
+    full = "rom/" + at.strip("/") if at.strip("/") else "rom"
+    if not st.has(full):
+        raise StoreError(f"{st.path}: no {what} at /{full}")
+    return full
+
+
+def has_rom(store) -> bool:
+    with CaseStore.opened(store) as st:
+        return st.has("rom")
 
 
 def series_list(value) -> list:
@@ -151,88 +272,68 @@ def series_list(value) -> list:
     return [str(v) for v in value]
 
 
-def read_rom(path, modes=True) -> dict:
-    """The whole ``/rom`` group as nested dicts (attributes decoded from JSON). With
+def read_rom(store, modes=True, at: str = "") -> dict:
+    """The ROM at ``/rom/<at>`` (default the whole ``/rom``: the global ROM with its
+    clusters, calibration, ...) as nested dicts (attributes decoded from JSON). With
     ``modes=False`` the (large) POD mode datasets are left out."""
-    with CaseStore(path) as st:
-        g = _rom_group(st)
-        out = _read_tree_filtered(g, modes)
-    return out
+    with CaseStore.opened(store) as st:
+        return st.read_tree(_member(st, at), skip=() if modes else ("modes",))
 
 
-def _read_tree_filtered(g, modes):
-    out = _read_tree_attrs(g)
-    for k, v in g.items():
-        if hasattr(v, "keys"):
-            out[k] = _read_tree_filtered(v, modes)
-        elif modes or k != "modes":
-            out[k] = v[()]
-    return out
+def selected_k(store) -> int | None:
+    """The number of clusters whose local ROMs are used by default (``/rom/clusters``
+    attribute ``selected``), None without local ROMs."""
+    with CaseStore.opened(store) as st:
+        _rom_attrs(st)
+        return int(st.attrs("rom/clusters")["selected"]) if st.has("rom/clusters") else None
 
 
-def _read_tree_attrs(g):
-    t = {}
-    for k, v in g.attrs.items():
-        if isinstance(v, bytes):
-            v = v.decode()
-        if isinstance(v, str) and (v[:1] in "[{" or v == "null"):
-            try:
-                v = json.loads(v)
-            except ValueError:
-                pass
-        elif isinstance(v, np.generic):
-            v = v.item()
-        t[k] = v
-    return t
+def read_modes(store, field: str, points=None, at: str = "") -> np.ndarray:
+    """POD modes of ``field`` of the ROM at ``/rom/<at>`` as (n_points_sel * n_comp,
+    n_modes) rows (node- or ip-major, components fastest) for a contiguous slice of points
+    (one hyperslab)."""
+    with CaseStore.opened(store) as st:
+        base = _member(st, at)
+        if not st.has(f"{base}/pod/{field}"):
+            where = "the ROM" if not at else f"the ROM at /rom/{at}"
+            raise StoreError(f"{st.path}: {where} has no POD basis for '{field}'")
+        a = st.attrs(f"{base}/pod/{field}")
+        n_p, n_c = int(a["n_points"]), int(a["n_comp"])
+        lo, hi, _ = (slice(None) if points is None else points).indices(n_p)
+        return st.read(f"{base}/pod/{field}/modes", cols=slice(lo * n_c, hi * n_c)).T
 
 
-def read_modes(path, field: str, points=None) -> np.ndarray:
-    """POD modes of ``field`` as (n_points_sel * n_comp, n_modes) rows (node- or
-    ip-major, components fastest) for a contiguous slice of points (one hyperslab)."""
-    with CaseStore(path) as st:
-        g = _rom_group(st)
-        if field not in g.get("pod", {}):
-            raise StoreError(f"{path}: the ROM has no POD basis for '{field}'")
-        fg = g["pod"][field]
-        n_p, n_c = int(fg.attrs["n_points"]), int(fg.attrs["n_comp"])
-        a, b, _ = (slice(None) if points is None else points).indices(n_p)
-        return fg["modes"][:, a * n_c:b * n_c].T
-
-
-def rom_summary(path) -> str:
+def rom_summary(store) -> str:
     """Human-readable summary of the ROM of a store (for ``romnet info``), '' if none."""
-    check_store(path)
-    with CaseStore(path) as st:
-        if "rom" not in st.f:
+    with CaseStore.opened(store) as st:
+        if not st.has("rom"):
             return ""
-        g = _rom_group(st)
-        ser = series_list(g.attrs.get("series"))
+        a = _rom_attrs(st)
+        ser = series_list(a.get("series"))
         ser_txt = f"series '{ser[0]}'" if len(ser) == 1 else \
             f"{len(ser)} series ({', '.join(ser[:3])}{', ...' if len(ser) > 3 else ''})"
-        lines = [f"rom: {ser_txt}, written {g.attrs.get('created', '?')} "
-                 f"by romnet {g.attrs.get('romnet_version', '?')}"]
-        for name, fg in g.get("pod", {}).items():
-            a = fg.attrs
-            lines.append(f"  POD {name:14s} {int(a['n_modes']):4d} modes of {int(a['n_snapshots'])} snapshots "
-                         f"({a['kind']}, {a['inner_product']}, tol {a['tolerance']}, "
-                         f"relative error {float(a['relative_error']):.2e})")
-        if "points" in g:
-            p = g["points"]
-            n = p["ip"].shape[0]
-            n_ecm = int(np.count_nonzero(p["ecm"][()]))
+        lines = [f"rom: {ser_txt}, written {a.get('created', '?')} by romnet {a.get('romnet_version', '?')}"]
+        for name in (st.keys("rom/pod") if st.has("rom/pod") else []):
+            p = st.attrs(f"rom/pod/{name}")
+            lines.append(f"  POD {name:14s} {int(p['n_modes']):4d} modes of {int(p['n_snapshots'])} snapshots "
+                         f"({p['kind']}, {p['inner_product']}, tol {p['tolerance']}, "
+                         f"relative error {float(p['relative_error']):.2e})")
+        if st.has("rom/points"):
+            n = st.read("rom/points/ip").shape[0]
+            n_ecm = int(np.count_nonzero(st.read("rom/points/ecm")))
             lines.append(f"  reduced integration points: {n} ({n_ecm} ECM with weights, "
                          f"{n - n_ecm} QDEIM with zero weight)")
-        if "ecm" in g:
-            e = g["ecm"].attrs
+        if st.has("rom/ecm"):
+            e = st.attrs("rom/ecm")
             lines.append(f"  ECM: tolerance {e['tolerance']}, max relative error {float(e['error']):.2e}, "
                          f"{int(e['n_columns'])} integrand columns")
-        if "clusters" in g:
-            ca = _read_tree_attrs(g["clusters"])
+        if st.has("rom/clusters"):
+            ca = st.attrs("rom/clusters")
             lines.append(f"  clusters: local ROMs for k = {ca.get('stored', '?')}, selected k = "
                          f"{ca.get('selected', '?')} ({ca.get('dissimilarity', '?')} dissimilarity)")
         else:
             lines.append("  clusters: none (single global basis)")
-        if "timings" in g.attrs:
-            t = json.loads(g.attrs["timings"])
+        if "timings" in a:
+            t = json.loads(a["timings"])
             lines.append("  offline timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in t.items()))
         return "\n".join(lines)

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,32 +49,49 @@ import numpy as np
 from .. import mpi
 from ..errors import InputError, RomnetError
 from ..sampling import HotSpotSampler, sample_parameters, temperature_field, with_temperature
-from ..store import CHUNK_VALUES, CaseStore, _h5py
+from ..settings import REQUIRED, Int, ListOf, Str, setting
+from ..store import CHUNK_VALUES, CaseStore, open_h5
 
 __all__ = ["DEFAULT_FIELDS", "SERIES_PREFIX", "run_training", "training_series", "read_training",
-           "series_name"]
+           "training_family", "TrainingSettings", "series_name", "write_run_series", "write_index_row", "grow_index",
+           "canonical_attr", "root_write", "family_case", "completed_runs", "INDEX_ROWS"]
 
 DEFAULT_FIELDS = ("U", "stress", "p", "plastic_strain")
+#: fields a training run can store (:meth:`romnet.hifi.HFSolver.output_fields`)
+RUN_FIELDS = ("U", "RU", "strain", "stress", "p", "plastic_strain", "state")
 SERIES_PREFIX = "train_"
 _T6 = ["11", "22", "33", "12", "23", "31"]
+
+
+@dataclass
+class TrainingSettings:
+    """``[training]`` of a case.toml (``romnet train --case``, the step ``train``)."""
+    samples: int = setting(REQUIRED, Int(ge=1), "number of HF training runs (required by the step train)")
+    seed: int = setting(0, Int(ge=0), "run i uses the seed sequence (seed, i) of the temperature sampler")
+    increments: int = setting(None, Int(ge=1), "replace the stepping by this many equal increments")
+    fields: list = setting(list(DEFAULT_FIELDS), ListOf(Str(RUN_FIELDS)), "fields stored per run (U needed)")
+    elastic: int = setting(0, Int(ge=0), "thermo-elastic snapshots run after the HF runs "
+                           "(romnet.offline.elastic_snapshots)")
 
 
 def series_name(i: int) -> str:
     return f"{SERIES_PREFIX}{i:03d}"
 
 
-def _components(name, dim, model):
+def _components(name, dim, state_names):
     if name in ("U", "RU"):
         return [f"{name}{i + 1}" for i in range(dim)], "nodal"
     if name == "p":
         return ["p"], "integ"
     if name == "state":
-        return list(model.state_names), "integ"
+        return list(state_names), "integ"
     return _T6, "integ"
 
 
-def _write_series(f, name, sample, times, outs, fields, dim, model):
-    """Write one complete series (rank 0): n_complete 0 first, the number of outputs last."""
+def write_run_series(f, name, sample, times, fields: dict, dim, state_names=()):
+    """Write one complete series of a training run (rank 0, ``f`` the open store):
+    ``fields`` {name: (n_t, ...) output arrays of :func:`romnet.hifi.hf_outputs`};
+    ``n_complete`` 0 first, the number of outputs last."""
     res = f.require_group("results")
     if name in res:
         del res[name]
@@ -87,9 +104,9 @@ def _write_series(f, name, sample, times, outs, fields, dim, model):
     g.create_dataset("increments", data=np.arange(n_t, dtype=np.int64))
     g.create_dataset("cycles", data=np.ones(n_t, dtype=np.int64))
     kg = {"nodal": g.create_group("nodal"), "integ": g.create_group("integ")}
-    for fld in fields:
-        comps, kind = _components(fld, dim, model)
-        data = np.stack([np.asarray(o[fld], dtype=float).ravel() for o in outs])
+    for fld, values in fields.items():
+        comps, kind = _components(fld, dim, state_names)
+        data = np.asarray(values, dtype=float).reshape(n_t, -1)
         ds = kg[kind].create_dataset(fld, data=data,
                                      chunks=(1, max(1, min(data.shape[1], CHUNK_VALUES))))
         ds.attrs["n_points"] = data.shape[1] // len(comps)
@@ -100,18 +117,21 @@ def _write_series(f, name, sample, times, outs, fields, dim, model):
     f.flush()
 
 
-def root_write(comm, write, what):
+def root_write(comm, write, what, error=RomnetError):
     """Call ``write()`` (an HDF5 write) on rank 0 only; a failure is raised on every rank
-    as :class:`RomnetError` ``"<what> failed: <message>"`` (collective)."""
+    as ``error`` (default :class:`RomnetError`) ``"<what> failed: <message>"``; a
+    RomnetError raised by ``write`` is re-raised as it is (collective)."""
     err = None
     if comm.Get_rank() == 0:
         try:
             write()
+        except RomnetError as exc:
+            err = exc
         except Exception as exc:  # noqa: BLE001 (re-raised on every rank)
-            err = str(exc) or type(exc).__name__
+            err = error(f"{what} failed: {str(exc) or type(exc).__name__}")
     err = comm.bcast(err, root=0) if comm.Get_size() > 1 else err
     if err:
-        raise RomnetError(f"{what} failed: {err}")
+        raise err
 
 
 #: per-run datasets of /training written by :func:`write_index_row`
@@ -138,7 +158,7 @@ def write_index_row(f, i, rows, params):
     f.flush()
 
 
-def _canonical(key, value) -> str:
+def canonical_attr(key, value) -> str:
     """Comparable JSON of a family attribute; a sampler gets the defaults of fields added
     since it was stored (a family stored before ``center`` existed is the same family)."""
     v = json.loads(value) if isinstance(value, str) else value
@@ -150,16 +170,17 @@ def _canonical(key, value) -> str:
     return json.dumps(v, sort_keys=True)
 
 
-def _index(f, n, n_keys, n_nodes, attrs):
-    """Create or grow the /training index to n runs; check the family settings match."""
+def grow_index(f, n, n_keys, n_nodes, attrs):
+    """Create or grow the /training index of the open store ``f`` to n runs; check the
+    family settings (``attrs``: seed, sampler, ...) match the stored ones."""
     if "training" in f:
         g = f["training"]
         for key in ("seed", "sampler"):
             old = g.attrs[key]
             old = old.item() if isinstance(old, np.generic) else old
-            if _canonical(key, old) != _canonical(key, attrs[key]):
+            if canonical_attr(key, old) != canonical_attr(key, attrs[key]):
                 raise InputError(f"the store's training family has {key} {old}, asked {attrs[key]}; "
-                                 "use another store (or delete /training and the train_* series)")
+                                 "use another store (or delete /training and the train_* series)", f.filename)
         m = g["complete"].shape[0]
         if n > m:
             for k in ("temperature", "temperature_fields", "complete", "wall_time", "iterations"):
@@ -183,7 +204,7 @@ def _index(f, n, n_keys, n_nodes, attrs):
     return g
 
 
-def run_training(store, n_samples=20, seed=0, sampler: HotSpotSampler | None = None,
+def run_training(store, n_samples, seed=TrainingSettings.seed, sampler: HotSpotSampler | None = None,
                  fields=DEFAULT_FIELDS, options=None, n_increments=None, comm=None,
                  progress=print, runs=None) -> dict:
     """Run ``n_samples`` HF simulations of the store's problem with sampled temperatures
@@ -197,7 +218,7 @@ def run_training(store, n_samples=20, seed=0, sampler: HotSpotSampler | None = N
         None runs them all. The index is sized for ``n_samples`` either way.
     Returns {'series': [...], 'ran': [...], 'skipped': [...], 'wall_time': [...]}.
     """
-    from ..hifi import HFSolver, SolverOptions
+    from ..hifi import SolverOptions, hf_outputs
 
     comm = comm or mpi.comm()
     root = comm.Get_rank() == 0
@@ -210,25 +231,13 @@ def run_training(store, n_samples=20, seed=0, sampler: HotSpotSampler | None = N
             raise InputError(f"runs {out} are outside the family 0..{int(n_samples) - 1} (--samples {n_samples})",
                              store)
     selected = range(int(n_samples)) if runs is None else runs
-    with CaseStore(store) as st:
-        if not st.has_problem():
-            raise InputError("the store has no problem definition (import the case with its deck)", store)
-        mesh, problem = st.mesh(), st.problem()
-        existing = st.series_names()
-        done = set()
-        if "training" in st.f:
-            comp = st.f["training"]["complete"][()]
-            done = {i for i in np.flatnonzero(comp) if series_name(int(i)) in existing
-                    and st.n_complete(series_name(int(i))) > 0}
-    comm.Barrier()                     # every rank closed the store before rank 0 writes to it
-    if problem.stepping is None:
-        raise InputError("the problem has no time stepping", store)
+    mesh, problem, done = family_case(store, comm, completed_runs)
     if n_increments is not None:
         t = np.asarray(problem.stepping.times, dtype=float)
         problem.stepping.times = np.linspace(t[0], t[-1], int(n_increments) + 1)
     sampler = sampler or HotSpotSampler(dim=mesh.dim)
     fields = list(fields)
-    bad = [f for f in fields if f not in ("U", "RU", "strain", "stress", "p", "plastic_strain", "state")]
+    bad = [f for f in fields if f not in RUN_FIELDS]
     if bad or "U" not in fields:
         raise InputError(f"training fields must include U and be among U RU strain stress p "
                          f"plastic_strain state (got {fields})")
@@ -238,19 +247,13 @@ def run_training(store, n_samples=20, seed=0, sampler: HotSpotSampler | None = N
     key_times = np.zeros(1) if base_T is None else np.asarray(base_T.times, dtype=float)
     attrs = dict(seed=int(seed), sampler=json.dumps(asdict(sampler)), fields=json.dumps(fields),
                  stepping_times=json.dumps(np.asarray(problem.stepping.times).tolist()))
-    h5py = _h5py()
-    err = None
-    if root:
-        try:
-            with h5py.File(store, "r+") as f:
-                g = _index(f, int(n_samples), n_keys, mesh.n_nodes, attrs)
-                if "temperature_times" not in g:
-                    g.create_dataset("temperature_times", data=key_times)
-        except Exception as exc:  # noqa: BLE001 (re-raised on every rank)
-            err = str(exc) or type(exc).__name__
-    err = comm.bcast(err, root=0) if comm.Get_size() > 1 else err
-    if err:
-        raise InputError(err, store)
+
+    def create_index():
+        with open_h5(store) as f:
+            g = grow_index(f, int(n_samples), n_keys, mesh.n_nodes, attrs)
+            if "temperature_times" not in g:
+                g.create_dataset("temperature_times", data=key_times)
+    root_write(comm, create_index, f"{store}: the training index", InputError)
     report = dict(series=[series_name(i) for i in range(int(n_samples))], ran=[], skipped=[],
                   wall_time=[])
     part = "" if runs is None else f", {len(runs)} of them in this task"
@@ -266,62 +269,92 @@ def run_training(store, n_samples=20, seed=0, sampler: HotSpotSampler | None = N
         params = sample_parameters([int(seed), i], sampler)
         T = temperature_field(mesh.coordinates, params)
         pb = with_temperature(problem, T, sampler.t_ref)
-        t0 = time.perf_counter()
-        solver = HFSolver(mesh, pb, comm=comm, options=opts)
-        state = solver.initial_state()
-        times = [float(pb.stepping.times[0])]
-        keep = (lambda o: {k: o[k] for k in fields} if root else None)
-        outs = [keep(solver.output_fields(state))]
-        its = 0
-        for t in np.asarray(pb.stepping.times, dtype=float)[1:]:
-            state, info = solver.step(state, float(t))
-            its += info.iterations
-            times.append(float(t))
-            outs.append(keep(solver.output_fields(state)))
-        solver.close()
-        wall = time.perf_counter() - t0
+        run = hf_outputs(mesh, pb, fields=fields, comm=comm, options=opts)
 
         def write():
-            with h5py.File(store, "r+") as f:
-                _write_series(f, name, i, times, outs, fields, mesh.dim, solver.model)
+            with open_h5(store) as f:
+                write_run_series(f, name, i, run.times, run.fields, mesh.dim, run.state_names)
                 write_index_row(f, i, dict(temperature=T, temperature_fields=pb.temperature.fields,
-                                           wall_time=wall, iterations=its), params)
+                                           wall_time=run.wall_time, iterations=run.iterations), params)
         root_write(comm, write, f"{store}: writing {name}")
         report["ran"].append(name)
-        report["wall_time"].append(wall)
+        report["wall_time"].append(run.wall_time)
         say(f"  [{i + 1}/{n_samples}] {name}: hot spot {params['amplitude']:.0f} deg at "
             f"({', '.join(f'{c:.2f}' for c in params['center'])}), width {params['width']:.2f}; "
-            f"T {T.min():.0f}..{T.max():.0f}; {its} Newton iterations, {wall:.2f} s")
+            f"T {T.min():.0f}..{T.max():.0f}; {run.iterations} Newton iterations, {run.wall_time:.2f} s")
     say(f"romnet train: {len(report['ran'])} run(s), {len(report['skipped'])} kept, "
         f"{time.perf_counter() - t_all:.1f} s")
     return report
 
 
+def family_case(store, comm, done_runs):
+    """(mesh, problem, ``done_runs(open store)``) of the store a family of runs is added to
+    (training runs, thermo-elastic snapshots): its problem must have a time stepping. On
+    return every rank has closed the store (rank 0 writes to it next). Collective."""
+    with CaseStore(store) as st:
+        if not st.has_problem():
+            raise InputError("the store has no problem definition (import the case with its deck)", store)
+        mesh, problem = st.mesh(), st.problem()
+        done = set(done_runs(st))
+    comm.Barrier()
+    if problem.stepping is None:
+        raise InputError("the problem has no time stepping", store)
+    return mesh, problem, done
+
+
+def completed_runs(store) -> list:
+    """Indices of the complete runs of the store's training family (flag set and series
+    present with at least one output), [] without a family."""
+    with CaseStore.opened(store) as st:
+        if not st.has("training"):
+            return []
+        names = st.series_names()
+        return [int(i) for i in np.flatnonzero(st.read("training/complete"))
+                if series_name(int(i)) in names and st.n_complete(series_name(int(i))) > 0]
+
+
+def _family_group(st):
+    if not st.has("training"):
+        raise InputError("the store has no training family (run `romnet train` first)", st.path)
+
+
 def training_series(store) -> list:
     """Names of the complete training series of ``store`` (index order)."""
-    with CaseStore(store) as st:
-        if "training" not in st.f:
-            raise InputError("the store has no training family (run `romnet train` first)", store)
-        comp = st.f["training"]["complete"][()]
+    with CaseStore.opened(store) as st:
+        _family_group(st)
         names = st.series_names()
-        return [series_name(int(i)) for i in np.flatnonzero(comp) if series_name(int(i)) in names]
+        return [series_name(int(i)) for i in np.flatnonzero(st.read("training/complete"))
+                if series_name(int(i)) in names]
+
+
+def training_family(store) -> dict | None:
+    """The family settings of the store's ``/training`` index: {'seed', 'sampler'
+    (:class:`romnet.sampling.HotSpotSampler`), 'fields', 'stepping_times' (or None),
+    'n_samples'}; None when the store has no training family."""
+    with CaseStore.opened(store) as st:
+        if not st.has("training"):
+            return None
+        a = st.attrs("training")
+    return dict(seed=int(a["seed"]), sampler=HotSpotSampler(**json.loads(a["sampler"])),
+                fields=json.loads(a["fields"]) if "fields" in a else None,
+                stepping_times=json.loads(a["stepping_times"]) if "stepping_times" in a else None,
+                n_samples=int(a.get("n_samples", 0)))
 
 
 def read_training(store) -> dict:
     """The /training index: {'series', 'index' (run numbers), 'temperature' (n, n_nodes),
     'temperature_fields', 'temperature_times', 'parameters', 'seed'} of the complete runs."""
-    with CaseStore(store) as st:
-        if "training" not in st.f:
-            raise InputError("the store has no training family (run `romnet train` first)", store)
-        g = st.f["training"]
-        comp = g["complete"][()].astype(bool)
-        idx = np.flatnonzero(comp)
+    with CaseStore.opened(store) as st:
+        _family_group(st)
+        comp = st.read("training/complete").astype(bool)
         names = st.series_names()
-        idx = np.asarray([i for i in idx if series_name(int(i)) in names], dtype=np.int64)
-        par = json.loads(g.attrs["parameters"])
+        idx = np.asarray([i for i in np.flatnonzero(comp) if series_name(int(i)) in names], dtype=np.int64)
+        a = st.attrs("training")
+        par = json.loads(a["parameters"])
+        T = st.read("training/temperature")
         return dict(series=[series_name(int(i)) for i in idx], index=idx,
-                    temperature=g["temperature"][()][idx] if idx.size else np.zeros((0, g["temperature"].shape[1])),
-                    temperature_fields=g["temperature_fields"][()][idx] if idx.size else None,
-                    temperature_times=g["temperature_times"][()],
+                    temperature=T[idx] if idx.size else np.zeros((0, T.shape[1])),
+                    temperature_fields=st.read("training/temperature_fields")[idx] if idx.size else None,
+                    temperature_times=st.read("training/temperature_times"),
                     parameters=[par[int(i)] if int(i) < len(par) else None for i in idx],
-                    seed=int(g.attrs["seed"]))
+                    seed=int(a["seed"]))

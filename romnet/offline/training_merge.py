@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..store import CaseStore, _h5py
-from .training import INDEX_ROWS, _canonical, _index, series_name, write_index_row
+from ..store import CaseStore, open_h5
+from .training import INDEX_ROWS, canonical_attr, grow_index, series_name, write_index_row
 
 __all__ = ["merge_training"]
 
@@ -51,31 +51,31 @@ def _json_attr(v):
 
 
 def _same(key, a, b) -> bool:
-    return _canonical(key, _json_attr(a)) == _canonical(key, _json_attr(b))
+    return canonical_attr(key, _json_attr(a)) == canonical_attr(key, _json_attr(b))
 
 
 def _family(path):
     """Family attributes, completion flags and mesh/problem fingerprint of one store."""
     with CaseStore(path) as st:
-        if "training" not in st.f:
+        if not st.has("training"):
             raise InputError("no training family (/training): run `romnet train` on it first", path)
-        g = st.f["training"]
-        missing = [k for k in _FAMILY_KEYS + ("n_samples",) if k not in g.attrs]
-        if missing or "complete" not in g:
+        a = st.attrs("training")
+        missing = [k for k in _FAMILY_KEYS + ("n_samples",) if k not in a]
+        if missing or not st.has("training/complete"):
             raise InputError(f"/training is not a romnet training index (missing {missing or ['complete']})",
                              path)
         names = set(st.series_names())
-        comp = g["complete"][()].astype(bool)
-        complete = [int(i) for i in np.flatnonzero(comp) if series_name(int(i)) in names]
-        return dict(attrs={k: g.attrs[k] for k in _FAMILY_KEYS}, complete=complete,
-                    n_samples=int(g.attrs["n_samples"]), n_keys=int(g["temperature_fields"].shape[1]),
+        complete = [int(i) for i in np.flatnonzero(st.read("training/complete").astype(bool))
+                    if series_name(int(i)) in names]
+        return dict(attrs={k: a[k] for k in _FAMILY_KEYS}, complete=complete,
+                    n_samples=int(a["n_samples"]), n_keys=int(st.shape("training/temperature_fields")[1]),
                     fingerprint=_fingerprint(st, path))
 
 
 def _fingerprint(st, path):
-    if "mesh" not in st.f or "problem" not in st.f:
+    if not st.has("mesh") or not st.has_problem():
         raise InputError("not a case store with a mesh and a problem", path)
-    return st.f["mesh"]["coordinates"][()], st.f["problem"]["definition"][()]
+    return st.read("mesh/coordinates"), st.read("problem/definition")
 
 
 def _check_same_case(fp, ref, part, target):
@@ -105,7 +105,7 @@ def merge_training(target, parts, progress=print) -> dict:
             raise InputError("a part is the target itself", p)
     with CaseStore(target) as st:
         ref_fp = _fingerprint(st, target)
-        has_family = "training" in st.f
+        has_family = st.has("training")
     fams = []
     for p in parts:
         fam = _family(p)
@@ -125,14 +125,13 @@ def merge_training(target, parts, progress=print) -> dict:
     attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in attrs.items()}
     report = dict(copied=[], kept=[], duplicates=[], n_samples=0)
     t0 = time.perf_counter()
-    h5py = _h5py()
     taken = set()
-    with h5py.File(target, "r+") as f:
-        g = _index(f, n_total, n_keys, n_nodes, attrs)
+    with open_h5(target) as f:
+        g = grow_index(f, n_total, n_keys, n_nodes, attrs)
         res = f.require_group("results")
         have = {int(i) for i in np.flatnonzero(g["complete"][()]) if series_name(int(i)) in res}
         for p, fam in zip(parts, fams):
-            with h5py.File(p, "r") as src:
+            with open_h5(p, "r") as src:
                 sg = src["training"]
                 if "temperature_times" not in g and "temperature_times" in sg:
                     g.create_dataset("temperature_times", data=sg["temperature_times"][()])

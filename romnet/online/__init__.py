@@ -8,10 +8,14 @@ enrichment by one HF increment (``docs/online.md``).
 * :mod:`.indicator` -- :class:`PIndicator` (relative Gappy residual of p / stress), the
   log-log fit and reports.
 * :mod:`.calibration` -- :func:`calibrate_rom`: indicator -> estimated error on validation
-  runs with HF references, stored at ``/rom/calibration`` (``romnet calibrate``).
-* :mod:`.enrichment` -- :class:`Enricher` (HF increment, POD update, ECM warm start).
-* :mod:`.ecm_update` -- the ECM greedy with a warm-started, incrementally factorized NNLS.
+  runs with HF references, stored at ``/rom/calibration`` (``romnet calibrate``; storage:
+  :mod:`romnet.offline.calibration_store`).
+* :mod:`.enrichment` -- :class:`Enricher` (HF increment, POD update, the offline ECM
+  warm-started from the current points, the offline operators).
 * :mod:`.api` -- :func:`load_rom`, :meth:`OnlineROM.run`, :class:`OnlineResult`.
+* :mod:`.montecarlo` -- :func:`run_montecarlo`: ROM runs over new temperature fields,
+  with HF references (``romnet run``, step ``online``).
+* :mod:`.settings` -- :class:`OnlineSettings`, the ``[online]`` table.
 """
 from .api import OnlineResult, OnlineROM, load_rom, read_loading
 from .reduced_model import ReducedModel

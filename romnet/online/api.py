@@ -27,7 +27,6 @@ unless ``cluster=`` forces one (an index, or ``"global"`` for the global ROM).
 from __future__ import annotations
 
 import copy
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +36,13 @@ import numpy as np
 from .. import mpi
 from ..errors import InputError
 from ..problem import Problem, Temperature
-from ..store import problem_from_definition
+from ..offline.calibration_store import fits_of
+from ..offline.rom_store import read_rom
+from ..store import CaseStore
 from .indicator import PIndicator, estimate_error
 from .reconstruction import Gappy, reconstruct_dual, reconstruct_U
-from .reduced_model import load_models
+from .reduced_model import models_from_tree
+from .settings import CRITERIA, OnlineSettings
 from .solver import OnlineOptions, ReducedSolver, schedule
 
 __all__ = ["load_rom", "OnlineROM", "OnlineResult", "read_loading"]
@@ -55,29 +57,16 @@ def read_loading(path, nodes=None, full=False) -> Problem:
     """Problem definition of a case store. With ``nodes`` (sorted), the temperature key
     fields are read for those nodes only (one hyperslab read per key field: O(len(nodes))),
     giving a temperature with attribute ``nodes``; ``full=True`` reads everything."""
-    from ..store import CaseStore
-    if full or nodes is None:
-        with CaseStore(path) as st:
-            if not st.has_problem():
-                raise InputError(f"{path}: the store has no problem definition (a loading needs one)")
-            return st.problem()
-    with CaseStore(path) as st:
+    with CaseStore.opened(path) as st:
         if not st.has_problem():
             raise InputError(f"{path}: the store has no problem definition (a loading needs one)")
-        g = st.f["problem"]
-        tree = json.loads(g["definition"][()])
-        temp = tree.get("temperature")
-        tarr = None
-        if temp is not None and isinstance(temp.get("fields"), dict):
-            key = temp["fields"]["$array"]
-            tarr = g["arrays"][key][:, np.asarray(nodes, dtype=np.int64)]
-            temp["fields"] = [[0.0]]  # placeholder, replaced below
-        # everything else through the regular reader on a tree without the big array
-        pb = problem_from_definition(tree, g["arrays"], with_temperature=False)
+        if full or nodes is None:
+            return st.problem()
+        pb = st.problem(with_temperature=False)
+        temp = st.temperature_fields(nodes)
     if temp is not None:
-        fields = tarr if tarr is not None else np.asarray(temp["fields"], dtype=float)[:, nodes]
-        t = _PointTemperature(np.asarray(temp["times"], dtype=float), np.asarray(fields, dtype=float),
-                              temp["period"])
+        times, fields, period = temp
+        t = _PointTemperature(times, fields, period)
         t.nodes = np.asarray(nodes, dtype=np.int64)
         pb.temperature = t
     return pb
@@ -117,6 +106,7 @@ class OnlineResult:
     indicators: dict = field(default_factory=dict)
     estimated_error: dict = field(default_factory=dict)
     cycles: np.ndarray | None = None
+    lift: np.ndarray | None = None    # (n_t, n_l) table values of the ROM's lifting (imposed values)
 
     @property
     def cluster(self):
@@ -124,8 +114,9 @@ class OnlineResult:
         return self.selection.get("cluster")
 
     def U(self, nodes=None):
-        """(n_t, n_nodes_sel, dim) displacement ``Phi a`` (nodes: a slice, e.g. a rank's rows)."""
-        return reconstruct_U(self.model, self.coords, nodes)
+        """(n_t, n_nodes_sel, dim) displacement ``Phi a`` (+ the lifting of imposed values)
+        (nodes: a slice, e.g. a rank's rows)."""
+        return reconstruct_U(self.model, self.coords, nodes, lift=self.lift)
 
     def dual_names(self):
         return list(self.gappy)
@@ -149,28 +140,21 @@ class OnlineResult:
 
 class OnlineROM:
     """A ROM ready to run: the global model (``models[0]``) and, for a clustered ROM, the
-    local models ``local[c]`` + a classifier hook ``classifier(T_nodal) -> c``
-    (:meth:`select`)."""
+    local models ``local[c]`` + the stored classifier (a
+    :class:`romnet.offline.classifier.StoredClassifier`: nodal temperature -> c,
+    :meth:`select`)."""
 
-    def __init__(self, store, models, comm=None):
+    def __init__(self, store, models, comm=None, classifier=None):
         self.store = Path(store)
         self.models = models
         self.comm = comm or mpi.comm()
         self.local = [m for m in models if getattr(m, "is_local", False)]
         #: /rom/calibration (indicator -> estimated error, :mod:`.calibration`); None without
         self.calibration = models[0].tree.get("calibration") if models else None
-        self.classifier = None
-        if self.local:
-            from ..offline.classifier import predict_cluster
-            k = self.local[0].k
-            self.classifier = lambda T: predict_cluster(self.store, T, k)
+        self.classifier = classifier.predict_temperature if (self.local and classifier is not None) else None
 
     @property
     def model(self):
-        return self.models[0]
-
-    @property
-    def global_model(self):
         return self.models[0]
 
     def select(self, loading=None, cluster=None):
@@ -234,7 +218,6 @@ class OnlineROM:
         if isinstance(loading, Problem):
             return loading, loading
         if isinstance(loading, dict):
-            from ..store import CaseStore
             with CaseStore(self.store) as st:
                 pb = st.problem()
             pb = copy.copy(pb)
@@ -246,9 +229,9 @@ class OnlineROM:
         raise InputError(f"loading must be None, a store path, a Problem or a dict, got {type(loading)}")
 
     # ------------------------------------------------------------------ run
-    def run(self, loading=None, times=None, enrich=False, tol=1e-3, progress=None, options=None,
-            indicator_field="p", update_store=True, hf_options=None, cluster=None,
-            criterion="indicator", error_kind="U") -> OnlineResult:
+    def run(self, loading=None, times=None, enrich=False, tol=OnlineSettings.tolerance, progress=None,
+            options=None, indicator_field="p", update_store=True, hf_options=None, cluster=None,
+            criterion=OnlineSettings.criterion, error_kind="U") -> OnlineResult:
         """Solve the reduced problem on ``loading`` at output ``times`` (default: the
         loading's stepping).
 
@@ -263,13 +246,12 @@ class OnlineROM:
         ``cluster``: with local ROMs, None lets the classifier choose, an index forces that
         local ROM, ``"global"`` the global ROM (:meth:`select`); ``res.selection`` says
         which ROM ran."""
-        from .calibration import fits_of
         t_all = time.perf_counter()
         comm = self.comm
         say = progress if (progress and comm.Get_rank() == 0) else (lambda *a, **k: None)
         model, selection = self.selection(loading, cluster)
-        if criterion not in ("indicator", "estimate"):
-            raise InputError(f"criterion must be 'indicator' or 'estimate', got {criterion!r}")
+        if criterion not in CRITERIA:
+            raise InputError(f"criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
         if enrich and model.is_local:
             raise InputError("enrichment of a local ROM is not supported (run with cluster='global')")
         if enrich and update_store and self.local:
@@ -296,6 +278,8 @@ class OnlineROM:
                            selection=selection)
         res.cycles = (np.array([c for _, c, _ in problem.stepping.outputs()]) if times is None
                       else np.ones(len(sched), dtype=int))
+        if model.lifting is not None:
+            res.lift = np.array([solver.lifting_values(t) for t in sched])
         res.indicators = {n: np.zeros(len(sched)) for n in inds}
         res.estimated_error = {k: np.zeros(len(sched)) for k in fits}
         coords = [state.a.copy()]
@@ -420,21 +404,18 @@ def _indicator_fields(model, indicator_field, fits):
 def _store_temperature(path):
     """Temperature key fields (n_keys, n_nodes) of a case store's problem, None without one
     (only the temperature is read)."""
-    from ..store import CaseStore
     with CaseStore(path) as st:
         if not st.has_problem():
             raise InputError(f"{path}: the store has no problem definition (a loading needs one)")
-        g = st.f["problem"]
-        temp = json.loads(g["definition"][()]).get("temperature")
-        if temp is None:
-            return None
-        f = temp["fields"]
-        arr = g["arrays"][f["$array"]][()] if isinstance(f, dict) else f
-    return np.atleast_2d(np.asarray(arr, dtype=float))
+        temp = st.temperature_fields()
+    return None if temp is None else temp[1]
 
 
 def load_rom(store, comm=None, k=None) -> OnlineROM:
     """Read the ROM of a case store (``/rom``; only the small operators). With local ROMs
     (``/rom/clusters``), those of ``k`` clusters (default: the selected k) and the stored
     classifier are loaded too."""
-    return OnlineROM(store, load_models(store, k), comm)
+    from ..offline.classifier import StoredClassifier
+    models, clusters = models_from_tree(store, read_rom(store, modes=False), k)
+    classifier = StoredClassifier(clusters["classifier"]) if clusters and "classifier" in clusters else None
+    return OnlineROM(store, models, comm, classifier)

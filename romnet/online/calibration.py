@@ -4,7 +4,8 @@
 known, records per increment the indicator ``eta`` (:class:`.indicator.PIndicator`) and
 the true errors, fits ``indicator -> estimated error`` (:func:`.indicator.calibrate`,
 log-log least squares), says how well it predicts (in-sample and leave-one-run-out), and
-stores the mapping at ``/rom/calibration`` (``docs/rom-schema.md``), from where every later
+stores the mapping at ``/rom/calibration`` (``docs/rom-schema.md``; storage:
+:mod:`romnet.offline.calibration_store`), from where every later
 online run reports an estimated error per increment (``OnlineResult.estimated_error``) and
 can enrich on it (``run(..., criterion="estimate")``).
 
@@ -36,24 +37,23 @@ as median / 90th percentile / max, in sample (the fit on all runs) and leave-one
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from .. import mpi
-from ..errors import InputError, StoreError
+from ..errors import InputError
+from ..metrics import relative_errors as floored_errors
+from ..offline.calibration_store import write_calibration
+from ..store import CaseStore
 from .indicator import calibrate, estimate_error
 
-__all__ = ["ValidationRun", "calibrate_rom", "read_calibration", "write_calibration", "run_errors",
-           "calibration_summary", "encode_calibration", "fit_errors", "quality", "relative_errors",
+__all__ = ["ValidationRun", "calibrate_rom", "run_errors", "fit_errors", "quality", "relative_errors",
            "prediction_factors", "validation_from_store", "validation_from_samples", "ERROR_KINDS"]
 
 ERROR_KINDS = ("U", "p")
-P_FLOOR = 1e-2
 
 
 @dataclass
@@ -89,7 +89,6 @@ def _pick_series(st, path, series):
 
 def validation_from_store(path, series=None, comm=None) -> ValidationRun:
     """A validation run from a case store: its ``/problem`` and HF series ``series``."""
-    from ..store import CaseStore
     comm = comm or mpi.comm()
     path = Path(path)
     if not path.exists():
@@ -109,27 +108,13 @@ def validation_from_store(path, series=None, comm=None) -> ValidationRun:
     return ValidationRun(path.stem, f"{path}:{name}", str(path), times, U, p, {"series": name})
 
 
-def _training_settings(store, mesh):
-    """(sampler, training seed, stepping times or None) of the store's /training."""
-    from ..sampling import HotSpotSampler
-    from ..store import CaseStore
-    with CaseStore(store) as st:
-        if "training" not in st.f:
-            return HotSpotSampler(dim=mesh.dim), None, None
-        a = st.f["training"].attrs
-        sampler = HotSpotSampler(**json.loads(a["sampler"]))
-        seed = int(a["seed"])
-        times = json.loads(a["stepping_times"]) if "stepping_times" in a else None
-    return sampler, seed, times
-
-
 def validation_from_samples(store, n, seed=None, save_dir=None, hf_options=None, comm=None,
                             progress=None) -> list:
     """``n`` validation runs with temperatures from the training sampler (module
-    docstring); HF references by :class:`romnet.hifi.HFSolver`. Collective."""
-    from ..hifi import HFSolver, SolverOptions
-    from ..sampling import sample_parameters, temperature_field, with_temperature
-    from ..store import CaseStore
+    docstring); HF references by :func:`romnet.hifi.hf_outputs`. Collective."""
+    from ..hifi import hf_outputs
+    from ..offline.training import training_family
+    from ..sampling import HotSpotSampler, sample_parameters, temperature_field, with_temperature
     comm = comm or mpi.comm()
     root = comm.Get_rank() == 0
     say = progress if (progress and root) else (lambda *a, **k: None)
@@ -137,7 +122,9 @@ def validation_from_samples(store, n, seed=None, save_dir=None, hf_options=None,
         if not st.has_problem():
             raise InputError("the store has no problem definition: --samples needs one", store)
         mesh, base = st.mesh(), st.problem()
-    sampler, tseed, times = _training_settings(store, mesh)
+        fam = training_family(st)
+    sampler = fam["sampler"] if fam else HotSpotSampler(dim=mesh.dim)
+    tseed, times = (fam["seed"], fam["stepping_times"]) if fam else (None, None)
     seed = (tseed + 1000 if tseed is not None else 1000) if seed is None else int(seed)
     if times is not None:
         base.stepping.times = np.asarray(times, dtype=float)
@@ -148,26 +135,16 @@ def validation_from_samples(store, n, seed=None, save_dir=None, hf_options=None,
         params = sample_parameters([seed, i], sampler)
         T = temperature_field(mesh.coordinates, params)
         pb = with_temperature(base, T, sampler.t_ref)
-        t0 = time.perf_counter()
-        hf = HFSolver(mesh, pb, comm=comm, options=hf_options or SolverOptions(verbose=False))
-        state = hf.initial_state()
-        out_t = [float(pb.stepping.times[0])]
-        Us, ps = [hf.gather_U(state)], [hf.gather_ip(np.zeros((hf.model.n_ip, 1)))]
-        for t in hf.schedule()[1:]:
-            state, _ = hf.step(state, t[0])
-            out_t.append(t[0])
-            Us.append(hf.gather_U(state))
-            ps.append(hf.gather_ip(hf.model.plastic_fields(state.states)[0][:, None]))
-        hf.close()
-        U = np.stack(Us) if root else None
-        p = np.stack(ps)[..., 0] if root else None
+        hf = hf_outputs(mesh, pb, fields=("U", "p"), comm=comm, options=hf_options)
+        U = hf.fields["U"] if root else None
+        p = hf.fields["p"][..., 0] if root else None
         name = f"val_{i:03d}"
-        run = ValidationRun(name, f"sample (seed {seed}, {i})", pb, np.asarray(out_t), U, p,
+        run = ValidationRun(name, f"sample (seed {seed}, {i})", pb, hf.times, U, p,
                             {"parameters": params, "seed": [seed, i]})
         if save_dir is not None:
             run.info["saved"] = str(_save_run(Path(save_dir) / f"{name}.h5", mesh, pb, run, comm))
         say(f"  validation {name}: hot spot {params['amplitude']:.0f} deg, width {params['width']:.2f}; "
-            f"HF {len(out_t) - 1} increments, {time.perf_counter() - t0:.2f} s")
+            f"HF {len(hf.times) - 1} increments, {hf.wall_time:.2f} s")
         runs.append(run)
     return runs
 
@@ -191,17 +168,13 @@ def _save_run(path, mesh, pb, run, comm):
 
 # --------------------------------------------------------------------------- errors
 def relative_errors(U, Uref, p, pref):
-    """(error_U, error_p) per output j >= 1 (module docstring), arrays (n_t - 1,)."""
-    U, Uref = np.asarray(U, dtype=float), np.asarray(Uref, dtype=float)
-    n_t = Uref.shape[0]
-    dU = np.linalg.norm((U - Uref).reshape(n_t, -1), axis=1)
-    nU = np.linalg.norm(Uref.reshape(n_t, -1), axis=1)
-    eU = np.where(nU > 0, dU / np.where(nU > 0, nU, 1.0), np.nan)
-    p, pref = np.asarray(p, dtype=float).reshape(n_t, -1), np.asarray(pref, dtype=float).reshape(n_t, -1)
-    npf = np.linalg.norm(pref, axis=1)
-    den = np.maximum(npf, P_FLOOR * npf.max())
-    dp = np.linalg.norm(p - pref, axis=1)
-    ep = np.where(den > 0, dp / np.where(den > 0, den, 1.0), np.nan)
+    """(error_U, error_p) per output j >= 1 (module docstring), arrays (n_t - 1,): the
+    errors of :func:`romnet.metrics.relative_errors`, U without a floor, p floored; NaN
+    where the reference vanishes."""
+    eU = floored_errors(U, Uref, floor=0.0)
+    ep = floored_errors(p, np.asarray(pref, dtype=float).reshape(len(pref), -1))
+    eU[~np.isfinite(eU)] = np.nan
+    ep[~np.isfinite(ep)] = np.nan
     return eU[1:], ep[1:]
 
 
@@ -284,99 +257,6 @@ def fit_errors(indicators: dict, errors: dict, run_index) -> tuple:
         best = min(qual[kind], key=score)
         fits[kind] = dict(qual[kind][best]["fit"], indicator=best)
     return fits, qual
-
-
-# --------------------------------------------------------------------------- store
-def write_calibration(store, cal: dict, comm=None):
-    """Replace ``/rom/calibration`` of ``store`` atomically (rank 0 writes; collective)."""
-    from ..offline.rom_store import _json
-    from ..store import rewrite_store
-    comm = comm or mpi.comm()
-    err = None
-    if comm.Get_rank() == 0:
-        try:
-            with rewrite_store(store) as f:
-                if "rom" not in f:
-                    raise StoreError(f"{store}: no /rom to calibrate (run `romnet offline` first)")
-                g = f["rom"]
-                if "calibration" in g:
-                    del g["calibration"]
-                c = g.create_group("calibration")
-                for k in ("error_U", "error_p", "time"):
-                    c.create_dataset(k, data=np.asarray(cal[k], dtype=float))
-                for n, v in cal["indicators"].items():
-                    c.create_dataset(f"indicator_{n}", data=np.asarray(v, dtype=float))
-                for k in ("run", "increment"):
-                    c.create_dataset(k, data=np.asarray(cal[k], dtype=np.int64))
-                c.attrs["indicator_field"] = cal["indicator_field"]
-                c.attrs["fits"] = _json(cal["fits"])
-                c.attrs["quality"] = _json(cal["quality"])
-                c.attrs["runs"] = _json(cal["runs"])
-                c.attrs["cluster"] = str(cal["cluster"])
-                c.attrs["rom_modes"] = int(cal["rom_modes"])
-                c.attrs["rom_points"] = int(cal["rom_points"])
-                c.attrs["enrichments"] = int(cal.get("enrichments", 0))
-                c.attrs["created"] = datetime.now(UTC).isoformat(timespec="seconds")
-        except Exception as exc:  # noqa: BLE001 (re-raised on every rank)
-            err = exc
-    if comm.Get_size() > 1:
-        msg = comm.bcast(None if err is None else (str(err) or type(err).__name__), root=0)
-        if msg and err is None:
-            raise StoreError(f"{store}: writing /rom/calibration failed on rank 0: {msg}")
-    if err is not None:
-        raise err
-
-
-def encode_calibration(cal: dict) -> dict:
-    """A calibration as read by :func:`read_calibration` -> a tree for
-    :func:`romnet.offline.rom_store.write_rom` (JSON attributes encoded again), so an
-    enrichment that rewrites ``/rom`` keeps it."""
-    from ..offline.rom_store import _json
-    out = {}
-    for k, v in cal.items():
-        if k in ("fits", "quality", "runs") and not isinstance(v, str):
-            out[k] = _json(v)
-        elif isinstance(v, (dict, list, tuple)):
-            out[k] = _json(v)
-        else:
-            out[k] = v
-    return out
-
-
-def read_calibration(store) -> dict | None:
-    """``/rom/calibration`` of a store as a dict (fits decoded), None without one."""
-    from ..offline.rom_store import read_rom
-    rom = read_rom(store, modes=False)
-    return rom.get("calibration")
-
-
-def calibration_summary(store) -> str:
-    """One line per error kind describing ``/rom/calibration`` ('' without one), e.g. for
-    ``romnet info``."""
-    from ..store import CaseStore
-    with CaseStore(store) as st:
-        if "rom" not in st.f or "calibration" not in st.f["rom"]:
-            return ""
-    cal = read_calibration(store)
-    lines = [f"  calibration: {len(cal.get('runs', []))} validation run(s), {int(cal['run'].size)} increments, "
-             f"written {cal.get('created', '?')} (ROM then: {cal.get('rom_modes')} modes, "
-             f"{cal.get('rom_points')} points)"]
-    for k, f in fits_of(cal).items():
-        q = cal.get("quality", {}).get(k, {}).get(f.get("indicator"), {}).get("leave_one_run_out", {})
-        lines.append(f"    {k} error ~ {10 ** f['intercept']:.3g} * eta_{f.get('indicator')}^{f['slope']:.3f} "
-                     f"(r2 {f['r2']:.3f}; leave-one-run-out factor median {q.get('median', float('nan')):.3g}, "
-                     f"max {q.get('max', float('nan')):.3g})")
-    return "\n".join(lines)
-
-
-def fits_of(calibration) -> dict:
-    """{kind: fit dict} of a stored calibration (as read from /rom/calibration)."""
-    if not calibration:
-        return {}
-    fits = calibration.get("fits", {})
-    if isinstance(fits, str):
-        fits = json.loads(fits)
-    return fits
 
 
 # --------------------------------------------------------------------------- main entry

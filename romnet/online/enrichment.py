@@ -10,12 +10,14 @@ indicator, or the calibrated estimate of the error: :meth:`romnet.online.api.Onl
 2. ONE HF increment t_n -> t_{n+1} (:meth:`romnet.hifi.HFSolver.step` from that state);
 3. incremental POD update (:func:`romnet.offline.pod.pod_update`) of U and of every dual
    basis with the HF result (tensors in Mandel form);
-4. ECM warm-started from the current ECM points (:func:`.ecm_update.ecm_update`: the
-   offline greedy with an incrementally factorized NNLS), on the reduced internal forces of
-   the updated stress basis' principal snapshots ``s_j psi_j`` (those with
-   ``s_j > ecm_tol s_0``) with the updated displacement modes; QDEIM points of the updated
-   dual bases; operators recomputed at the new points (:mod:`romnet.offline.operators`,
-   loads with the ROM store's own problem so magnitudes keep their meaning);
+4. the offline ECM (:func:`romnet.offline.ecm.ecm`) warm-started from the current ECM
+   points, with the incrementally factorized NNLS (``nnls_solver="qr"``), on the reduced
+   internal forces of the updated stress basis' principal snapshots ``s_j psi_j`` (those
+   with ``s_j > ecm_tol s_0``) with the updated displacement modes; then the offline steps
+   5-6 (:func:`romnet.offline.pipeline.hyper_reduce`): QDEIM points of the updated dual
+   bases, operators recomputed at the new points (loads with the ROM store's own problem
+   so magnitudes keep their meaning); the new tree is assembled by the ``/rom`` owner
+   (:func:`romnet.offline.rom_store.rom_tree`);
 5. returned: the new model, ``a_n`` in the new basis, the law states at the new points at
    t_n, the transforms old -> new coordinates (``Phi_new^T M Phi_old``; the same in
    the dual bases' products) and the HF displacement at t_{n+1} -- the caller redoes the
@@ -37,14 +39,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..offline import operators as ops
-from ..offline.ecm import internal_force_integrand
-from ..offline.pod import IntegL2, Layout, NodalL2, PODBasis, gram, pod_update
-from ..offline.qdeim import qdeim_points
-from ..offline.rom_store import _json, read_modes, write_rom
+from ..errors import InputError, StoreError
 from ..mpi import pull_rows, push_rows
+from ..offline import operators as ops
+from ..offline.ecm import ecm, internal_force_integrand
+from ..offline.pipeline import hyper_reduce
+from ..offline.pod import IntegL2, NodalL2, PODBasis, RowLayout, gram, pod_update
+from ..offline.rom_store import ecm_entry, pod_entry, read_modes, rom_tree, write_rom
 from ..store import CaseStore
-from .ecm_update import ecm_update
 from .reduced_model import ReducedModel
 
 __all__ = ["Enricher"]
@@ -70,33 +72,36 @@ class Enricher:
         self.hf = HFSolver(self.mesh, self.problem, comm=comm,
                            options=options or SolverOptions(verbose=False))
         self.comm = self.hf.comm
-        self.layout = Layout(self.mesh, self.comm)
+        self.layout = RowLayout(self.mesh, self.comm)
         self.bases = None
         self.ecm_tol = None
 
     # ------------------------------------------------------------------ bases
     def _load_bases(self, model):
+        if model.lifting is not None:
+            raise InputError("enrichment of a ROM with imposed values (a lifting of inhomogeneous "
+                             "constraints) is not supported")
         L = self.layout
         self.bases = {}
+        with CaseStore(self.store) as st:              # this rank's rows of every basis, one open
+            modes = {n: read_modes(st, n, slice(*(L.node_range if info["kind"] == "nodal" else L.ip_range)))
+                     for n, info in model.pod_info.items()}
         for n, info in model.pod_info.items():
             c = int(info["n_comp"])
-            if info["kind"] == "nodal":
-                a, b = L.node_range
-                inner = NodalL2(L, c)
-            else:
-                a, b = L.ip_range
-                inner = IntegL2(L, c)
-            modes = read_modes(self.store, n, slice(a, b))
+            inner = NodalL2(L, c) if info["kind"] == "nodal" else IntegL2(L, c)
             tol = float(info.get("tolerance", -1))
             mm = int(info.get("max_modes", -1))
-            basis = PODBasis(modes, np.asarray(info["singular_values"], dtype=float),
+            basis = PODBasis(modes[n], np.asarray(info["singular_values"], dtype=float),
                              float(info["total_energy"]), float(info["discarded_energy"]),
-                             tol if tol >= 0 else None, mm if mm >= 0 else None,
-                             int(info["n_snapshots"]), {"inner_product": info["inner_product"]})
+                             tol if tol >= 0 else None, mm if mm >= 0 else None, int(info["n_snapshots"]),
+                             {"inner_product": info["inner_product"],
+                              "reorthogonalized": bool(info.get("reorthogonalized", False))})
             self.bases[n] = (basis, inner, info)
-        s = model.tree.get("settings", {})
-        self.ecm_tol = float(model.tree.get("ecm", {}).get("tolerance", s.get("ecm_tol", 1e-5)))
-        self.qdeim_fields = s.get("qdeim_fields") or list(model.dual)
+        if "tolerance" not in model.tree.get("ecm", {}):
+            raise StoreError(f"{self.store}: /rom/ecm has no tolerance: not a ROM of this romnet (rerun "
+                             "`romnet offline`)")
+        self.ecm_tol = float(model.tree["ecm"]["tolerance"])
+        self.qdeim_fields = model.settings.get("qdeim_fields") or list(model.dual)
 
     # ------------------------------------------------------------------ HF state
     def hf_states(self, model, history, t_n):
@@ -130,9 +135,7 @@ class Enricher:
         t_n = float(state.t)
         U_n, states = self.hf_states(model, history, t_n)
         lay = hf.layout
-        st = HFState(t_n, U_n[:lay.n_owned_nodes].ravel().copy(), states)
-        hf._complete(st)
-        new, hf_info = hf.step(st, t1)
+        new, hf_info = hf.step(HFState.from_local(hf, t_n, U_n[:lay.n_owned_nodes], states), t1)
         # the HF results, redistributed from the HF partition to the own rows of the offline
         # layout (all-to-all; nothing gathered on one rank): nodal U, ip fields (Mandel)
         a, b = L.node_range
@@ -172,34 +175,15 @@ class Enricher:
         G, groups = internal_force_integrand(sig, eps)
         del eps
         warm = model.ip[model.weights > 0]
-        res = ecm_update(G, L.local_dV(), comm, ip_offset=ia, tol=self.ecm_tol, groups=groups, warm_start=warm)
+        res = ecm(G, L.local_dV(), comm, ip_offset=ia, tol=self.ecm_tol, groups=groups, warm_start=warm,
+                  nnls_solver="qr")
         del G
-        qpts = {}
-        for n in self.qdeim_fields:
-            if n in self.bases:
-                bb, _, info = self.bases[n]
-                qpts[n] = qdeim_points(bb.modes, int(info["n_comp"]), comm, ia)
-        extra = np.setdiff1d(np.unique(np.concatenate([np.zeros(0, np.int64)] + list(qpts.values()))),
-                             res.points)
-        points = np.concatenate([res.points, extra])
-        weights = np.concatenate([res.weights, np.zeros(extra.size)])
-        order = np.argsort(points)
-        points, weights = points[order], weights[order]
-        # -------------------------------------------------- operators
-        pdat = ops.point_data(L, points, self.store_problem)
-        strain_modes = ops.strains_at_points(L, Phi, points)
-        dual = {}
-        for n, (bb, _, info) in self.bases.items():
-            if info["kind"] != "integ":
-                continue
-            c = int(info["n_comp"])
-            rows = L.gather_ip_rows(bb.modes.reshape(L.n_ip_local, c * bb.n_modes), points)
-            P = rows.reshape(points.size, c, bb.n_modes)
-            sv = np.linalg.svd(P.reshape(-1, bb.n_modes), compute_uv=False)
-            dual[n] = dict(modes_at_points=P, cond=float(sv[0] / sv[-1]) if sv[-1] > 0 else float("inf"),
-                           rank=int(np.sum(sv > 1e-12 * sv[0])))
-        loads = ops.reduced_loads(L, self.store_problem, Phi)
-        tree = self._tree(model, points, weights, pdat, res, qpts, strain_modes, dual, loads)
+        # -------------------------------------------------- QDEIM, operators (offline steps 5-6)
+        red = hyper_reduce(L, self.store_problem, {n: (bb.modes, info["kind"], int(info["n_comp"]))
+                                                   for n, (bb, _, info) in self.bases.items()},
+                           disp, res, self.qdeim_fields, comm)
+        points = red["points"]
+        tree = self._tree(model, red, res)
         new_model = ReducedModel.from_tree(self.store, tree, label=model.label)
         self._model_modes_override(new_model)
         S_pts = L.gather_ip_rows(S_n, points)
@@ -247,61 +231,28 @@ class Enricher:
         return np.concatenate(self.comm.allgather(local), axis=0)
 
     # ------------------------------------------------------------------ tree / write
-    def _tree(self, model, points, weights, pdat, res, qpts, strain_modes, dual, loads):
+    def _tree(self, model, red, res):
+        """The enriched ROM's tree (``/rom`` owner's :func:`rom_tree`): the updated bases,
+        the new points and operators; settings, training times, Dirichlet check, timings,
+        report, enrichment log and calibration kept from the ROM being enriched."""
         old = model.tree
-        pod = {}
-        for n, (b, _, info) in self.bases.items():
-            d = {k: v for k, v in info.items() if k != "modes"}
-            d.update(singular_values=np.asarray(b.singular_values), n_modes=int(b.n_modes),
-                     n_snapshots=int(b.n_snapshots), total_energy=float(b.total_energy),
-                     discarded_energy=float(b.discarded_energy), relative_error=b.relative_error())
-            pod[n] = d
+        pod = {n: pod_entry(b, info["kind"], info["n_points"], info["n_comp"], info.get("components", []),
+                            info.get("convention", "storage"))
+               for n, (b, _, info) in self.bases.items()}
         ecm_old = old.get("ecm", {})
-        tree = dict(
-            series=old.get("series", ""), settings=old.get("settings", {}),
-            snapshot_times=np.asarray(old.get("snapshot_times", np.zeros(0))),
-            pod=pod,
-            points=dict(ip=points, element=pdat["element"], block=pdat["block"], local_ip=pdat["local_ip"],
-                        coordinates=pdat["coordinates"], material=pdat["material"], nodes=pdat["nodes"],
-                        shape=pdat["shape"], weight=weights, ecm=np.isin(points, res.points).astype(np.int8)),
-            ecm=dict(tolerance=float(self.ecm_tol), error=float(res.error), converged=bool(res.converged),
-                     iterations=int(res.iterations), n_columns=int(res.n_columns),
-                     n_ecm_points=int(res.points.size), stress_field=ecm_old.get("stress_field", "stress"),
-                     displacement_field=ecm_old.get("displacement_field", model.displacement),
-                     group_errors=np.asarray(res.group_errors, dtype=float),
-                     history=np.asarray(res.history, dtype=float).reshape(-1, 2)),
-            qdeim={n: dict(points=np.asarray(p, dtype=np.int64)) for n, p in qpts.items()},
-            operators=dict(
-                strain_modes=strain_modes, dual=dual,
-                loads={"pressure": {f"{i:03d}": dict(phi_f=np.asarray(d["phi_f"]), magnitude=d["magnitude"],
-                                                     face_set=d["face_set"], table=d["table"])
-                                    for i, d in enumerate(loads["pressure"])},
-                       "centrifugal": {f"{i:03d}": dict(phi_f=np.asarray(d["phi_f"]), magnitude=d["magnitude"],
-                                                        element_set=d["element_set"], table=d["table"],
-                                                        center=d["center"], axis=d["axis"])
-                                       for i, d in enumerate(loads["centrifugal"])}}),
-            dirichlet=old.get("dirichlet", {}),
-            timings=old.get("timings", {}), report=old.get("report", {}),
-            enrichment=dict(old.get("enrichment", {})),
-        )
-        if old.get("calibration"):
-            tree["calibration"] = old["calibration"]   # kept: the mapping describes the indicator
-        return tree
+        kept = {k: old[k] for k in ("settings", "dirichlet", "timings", "report", "calibration") if old.get(k)}
+        return rom_tree(pod, red, ecm_entry(res, self.ecm_tol, ecm_old.get("stress_field", "stress"),
+                                            ecm_old.get("displacement_field", model.displacement)),
+                        series=old.get("series", ""),
+                        snapshot_times=np.asarray(old.get("snapshot_times", np.zeros(0))),
+                        enrichment=dict(old.get("enrichment", {})), **kept)
 
     def write(self, model, log):
         """Replace the store's /rom by the enriched ROM (atomic), appending ``log``."""
         tree = dict(model.tree)
         prev = tree.get("enrichment", {}).get("log", [])
         prev = prev if isinstance(prev, list) else []
-        tree["enrichment"] = dict(log=_json(prev + list(log)), count=len(prev) + len(log))
-        for k in ("settings", "timings", "report"):
-            if isinstance(tree.get(k), (dict, list)):
-                tree[k] = _json(tree[k])
-        if tree.get("calibration"):
-            from .calibration import encode_calibration
-            tree["calibration"] = encode_calibration(tree["calibration"])
-        for n, d in tree["pod"].items():
-            d["components"] = list(d.get("components", []))
+        tree["enrichment"] = dict(log=prev + list(log), count=len(prev) + len(log))
         L = self.layout
         distributed = {}
         for n, (b, _, info) in self.bases.items():

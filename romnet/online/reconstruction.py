@@ -49,12 +49,20 @@ class Gappy:
         return np.linalg.norm(r, axis=-1), np.linalg.norm(flat, axis=-1)
 
 
-def reconstruct_U(model, coords, nodes=None, modes=None):
-    """(n_t, n_sel_nodes, dim) displacement ``Phi a`` for coords (n_t, k) (or (k,))."""
+def reconstruct_U(model, coords, nodes=None, modes=None, lift=None):
+    """(n_t, n_sel_nodes, dim) displacement ``Phi a`` for coords (n_t, k) (or (k,)), plus
+    ``sum_k lift[:, k] L_k`` with the ROM's lifting fields (``lift`` (n_t, n_l) their table
+    values, :mod:`romnet.offline.lifting`)."""
     a = np.atleast_2d(np.asarray(coords, dtype=float))
     Phi = model.modes(model.displacement, nodes) if modes is None else modes
     d = model.dim
-    return (a @ Phi.T).reshape(a.shape[0], -1, d)
+    U = a @ Phi.T
+    if lift is not None and getattr(model, "lifting", None) is not None:
+        from ..offline.lifting import Lifting
+        L = Lifting(model.lifting["dofs"], model.lifting["values"], model.lifting["sources"])
+        sel = np.arange(model.n_nodes)[slice(None) if nodes is None else nodes]
+        U = U + np.atleast_2d(lift) @ L.rows(sel, d).T
+    return U.reshape(a.shape[0], -1, d)
 
 
 def reconstruct_dual(model, name, coeffs, ips=None, modes=None):

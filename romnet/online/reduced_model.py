@@ -20,7 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..offline.rom_store import read_modes, read_rom, series_list
+from ..offline.lifting import Lifting
+from ..offline.operators import LOAD_KINDS
+from ..offline.rom_store import cluster_key, read_modes, read_rom, rom_path, series_list
 
 __all__ = ["ReducedModel", "load_models"]
 
@@ -36,7 +38,7 @@ class ReducedModel:
     shape: np.ndarray                 # (n_p, n_en) shape functions at the point (0 padded)
     dual: dict                        # name -> (n_p, n_comp, m) dual basis at the points
     dual_info: dict                   # name -> POD attributes (n_comp, convention, components, ...)
-    loads: dict                       # {"pressure": [...], "centrifugal": [...]} (phi_f, magnitude, table, ...)
+    loads: dict                       # {kind: [...]} (phi_f, magnitude, table, ...), kinds of operators.LOAD_KINDS
     pod_info: dict                    # field -> POD attributes (no modes)
     displacement: str = "U"
     stress_field: str = "stress"
@@ -46,27 +48,23 @@ class ReducedModel:
     cluster: int | None = None        # local ROM: cluster index c (None: the global ROM)
     k: int | None = None              # local ROM: number of clusters of its clustering
     series: list = field(default_factory=list)  # training series (one or several)
+    lifting: dict | None = None       # inhomogeneous constraints (offline.lifting): strain_at_points
+                                      # (n_p, 6, n_l), dofs, values, sources
 
     @property
     def is_local(self) -> bool:
         return self.cluster is not None
 
+    @property
+    def at(self) -> str:
+        """Path of this ROM inside ``/rom`` (:func:`romnet.offline.rom_store.rom_path`)."""
+        return rom_path(self.k, self.cluster) if self.is_local else ""
+
     # ---------------------------------------------------------------- sizes
-    @property
-    def n_modes(self) -> int:
-        return self.strain_modes.shape[2]
-
-    @property
-    def n_points(self) -> int:
-        return self.strain_modes.shape[0]
-
-    @property
-    def dim(self) -> int:
-        return int(self.pod_info[self.displacement]["n_comp"])
-
-    @property
-    def n_nodes(self) -> int:
-        return int(self.pod_info[self.displacement]["n_points"])
+    n_modes = property(lambda self: self.strain_modes.shape[2], doc="k: displacement modes (reduced coordinates)")
+    n_points = property(lambda self: self.strain_modes.shape[0], doc="n_p: reduced points (ECM + QDEIM)")
+    dim = property(lambda self: int(self.pod_info[self.displacement]["n_comp"]), doc="components of U (mesh dim)")
+    n_nodes = property(lambda self: int(self.pod_info[self.displacement]["n_points"]), doc="nodes of the mesh")
 
     @property
     def n_ip_total(self) -> int:
@@ -82,10 +80,7 @@ class ReducedModel:
     def modes(self, field=None, points=None) -> np.ndarray:
         """(n_rows, n_modes) POD modes of ``field`` (default U) for a contiguous slice of
         nodes / ips (mesh-sized: reconstruction and enrichment only)."""
-        if self.is_local:
-            from ..offline.local_bases import read_local_modes
-            return read_local_modes(self.store, self.k, self.cluster, field or self.displacement, points)
-        return read_modes(self.store, field or self.displacement, points)
+        return read_modes(self.store, field or self.displacement, points, at=self.at)
 
     def summary(self) -> str:
         d = ", ".join(f"{n} {self.dual[n].shape[2]}" for n in self.dual)
@@ -103,11 +98,17 @@ class ReducedModel:
         for n, d in op.get("dual", {}).items():
             dual[n] = np.asarray(d["modes_at_points"], dtype=float)
             dual_info[n] = dict(rom["pod"][n])
-        loads = {"pressure": [], "centrifugal": []}
-        for kind in loads:
-            grp = op.get("loads", {}).get(kind, {})
+        loads = {kind: [] for kind in LOAD_KINDS}
+        for kind, grp in op.get("loads", {}).items():
+            if kind not in loads:
+                raise InputError(f"{store}: unknown load kind '{kind}' in /rom/operators/loads")
             for key in sorted(grp):
                 loads[kind].append(dict(grp[key]))
+        lifting = None
+        if "lifting" in op:
+            lift = Lifting.from_tree(op["lifting"])
+            lifting = dict(strain_at_points=np.asarray(op["lifting"]["strain_at_points"], dtype=float),
+                           dofs=lift.dofs, values=lift.values, sources=lift.sources)
         pod_info = {n: {k: v for k, v in g.items() if k != "modes"} for n, g in rom["pod"].items()}
         return cls(Path(store), np.asarray(op["strain_modes"], dtype=float),
                    np.asarray(pts["weight"], dtype=float), np.asarray(pts["ip"], dtype=np.int64),
@@ -116,7 +117,7 @@ class ReducedModel:
                    displacement=disp, stress_field=ecm.get("stress_field", "stress"),
                    settings=rom.get("settings", {}) if isinstance(rom.get("settings"), dict) else {},
                    tree=rom, label=label, cluster=None if cluster is None else int(cluster),
-                   k=None if k is None else int(k), series=series_list(rom.get("series")))
+                   k=None if k is None else int(k), series=series_list(rom.get("series")), lifting=lifting)
 
     @classmethod
     def load(cls, store):
@@ -128,18 +129,24 @@ def load_models(store, k=None) -> list:
     """Every reduced model of a store: the global model first; with ``/rom/clusters``, then
     one local model per cluster c = 0 .. k-1 of ``k`` clusters (default: the selected k).
     ``series`` of each model is a list (one name or several)."""
-    rom = read_rom(store, modes=False)
+    return models_from_tree(store, read_rom(store, modes=False), k)[0]
+
+
+def models_from_tree(store, rom: dict, k=None) -> tuple:
+    """(models, clusters tree of k or None) of a ``/rom`` tree read without the modes
+    (:func:`load_models`); the clusters tree holds the classifier."""
+    rom = dict(rom)
     clusters = rom.pop("clusters", None)
     models = [ReducedModel.from_tree(store, rom)]
     if clusters is None:
-        return models
+        return models, None
     k = int(clusters["selected"]) if k is None else int(k)
     if str(k) not in clusters:
         raise InputError(f"{store}: no local ROMs for k={k} (stored: {clusters.get('stored')})")
     kg = clusters[str(k)]
     for c in range(int(kg.get("n_clusters", k))):
-        key = f"{c:03d}"
+        key = cluster_key(c)
         if key not in kg:
             raise InputError(f"{store}: /rom/clusters/{k} has no local ROM {key}")
         models.append(ReducedModel.from_tree(store, kg[key], label=f"local {c} of {k}", cluster=c, k=k))
-    return models
+    return models, kg

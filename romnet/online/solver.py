@@ -7,7 +7,12 @@ reduced point p (ECM points with weight ``w_p``, QDEIM points with ``w_p = 0``):
     sigma_p, D_p, state_p = law(eps_p, T_p(t), dt, state_p(t_n))
     f_int   = sum_p w_p B_p^T sigma_p     (k,)
     K       = sum_p w_p B_p^T D_p B_p     (k, k)
-    F_ext   = sum_l c_l(t) phi_f_l         c = magnitude * table(t) (pressure, centrifugal)
+    F_ext   = sum_l c_l(t) phi_f_l         c = magnitude * table(t) (pressure, centrifugal,
+                                           gravity, nodal forces)
+
+With inhomogeneous constraints (a lifting, :mod:`romnet.offline.lifting`) the strain is
+``eps_p = B_p a + sum_k h_k(t) E_p,k`` (``E_p,k`` the strain of lifting field k at the
+point, ``h_k`` the loading's table of its condition).
 
 Newton on ``R(a) = f_int(a) - F_ext(t) = 0`` from ``a_n``; converged when
 ``||R|| <= ratio * F_ref`` with ``F_ref = max(||F_ext||, ||sum_p w_p |B_p^T sigma_p| ||)``
@@ -34,6 +39,8 @@ import numpy as np
 from .. import mpi
 from ..errors import ConvergenceError, InputError
 from ..materials import build_law
+from ..offline.lifting import check_sources, inhomogeneous, source_tables
+from ..offline.operators import LOAD_KINDS
 
 __all__ = ["OnlineOptions", "ReducedState", "ReducedSolver", "StepInfo", "schedule"]
 
@@ -114,11 +121,8 @@ class ReducedSolver:
         self.n_state = max([law.n_state for law in self.laws] + [1])
         self._setup_temperature(problem, sl)
         self._setup_loads(problem)
-        for dc in problem.dirichlet:
-            tab = problem.tables.get(dc.table) if dc.table else None
-            if dc.value != 0 and (tab is None or np.any(np.asarray(tab.values, dtype=float) != 0)):
-                raise InputError(f"the loading imposes a non-zero Dirichlet value on '{dc.node_set}': the "
-                                 "ROM supports homogeneous Dirichlet conditions only")
+        self._setup_lifting(problem, sl)
+        self._setup_offsets(problem, sl)
 
     # ------------------------------------------------------------------ loading
     def _setup_temperature(self, problem, sl):
@@ -157,23 +161,63 @@ class ReducedSolver:
     def _setup_loads(self, problem):
         m = self.model
         self.load_terms = []          # (magnitude, table name, phi_f)
-        rp, rc = m.loads["pressure"], m.loads["centrifugal"]
-        if len(problem.pressure) != len(rp) or len(problem.centrifugal) != len(rc):
-            raise InputError(f"the loading has {len(problem.pressure)} pressure / {len(problem.centrifugal)} "
-                             f"centrifugal load(s), the ROM was built with {len(rp)} / {len(rc)}: the "
-                             "reduced load vectors of new loads are not available")
-        for ld, r in zip(problem.pressure, rp):
-            if ld.face_set != r["face_set"]:
-                raise InputError(f"pressure on '{ld.face_set}': the ROM's load is on '{r['face_set']}'")
-            mag = float(ld.value) if np.ndim(ld.value) == 0 else 1.0
-            self.load_terms.append((mag, ld.table, np.asarray(r["phi_f"], dtype=float)))
-        for ld, r in zip(problem.centrifugal, rc):
-            if ld.element_set != r["element_set"] or not np.allclose(ld.center, r["center"]) \
-                    or not np.allclose(np.asarray(ld.axis) / np.linalg.norm(ld.axis),
-                                       np.asarray(r["axis"]) / np.linalg.norm(r["axis"])):
-                raise InputError(f"centrifugal load on '{ld.element_set}': set, center or axis differ from "
-                                 "the ROM's (only omega^2 and the table may change)")
-            self.load_terms.append((float(ld.omega2), ld.table, np.asarray(r["phi_f"], dtype=float)))
+        for kind, (items, same, magnitude) in LOAD_KINDS.items():
+            mine, rom = items(problem), m.loads.get(kind, [])
+            if len(mine) != len(rom):
+                raise InputError(f"the loading has {len(mine)} {kind} load(s), the ROM was built with {len(rom)}: "
+                                 "the reduced load vectors of new loads are not available")
+            for ld, r in zip(mine, rom):
+                if not same(ld, r):
+                    raise InputError(f"{kind} load {r.get('face_set') or r.get('element_set') or r.get('name')}: "
+                                     "the loading's load differs from the ROM's (only its magnitude and table "
+                                     "may change)")
+                self.load_terms.append((magnitude(ld), ld.table, np.asarray(r["phi_f"], dtype=float)))
+
+    def _setup_lifting(self, problem, sl):
+        """Strain of the lifting at this rank's points and the loading's tables of its
+        conditions; without a lifting every imposed value must be zero."""
+        lift = self.model.lifting
+        self.lift_E = None
+        if lift is None:
+            what = inhomogeneous(problem)
+            if what:
+                raise InputError(f"the loading imposes a non-zero value ({what}); the ROM was built without "
+                                 "imposed values (no lifting): build it from snapshots of such a problem")
+            return
+        check_sources(lift["sources"], problem)
+        self.lift_tables = source_tables(lift["sources"], problem)
+        self.lift_E = np.ascontiguousarray(np.asarray(lift["strain_at_points"], dtype=float)[sl])
+
+    def lifting_values(self, t):
+        """(n_l,) h_k(t) of the lifting (empty without one)."""
+        if self.model.lifting is None:
+            return np.zeros(0)
+        return np.array([float(self.problem.table(tab or None)(t)) for tab in self.lift_tables])
+
+    def _lift_strain(self, t):
+        if self.lift_E is None:
+            return None
+        return np.einsum("pck,k->pc", self.lift_E, self.lifting_values(t))
+
+    def _setup_offsets(self, problem, sl):
+        """Strain / stress offsets at this rank's points (:mod:`romnet.hifi.initial`): the
+        thermal strain at the initial temperature and initial plastic strain / stress."""
+        from ..tensors import storage_to_mandel
+        n = self.n_loc
+        eps0, sig0 = np.zeros((n, 6)), np.zeros((n, 6))
+        if problem.thermal_reference == "initial" and self.temp is not None:
+            T0 = self.temperature(float(problem.stepping.times[0]) if problem.stepping is not None else 0.0)
+            for law, idx in self.groups:
+                if law.thermal is not None:
+                    eps0[idx] += law.stress_free_strain(T0[idx])
+        ini = problem.initial
+        ips = self.model.ip[sl]
+        for key, sign, target in (("plastic_strain", -1.0, eps0), ("stress", 1.0, sig0)):
+            arr = getattr(ini, key, None) if ini is not None else None
+            if arr is not None:
+                target += sign * storage_to_mandel(np.asarray(arr, dtype=float)[ips])
+        self.eps0 = eps0 if np.any(eps0) else None
+        self.sig0 = sig0 if np.any(sig0) else None
 
     def external_forces(self, t):
         F = np.zeros(self.k)
@@ -197,12 +241,17 @@ class ReducedSolver:
         S[:, :c] = src[:, :c]
         st = ReducedState(float(t), np.array(a, dtype=float), S)
         st.strain = np.einsum("pck,k->pc", self.B, st.a)
+        if self.lift_E is not None:
+            st.strain += self._lift_strain(t)
         return st
 
     # ------------------------------------------------------------------ evaluation
     def integrate(self, eps, T, dt, states, tangent=True):
-        """Law at this rank's points: stress (n, 6), tangent (n, 6, 6), states, ok (n,)."""
+        """Law at this rank's points: stress (n, 6), tangent (n, 6, 6), states, ok (n,)
+        (the law sees ``eps + eps0``, its stress gets ``sig0``: initial state offsets)."""
         n = self.n_loc
+        if self.eps0 is not None:
+            eps = eps + self.eps0
         sig = np.zeros((n, 6))
         D = np.zeros((n, 6, 6)) if tangent else None
         new = np.array(states, copy=True)
@@ -215,11 +264,16 @@ class ReducedSolver:
                 D[idx] = r.tangent
             new[idx, :law.n_state] = r.state
             ok[idx] = r.converged & np.all(np.isfinite(r.stress), axis=1)
+        if self.sig0 is not None:
+            sig = sig + self.sig0
         return sig, D, new, ok
 
-    def evaluate(self, a, T, dt, states):
-        """(f_int, K, force scale, n_bad, sigma, eps, new states): one Allreduce."""
+    def evaluate(self, a, T, dt, states, eps_lift=None):
+        """(f_int, K, force scale, n_bad, sigma, eps, new states): one Allreduce
+        (``eps_lift`` the lifting's strain at the points, if any)."""
         eps = np.einsum("pck,k->pc", self.B, a)
+        if eps_lift is not None:
+            eps = eps + eps_lift
         sig, D, new, ok = self.integrate(eps, T, dt, states)
         k = self.k
         wB = self.w[:, None, None] * self.B                                 # (n, 6, k)
@@ -240,12 +294,13 @@ class ReducedSolver:
         dt = float(t1 - state.t)
         F = self.external_forces(t1)
         T = self.temperature(t1)
+        E = self._lift_strain(t1)
         a = state.a.copy()
         hist = []
         r_first = None
         small = False
         for it in range(opt.max_iterations + 1):
-            f, K, fscale, nbad, sig, eps, new = self.evaluate(a, T, dt, state.states)
+            f, K, fscale, nbad, sig, eps, new = self.evaluate(a, T, dt, state.states, E)
             if nbad:
                 raise _AttemptFailed(f"law integration failed at {nbad} reduced point(s) (iteration {it})")
             R = f - F

@@ -3,6 +3,6 @@
 usage: blade_run.py CASE_DIR OUT"""
 import sys
 
-from romnet.cli import main
+from romnet.app.cli import main
 
 sys.exit(main(["run", sys.argv[1], "-o", sys.argv[2]]))

@@ -6,7 +6,7 @@ import json
 import sys
 
 from romnet import mpi
-from romnet.cycles import run_cycle_extrapolation
+from romnet.app.cycles import run_cycle_extrapolation
 
 store, out_dir, settings = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 res = run_cycle_extrapolation(store, out_dir, settings, progress=print)

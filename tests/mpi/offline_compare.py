@@ -14,7 +14,7 @@ from romnet.meshing import box
 from romnet.offline.ecm import ecm, internal_force_integrand
 from romnet.offline.operators import mode_strains
 from romnet.offline.pipeline import run_offline
-from romnet.offline.pod import IntegL2, Layout, NodalL2, pod, pod_update
+from romnet.offline.pod import IntegL2, NodalL2, RowLayout, pod, pod_update
 from romnet.offline.qdeim import qdeim_points
 from romnet.offline.rom_store import read_modes, read_rom
 
@@ -43,7 +43,7 @@ conn = base.blocks[0].connectivity
 h = conn.shape[0] // 2 + 5
 mesh = Mesh(base.coordinates, base.node_ids,
             [ElementBlock("c3d8", conn[:h], np.arange(h)), ElementBlock("c3d8", conn[h:], np.arange(h, conn.shape[0]))])
-L = Layout(mesh, comm)
+L = RowLayout(mesh, comm)
 X = mesh.coordinates
 m = 16
 rng = np.random.default_rng(7)

@@ -1,4 +1,6 @@
-"""Online Monte Carlo over new temperature fields (step ``online`` with ``[online] samples``).
+"""Online Monte Carlo over new temperature fields (:func:`run_montecarlo`; the step
+``online`` of ``romnet run`` with ``[online] samples``, settings
+:class:`romnet.online.settings.OnlineSettings`).
 
 Sample ``i`` (0 .. samples-1): the temperature field of the case's sampler with the seed
 sequence ``(seed, i)`` (:func:`romnet.sampling.sample_parameters`; the training family uses
@@ -8,21 +10,22 @@ sequence ``(seed, i)`` (:func:`romnet.sampling.sample_parameters`; the training 
 1. the ROM chosen by ``[online] cluster`` runs on it: ``"classifier"`` (default) the local
    ROM the stored classifier predicts from the field (the global ROM when the store has no
    local ROMs), ``"global"`` the global ROM, an index that local ROM;
-2. with ``enrich = true``, adaptive enrichment at ``tolerance`` (relative Gappy residual of
-   p, :mod:`romnet.online.indicator`): the online API enriches the global ROM only, so a
-   sample is run directly with enrichment when the chosen ROM is the global one; when it is a
-   local ROM whose indicator exceeded ``tolerance`` at some increment, the sample is run
-   again with the global ROM and enrichment (``fallback``; both run times counted). The
+2. with ``enrich = true``, adaptive enrichment at ``tolerance`` (``criterion``: the
+   relative Gappy residual of p, :mod:`romnet.online.indicator`, or the estimated U error of
+   the stored calibration): the online API enriches the global ROM only, so a sample is run
+   directly with enrichment when the chosen ROM is the global one; when it is a local ROM
+   whose criterion exceeded ``tolerance`` at some increment, the sample is run again with
+   the global ROM and enrichment (``fallback``; both run times counted). The
    enriched ROM is not written back (each sample starts from the stored ROM: the samples
    are independent and the store keeps its local ROMs);
 3. the first ``hf_references`` samples are also run with romnet's HF solver at the ROM's
    output times; per output k (b the HF reference, a the ROM: ``U = Phi a``, p by
-   Gappy-POD over every integration point) ``err[k] = ||a_k - b_k|| / max(||b_k||,
-   1e-2 max_j ||b_j||)`` (the definition of :func:`romnet.hifi.compare_stores`), and the
+   Gappy-POD over every integration point) the relative error of
+   :func:`romnet.metrics.relative_errors` (as :func:`romnet.hifi.compare_stores`), and the
    wall-time speed-up HF / ROM of that sample.
 
-Written by rank 0: ``out/<name>/montecarlo.json`` = ``{"settings", "samples": [...],
-"summary"}``; each sample: ``index, seed, temperature_max, hot_spot (amplitude, center,
+Returned (and written by ``romnet run`` as ``out/<name>/montecarlo.json``): ``{"settings",
+"rom_load_s", "samples": [...], "summary"}``; each sample: ``index, seed, temperature_max, hot_spot (amplitude, center,
 width), rom ("local c" / "global"), cluster, predicted, fallback, wall_time_s, solve_s,
 increments, newton_iterations, cuts, times, indicator (per output), indicator_max,
 enrichments, first_indicator_max``; a sample whose reduced Newton failed (even after the
@@ -37,24 +40,18 @@ import time
 
 import numpy as np
 
-from .context import Context
+from ..errors import ConvergenceError
+from ..metrics import relative_errors as floored_errors
+from ..settings import defaults
+from .settings import OnlineSettings, cluster_choice, solver_options
 
-ERROR_FLOOR = 1e-2   # relative floor of the error denominators (as romnet.hifi.compare_stores)
+__all__ = ["run_montecarlo", "run_sample", "hf_reference", "relative_errors", "summarize"]
 
 
 def relative_errors(a, b) -> np.ndarray:
-    """Per-output relative errors of ``a`` against the reference ``b`` (both (n_t, ...)):
-    ``||a_k - b_k|| / max(||b_k||, 1e-2 max_j ||b_j||)``, NaN where both vanish (all NaN
-    when ``a`` is None)."""
-    if a is None:
-        return np.full(len(b), np.nan)
-    a = np.asarray(a, dtype=float).reshape(len(a), -1)
-    b = np.asarray(b, dtype=float).reshape(len(b), -1)
-    nb = np.linalg.norm(b, axis=1)
-    den = np.maximum(nb, ERROR_FLOOR * nb.max(initial=0.0))
-    num = np.linalg.norm(a - b, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.where(num > 0, np.inf, np.nan))
+    """Per-output relative errors of ``a`` against the reference ``b`` (both (n_t, ...),
+    :func:`romnet.metrics.relative_errors`); all NaN when ``a`` is None (no such field)."""
+    return np.full(len(b), np.nan) if a is None else floored_errors(a, b)
 
 
 def _max(v):
@@ -66,29 +63,11 @@ def _max(v):
 def hf_reference(mesh, problem, times, comm):
     """HF run of ``problem`` at output ``times`` (times[0] the initial state). Returns
     (U (n_t, n_nodes, dim), p (n_t, n_ip) on rank 0 (None elsewhere), wall s, Newton iterations)."""
-    from ..hifi import HFSolver, SolverOptions
-    comm.Barrier()
-    t0 = time.perf_counter()
-    solver = HFSolver(mesh, problem, comm=comm, options=SolverOptions(verbose=False))
-    state = solver.initial_state()
-    U, p, its = [], [], 0
-
-    def keep(st):
-        o = solver.output_fields(st)
-        if o is not None and comm.Get_rank() == 0:
-            U.append(np.asarray(o["U"], dtype=float)[:, :mesh.dim])
-            p.append(np.asarray(o["p"], dtype=float).ravel())
-    keep(state)
-    for t in np.asarray(times, dtype=float)[1:]:
-        state, info = solver.step(state, float(t))
-        its += info.iterations
-        keep(state)
-    solver.close()
-    comm.Barrier()
-    wall = time.perf_counter() - t0
+    from ..hifi import hf_outputs
+    run = hf_outputs(mesh, problem, times, ("U", "p"), comm)
     if comm.Get_rank() != 0:
-        return None, None, wall, its
-    return np.asarray(U), np.asarray(p), wall, its
+        return None, None, run.wall_time, run.iterations
+    return run.fields["U"][:, :, :mesh.dim], run.fields["p"][..., 0], run.wall_time, run.iterations
 
 
 def rom_fields(res):
@@ -101,19 +80,26 @@ def rom_fields(res):
 def _attempt(run):
     """(result, None) of ``run()``, or (None, message) when the reduced Newton solver
     failed (ConvergenceError: raised on every rank alike, the reduced system is replicated)."""
-    from ..errors import ConvergenceError
     try:
         return run(), None
     except ConvergenceError as exc:
         return None, str(exc)
 
 
-def _run_rom(rom, pb, on, opts, comm):
-    """The ROM run(s) of one sample (module docstring, steps 1-2). Returns (final result or
-    None if it failed, first result or None, wall seconds, fallback, failure message or
-    None). A local ROM whose reduced Newton fails also falls back to the global ROM with
-    enrichment (when ``enrich``)."""
-    cluster = None if on["cluster"] == "classifier" else on["cluster"]
+def _criterion_max(res, criterion) -> float:
+    """Largest value of the enrichment criterion over a run's outputs."""
+    if criterion == "estimate":
+        return float(np.max(res.estimated_error.get("U", [np.inf])))
+    return float(np.max(res.indicator))
+
+
+def run_sample(rom, pb, on, opts, comm):
+    """The ROM run(s) of one sample (module docstring, steps 1-2); ``on`` the ``[online]``
+    settings. Returns (final result or None if it failed, first result or None, wall
+    seconds, fallback, failure message or None). A local ROM whose reduced Newton fails
+    also falls back to the global ROM with enrichment (when ``enrich``)."""
+    cluster = cluster_choice(on["cluster"])
+    criterion = on.get("criterion", OnlineSettings.criterion)
     comm.Barrier()
     t0 = time.perf_counter()
     model, _ = rom.selection(pb, cluster)
@@ -122,47 +108,54 @@ def _run_rom(rom, pb, on, opts, comm):
 
     def enriched():
         return rom.run(pb, cluster="global" if model.is_local else cluster, enrich=True, tol=tol,
-                       update_store=False, options=opts)
+                       update_store=False, options=opts, criterion=criterion)
     if enrich and not model.is_local:
         res, failure = _attempt(enriched)
     else:
         res, failure = _attempt(lambda: rom.run(pb, cluster=cluster, options=opts))
-        if enrich and (res is None or float(np.max(res.indicator)) > tol):
+        if enrich and (res is None or _criterion_max(res, criterion) > tol):
             first, fallback = res, True
             res, failure = _attempt(enriched)
     comm.Barrier()
     return res, first, time.perf_counter() - t0, fallback, failure
 
 
-def run_montecarlo(ctx: Context) -> dict:
-    """The Monte Carlo of the module docstring (collective); returns the montecarlo.json
-    dict (replicated on every rank except the per-output HF errors, rank 0's)."""
-    from ..online.api import load_rom
-    from ..online.solver import OnlineOptions
+def run_montecarlo(store, settings: dict, sampler, comm=None, progress=None) -> dict:
+    """The Monte Carlo of the module docstring on the ROM of ``store`` (collective).
+
+    settings : the ``[online]`` settings (:class:`romnet.online.settings.OnlineSettings`
+    keys; ``samples`` required, defaults filled in); sampler : the temperature sampler
+    (:class:`romnet.sampling.HotSpotSampler`, or a generator script's ``SAMPLER``).
+    Returns the montecarlo dict (replicated on every rank except the per-output HF errors,
+    rank 0's)."""
+    from .. import mpi
     from ..sampling import sample_parameters, temperature_field, with_temperature
     from ..store import CaseStore
-    on = ctx.cfg["online"]
-    comm = ctx.comm
+    from .api import load_rom
+    on = {**{k: v for k, v in defaults(OnlineSettings).items() if v is not None}, **settings}
+    comm = comm or mpi.comm()
+    root = comm.Get_rank() == 0
+    say = progress if (progress and root) else (lambda *a, **k: None)
     n, seed, n_ref = int(on["samples"]), int(on["seed"]), min(int(on["hf_references"]), int(on["samples"]))
-    sampler = ctx.sampler()
-    with CaseStore(ctx.store) as st:
+    with CaseStore(store) as st:
         mesh, problem = st.mesh(), st.problem()
-    opts = OnlineOptions(ratio=on["ratio"]) if "ratio" in on else None
+    opts = solver_options(on)
     t_load = time.perf_counter()
-    rom = load_rom(ctx.store, comm)
+    rom = load_rom(store, comm)
     t_load = time.perf_counter() - t_load
-    ctx.say(f"   Monte Carlo: {n} temperature samples (seeds ({seed}, i)), ROM "
-            f"{'with local ROMs + classifier' if rom.local else 'global'}"
-            + (f", enrichment at indicator > {on['tolerance']:g}" if on["enrich"] else ", no enrichment")
-            + f", {n_ref} HF reference(s); ROM loaded in {t_load:.2f} s")
+    what = "estimated U error" if on["criterion"] == "estimate" else "indicator"
+    say(f"   Monte Carlo: {n} temperature samples (seeds ({seed}, i)), ROM "
+        f"{'with local ROMs + classifier' if rom.local else 'global'}"
+        + (f", enrichment at {what} > {on['tolerance']:g}" if on["enrich"] else ", no enrichment")
+        + f", {n_ref} HF reference(s); ROM loaded in {t_load:.2f} s")
     samples = []
     for i in range(n):
         params = sample_parameters([seed, i], sampler)
         T = temperature_field(mesh.coordinates, params)
         pb = with_temperature(problem, T, sampler.t_ref)
-        res, first, wall, fallback, failure = _run_rom(rom, pb, on, opts, comm)
+        res, first, wall, fallback, failure = run_sample(rom, pb, on, opts, comm)
         if res is None:
-            ctx.say(f"   sample {i + 1}/{n}: {wall:.2f} s, FAILED: {failure}")
+            say(f"   sample {i + 1}/{n}: {wall:.2f} s, FAILED: {failure}")
             samples.append(dict(index=i, seed=[seed, i], temperature_max=float(T.max()), rom="failed",
                                 failed=failure, fallback=fallback, wall_time_s=wall, enrichments=0,
                                 indicator_max=float("nan")))
@@ -187,7 +180,7 @@ def run_montecarlo(ctx: Context) -> dict:
             # every rank: the modes of an enriched ROM are gathered collectively
             Ur, pr = rom_fields(res)
             Uf, pf = rom_fields(first) if first is not None else (None, None)
-            if ctx.root:
+            if root:
                 rec.update(u_rel_err=relative_errors(Ur, Uh).tolist(), p_rel_err=relative_errors(pr, ph).tolist())
                 rec.update(u_rel_err_max=_max(rec["u_rel_err"]), p_rel_err_max=_max(rec["p_rel_err"]))
                 if first is not None:
@@ -196,16 +189,16 @@ def run_montecarlo(ctx: Context) -> dict:
                 line += (f"; HF {hf_wall:.2f} s (speed-up {hf_wall / wall:.1f}): U err {rec['u_rel_err_max']:.1e}, "
                          f"p err {rec['p_rel_err_max']:.1e}")
             comm.Barrier()
-        ctx.say("   " + line)
+        say("   " + line)
         samples.append(rec)
-    out = dict(settings={k: on[k] for k in ("samples", "seed", "tolerance", "hf_references", "enrich", "cluster")},
+    out = dict(settings={k: on[k] for k in ("samples", "seed", "tolerance", "hf_references", "enrich", "cluster",
+                                            "criterion")},
                rom_load_s=t_load, samples=samples, summary=summarize(samples))
-    ctx.write_json("montecarlo.json", out)
     s = out["summary"]
-    ctx.say(f"   Monte Carlo: {n} samples, ROM wall time mean {s['rom_wall_mean_s']:.3f} s (max "
-            f"{s['rom_wall_max_s']:.3f} s), {s['enrichments']} enrichment(s), {s['fallbacks']} fallback(s); "
-            + (f"HF references: U err max {s['u_rel_err_max']:.2e}, p err max {s['p_rel_err_max']:.2e}, "
-               f"speed-up mean {s['speedup_mean']:.1f}" if s["n_references"] else "no HF reference"))
+    say(f"   Monte Carlo: {n} samples, ROM wall time mean {s['rom_wall_mean_s']:.3f} s (max "
+        f"{s['rom_wall_max_s']:.3f} s), {s['enrichments']} enrichment(s), {s['fallbacks']} fallback(s); "
+        + (f"HF references: U err max {s['u_rel_err_max']:.2e}, p err max {s['p_rel_err_max']:.2e}, "
+           f"speed-up mean {s['speedup_mean']:.1f}" if s["n_references"] else "no HF reference"))
     return out
 
 

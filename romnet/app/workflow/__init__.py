@@ -1,4 +1,4 @@
-"""The steps of ``romnet run CASE_DIR`` (:mod:`romnet.runner`), one function per step.
+"""The steps of ``romnet run CASE_DIR`` (:mod:`romnet.app.runner`), one function per step.
 
 =============  ==============  ==========================================================
 step           table           does (output folder ``out/<name>/``, case store ``case.h5``)
@@ -6,16 +6,17 @@ step           table           does (output folder ``out/<name>/``, case store `
 import         [import]        an adapter reads ``path`` -> ``case.h5``
 generate       [generate]      ``script``'s ``build_case(variant, seed)`` -> ``case.h5``;
                                its ``SAMPLER`` samples the training / Monte Carlo fields
-info                           ``romnet info case.h5``
+info                           ``romnet info case.h5`` (:func:`romnet.summary.store_summary`)
 verify-law                     the law re-integrated along the imported strains
 hifi                           romnet's HF solver on the store's problem -> ``hifi.h5``
 train          [training]      HF training family (:func:`romnet.offline.training.run_training`)
 cluster        [offline]       global ROM + local ROMs + classifier
                                (:func:`romnet.offline.local_bases.run_clustering`)
 offline        [offline]       global ROM (POD + ECM, :func:`romnet.offline.pipeline.run_offline`)
-online         [online]        one ROM run on the store's loading, or with ``samples`` the
-                               Monte Carlo of :mod:`.montecarlo` -> ``montecarlo.json``
-cycles         [cycles]        :func:`romnet.cycles.run_cycle_extrapolation` -> ``cycles/``
+online         [online]        one ROM run on the store's loading (or ``loading``), or with
+                               ``samples`` the Monte Carlo of
+                               :func:`romnet.online.montecarlo.run_montecarlo` -> ``montecarlo.json``
+cycles         [cycles]        :func:`romnet.app.cycles.run_cycle_extrapolation` -> ``cycles/``
 report         [report]        ``report.md`` + PNG plots (:mod:`.report`)
 =============  ==============  ==========================================================
 

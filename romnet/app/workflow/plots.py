@@ -76,7 +76,7 @@ def indicator_vs_error(eta, u_err, p_err, fit, path):
     """Per increment of the HF-referenced samples: relative U and p errors against the
     indicator (log-log); ``fit`` (romnet.online.indicator.calibrate of the U error) drawn
     when it has >= 2 points."""
-    from ..online.indicator import estimate_error
+    from ...online.indicator import estimate_error
     plt = _plt()
     eta, u_err, p_err = (np.asarray(v, dtype=float) for v in (eta, u_err, p_err))
     fig, ax = plt.subplots(figsize=(5.6, 4.4))

@@ -10,24 +10,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
-def _cluster_arg(value):
-    """``--cluster``: an integer or ``global``."""
-    if value is None:
-        return None
-    if value.lower() == "global":
-        return "global"
-    try:
-        return int(value)
-    except ValueError:
-        from ..errors import InputError
-        raise InputError(f"--cluster: expected a local ROM index or 'global', got {value!r}") from None
+from .options import cluster_arg, command, say
 
 
 def cmd_calibrate(args):
-    from .. import mpi
+    """calibrate the online error indicator on validation runs with HF references
+
+    Run the ROM of STORE on validation loadings whose HF solution is known, record per
+    increment the indicators (relative Gappy residuals of p and of the stress at the reduced
+    points) and the true relative U and p errors, fit indicator -> estimated error
+    (log-log), report how well it predicts (in sample and leave-one-run-out) and store the
+    mapping at /rom/calibration: later online runs then report the estimated error per
+    increment, and `romnet online --enrich --criterion estimate --tol X` enriches when the
+    estimated U error exceeds X."""
     from ..errors import InputError
-    from .calibration import calibrate_rom
+    from ..online.calibration import calibrate_rom
     if not args.validation and not args.samples:
         raise InputError("give validation runs: --validation A.h5 [B.h5 ...] and/or --samples N", args.store)
     report = args.report
@@ -35,26 +32,18 @@ def cmd_calibrate(args):
         p = Path(args.store)
         report = str(p.with_name(p.stem + "-calibration"))
     cal = calibrate_rom(args.store, validation=args.validation or [], samples=args.samples or 0, seed=args.seed,
-                        series=args.series, cluster=_cluster_arg(args.cluster), write=not args.dry_run,
-                        report=report, save_runs=args.save_runs, progress=lambda m: mpi.rprint(m))
+                        series=args.series, cluster=cluster_arg(args.cluster), write=not args.dry_run,
+                        report=report, save_runs=args.save_runs, progress=say)
     for k, f in cal["fits"].items():
         q = cal["quality"][k][f["indicator"]]["leave_one_run_out"]
-        mpi.rprint(f"calibration {k}: indicator {f['indicator']} slope={f['slope']:.4f} "
-                   f"intercept={f['intercept']:.4f} r2={f['r2']:.4f} loo_factor_median={q['median']:.3g} "
-                   f"loo_factor_p90={q['p90']:.3g} loo_factor_max={q['max']:.3g}")
+        say(f"calibration {k}: indicator {f['indicator']} slope={f['slope']:.4f} intercept={f['intercept']:.4f} "
+            f"r2={f['r2']:.4f} loo_factor_median={q['median']:.3g} loo_factor_p90={q['p90']:.3g} "
+            f"loo_factor_max={q['max']:.3g}")
     return 0
 
 
 def register(subparsers):
-    s = subparsers.add_parser(
-        "calibrate", help="calibrate the online error indicator on validation runs with HF references",
-        description="Run the ROM of STORE on validation loadings whose HF solution is known, record per "
-                    "increment the indicators (relative Gappy residuals of p and of the stress at the reduced "
-                    "points) and the true relative U and p errors, fit indicator -> estimated error "
-                    "(log-log), report how well it predicts (in sample and leave-one-run-out) and store the "
-                    "mapping at /rom/calibration: later online runs then report the estimated error per "
-                    "increment, and `romnet online --enrich --criterion estimate --tol X` enriches when the "
-                    "estimated U error exceeds X.")
+    s = command(subparsers, "calibrate", cmd_calibrate)
     s.add_argument("store", help="case store holding the ROM (/rom)")
     s.add_argument("--validation", nargs="+", metavar="STORE", help="validation case stores: each holds a loading "
                    "(/problem, same mesh) and an HF result series with U and p (see --series)")
@@ -71,4 +60,3 @@ def register(subparsers):
     s.add_argument("--save-runs", default=None, metavar="DIR", help="write the generated validation runs as "
                    "case stores DIR/val_NNN.h5 (reusable with --validation)")
     s.add_argument("--dry-run", action="store_true", help="report only: do not store the mapping")
-    s.set_defaults(func=cmd_calibrate)

@@ -47,10 +47,14 @@ def _table(head, rows) -> list:
 # ------------------------------------------------------------------------ ROM data
 def rom_data(store):
     """[(label, tree)] of the global ROM and the local ROMs of the selected k, or []."""
-    from ..offline.rom_store import has_rom, read_rom
-    if not Path(store).is_file() or not has_rom(store):
+    from ...offline.rom_store import read_rom
+    from ...store import CaseStore
+    if not Path(store).is_file():
         return []
-    rom = read_rom(store, modes=False)
+    with CaseStore(store) as st:
+        if not st.has("rom"):
+            return []
+        rom = read_rom(st, modes=False)
     out = [("global", rom)]
     cl = rom.get("clusters")
     if cl:
@@ -97,7 +101,7 @@ def _section_rom(ctx, roms, lines, figs):
     fields = [(lab, {n: (np.asarray(p["singular_values"]), int(p["n_modes"])) for n, p in t["pod"].items()})
               for lab, t in roms]
     figs["pod_decay"] = plots.pod_decay(fields, ctx.out / "pod_decay.png")
-    from ..store import CaseStore
+    from ...store import CaseStore
     with CaseStore(ctx.store) as st:
         X = st.mesh().coordinates
     if X.shape[1] == 3:
@@ -144,7 +148,7 @@ def _section_montecarlo(ctx, mc, lines, figs, costs):
         lines += ["No HF reference run (`[online] hf_references = 0`): the ROM errors are not measured, "
                   "so there is no indicator-vs-error plot and no error-over-time plot.", ""]
     else:
-        from ..online.indicator import calibrate
+        from ...online.indicator import calibrate
         eta = np.concatenate([np.asarray(r["indicator"], dtype=float)[1:] for r in refs])
         ue = np.concatenate([np.asarray(r["u_rel_err"], dtype=float)[1:] for r in refs])
         pe = np.concatenate([np.asarray(r["p_rel_err"], dtype=float)[1:] for r in refs])
@@ -227,7 +231,7 @@ def write_report(ctx: Context) -> Path:
 
 
 def _write(ctx: Context) -> Path:
-    from .. import __version__
+    from ... import __version__
     cfg = ctx.cfg
     desc = cfg["case"].get("description")
     lines = [f"# romnet run: {cfg['case']['name']}", ""] + ([desc, ""] if desc else []) + [

@@ -13,18 +13,18 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import RomnetError
-
+from ..errors import RomnetError
+from .options import command
 
 #: modules that add sub-commands: each defines ``register(subparsers)`` which adds its
 #: parsers with ``set_defaults(func=...)``; ``func(args)`` returns an exit status.
 COMMAND_MODULES = (
-    "romnet.hifi.cli",      # romnet hifi, romnet compare
-    "romnet.offline.cli",   # romnet offline
-    "romnet.offline.clustering_cli",  # romnet train, romnet cluster
-    "romnet.online.cli",    # romnet online
-    "romnet.online.calibrate_cli",  # romnet calibrate
-    "romnet.export_cli",    # romnet export
+    "romnet.app.hifi_cli",        # romnet hifi, romnet compare
+    "romnet.app.offline_cli",     # romnet offline
+    "romnet.app.clustering_cli",  # romnet train, romnet train-merge, romnet cluster
+    "romnet.app.online_cli",      # romnet online
+    "romnet.app.calibrate_cli",   # romnet calibrate
+    "romnet.app.export_cli",      # romnet export
 )
 
 
@@ -34,7 +34,11 @@ def _progress(msg: str):
 
 # --------------------------------------------------------------------------- commands
 def cmd_import(args):
-    from .adapters import get_adapter, list_adapters
+    """import an external code's results into a case store
+
+    Import a case (mesh, problem definition where the adapter reads one, results) from an
+    external FE code into an HDF5 case store."""
+    from ..adapters import import_case, list_adapters
     if args.list:
         eps = list_adapters()
         if not eps:
@@ -51,14 +55,9 @@ def cmd_import(args):
         return 0
     if not args.code or not args.path or not args.output:
         raise SystemExit("romnet import: usage: romnet import CODE PATH -o STORE.h5 (or --list)")
-    from .store import write_case
-    adapter = get_adapter(args.code)
-    ok, why = adapter.available()
-    if not ok:
-        from .errors import ConfigError
-        raise ConfigError(f"adapter '{args.code}' unavailable: {why}")
+    from ..store import write_case
     t0 = time.perf_counter()
-    case = adapter.read(Path(args.path), progress=_progress)
+    case = import_case(args.code, Path(args.path), progress=_progress)
     write_case(args.output, case)
     print(f"wrote {args.output} in {time.perf_counter() - t0:.2f} s")
     print(case.summary())
@@ -66,38 +65,24 @@ def cmd_import(args):
 
 
 def cmd_info(args):
-    from .store import CaseStore
-    with CaseStore(args.store) as st:
-        mesh = st.mesh()
-        print(f"store: {args.store}")
-        meta = st.metadata
-        if meta:
-            print("source: " + ", ".join(f"{k}={v}" for k, v in meta.items() if k != "files"))
-        print(mesh.summary())
-        if st.has_problem():
-            print(st.problem().summary())
-        for name in st.series_names():
-            t = st.times(name)
-            print(f"results '{name}': {len(t)} outputs, t = " + " ".join(f"{x:g}" for x in t))
-            for kind in ("nodal", "integ"):
-                for fname in st.field_names(name, kind):
-                    info = st.field_info(name, fname)
-                    print(f"  {kind:5s} {fname:16s} shape {info['shape']}  [{' '.join(info['components'])}]")
-    try:
-        from .offline.rom_store import rom_summary
-    except ImportError:  # offline stage not installed
-        return 0
-    text = rom_summary(args.store)
-    if text:
-        print(text)
-        from .online.calibration import calibration_summary
-        cal = calibration_summary(args.store)
-        print(cal if cal else "  calibration: none (romnet calibrate STORE fits one)")
+    """summarise a case store
+
+    Mesh size, element types, sets, problem definition, result fields and times of a case
+    store, and its ROM (with the calibration of its indicator)."""
+    from ..summary import store_summary
+    print(store_summary(args.store))
     return 0
 
 
 def cmd_verify_law(args):
-    from .verify_law import verify_law
+    """re-integrate the material law along imported strains
+
+    Re-integrate the store's material law at every integration point along the imported
+    total strain and temperature history and compare with the imported stress and cumulated
+    plastic strain. Last line: sigma_rel_err=<x> p_rel_err=<y>, preceded by eps_p_rel_err=<z>
+    when the series stores the inelastic strain tensor (max over outputs of the relative L2
+    norm over integration points)."""
+    from ..verify_law import verify_law
     report = verify_law(args.store, series=args.series, progress=_progress)
     print(report.table())
     print(report.summary())
@@ -105,6 +90,10 @@ def cmd_verify_law(args):
 
 
 def cmd_run(args):
+    """run a case directory (case.toml) end to end
+
+    Run the steps a case directory's case.toml lists (docs/architecture.md, "Settings": one
+    schema per table)."""
     from .runner import run_case
     steps = [x.strip() for x in args.steps.split(",") if x.strip()] if args.steps is not None else None
     return run_case(args.case, output=args.output, progress=_progress, steps=steps)
@@ -114,44 +103,25 @@ def cmd_run(args):
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="romnet", description=__doc__.splitlines()[0] + " Reduced-order "
                                 "models of nonlinear structural mechanics.")
-    from .environment import ReportAction
+    from ..environment import ReportAction
     p.add_argument("--version", action=ReportAction, help="romnet's version and stack (Python, numpy, ..., "
                    "MPI, PETSc: versions and where they come from), then exit")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("import", help="import an external code's results into a case store",
-                       description="Import a case (mesh, problem definition where the adapter reads one, "
-                                   "results) from an external FE code into an HDF5 case store.")
+    s = command(sub, "import", cmd_import)
     s.add_argument("code", nargs="?", help="adapter name (see --list), e.g. zset")
     s.add_argument("path", nargs="?", help="file or directory to import, e.g. case/cube.ut")
     s.add_argument("-o", "--output", help="case store to write (HDF5)")
     s.add_argument("--list", action="store_true", help="list the installed adapters and their extras")
-    s.set_defaults(func=cmd_import)
-
-    s = sub.add_parser("info", help="summarise a case store",
-                       description="Mesh size, element types, sets, problem definition, "
-                                   "result fields and times of a case store.")
-    s.add_argument("store", help="case store (HDF5)")
-    s.set_defaults(func=cmd_info)
-
-    s = sub.add_parser("verify-law", help="re-integrate the material law along imported strains",
-                       description="Re-integrate the store's material law at every integration point "
-                                   "along the imported total strain and temperature history and compare "
-                                   "with the imported stress and cumulated plastic strain. Last line: "
-                                   "sigma_rel_err=<x> p_rel_err=<y>, preceded by eps_p_rel_err=<z> when the "
-                                   "series stores the inelastic strain tensor (max over outputs of the "
-                                   "relative L2 norm over integration points).")
+    command(sub, "info", cmd_info).add_argument("store", help="case store (HDF5)")
+    s = command(sub, "verify-law", cmd_verify_law)
     s.add_argument("store", help="case store with a problem definition and imported results")
     s.add_argument("--series", default="imported", help="result series to check (default: imported)")
-    s.set_defaults(func=cmd_verify_law)
-
-    s = sub.add_parser("run", help="run a case directory (case.toml) end to end",
-                       description="Run the steps a case directory's case.toml lists.")
+    s = command(sub, "run", cmd_run)
     s.add_argument("case", help="case directory holding case.toml")
     s.add_argument("-o", "--output", help="output folder (default: out/<case name>)")
     s.add_argument("--steps", help="comma-separated steps to run instead of the case's (e.g. cluster,online,"
                    "report on the output folder of an earlier run: one batch job per stage)")
-    s.set_defaults(func=cmd_run)
 
     for module in COMMAND_MODULES:
         try:

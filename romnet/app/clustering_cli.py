@@ -3,11 +3,18 @@ PART...`` and ``romnet cluster STORE.h5``.
 
 ``train`` runs a family of HF simulations with sampled temperature fields into the store
 (:mod:`romnet.offline.training`), optionally followed by thermo-elastic snapshots
-(``--elastic N``, :mod:`romnet.offline.elastic_snapshots`); ``cluster`` clusters them, prints the a priori efficiency
-table, and writes the global ROM, the local ROMs and the classifier into ``/rom``
-(:mod:`romnet.offline.local_bases`). Both run under ``mpirun``; rank 0 prints.
+(``--elastic N``, :mod:`romnet.offline.elastic_snapshots`); ``cluster`` clusters them,
+prints the a priori efficiency table, and writes the global ROM, the local ROMs and the
+classifier into ``/rom`` (:mod:`romnet.offline.local_bases`). Both run under ``mpirun``;
+rank 0 prints. Settings: ``[training]`` (:class:`romnet.offline.training.TrainingSettings`)
+and ``[offline]`` (:mod:`romnet.offline.settings`) of ``--case`` / ``--config``; the
+options override them.
 """
 from __future__ import annotations
+
+from ..offline.settings import DISSIMILARITIES, ClusterSettings, OfflineSettings
+from ..offline.training import DEFAULT_FIELDS, TrainingSettings
+from .options import command, say, settings
 
 
 def parse_runs(spec: str) -> list:
@@ -35,42 +42,56 @@ def parse_runs(spec: str) -> list:
 
 def _case_training(case_dir):
     """(the [training] table, the generator script's SAMPLER or None) of a case directory."""
-    from ..config import load_case_config
-    from ..workflow.context import load_script
-    cfg = load_case_config(case_dir)
+    from .config import load_case_config
+    from .options import note
+    from .workflow.context import load_script
+    cfg = load_case_config(case_dir, note)
     gen = cfg.get("generate")
     mod = load_script(gen["script"]) if gen and gen.get("script") else None
     return cfg["training"], getattr(mod, "SAMPLER", None)
 
 
 def cmd_train(args):
-    from .. import mpi
+    """run a family of HF simulations with sampled temperature fields
+
+    Samples N temperature fields (hot spot + smooth perturbation, seeded), runs the HF solver
+    once per field with the store's problem (other loads kept) and appends series
+    train_000, train_001, ... and the /training index to the store. Complete runs are kept
+    when the command is run again."""
     from ..errors import InputError
     from ..hifi import SolverOptions
-    from .training import DEFAULT_FIELDS, run_training
+    from ..offline.training import run_training
     tr, sampler = _case_training(args.case) if args.case else ({}, None)
-    samples = args.samples if args.samples is not None else tr.get("samples")
-    if samples is None:
+    tr = {**tr, **{k: v for k, v in dict(samples=args.samples, seed=args.seed, increments=args.increments,
+                                          fields=args.fields.split(",") if args.fields else None,
+                                          elastic=args.elastic).items() if v is not None}}
+    if tr.get("samples") is None:
         raise InputError("romnet train: give --samples N (or --case CASE_DIR with [training] samples)")
-    seed = args.seed if args.seed is not None else tr.get("seed", 0)
-    increments = args.increments if args.increments is not None else tr.get("increments")
+    seed = tr.get("seed", TrainingSettings.seed)
+    # with --runs (one task of a job array) the thermo-elastic snapshots run once, on the merged store
     elastic = args.elastic if args.elastic is not None else (0 if args.runs else tr.get("elastic", 0))
+    fields = tr.get("fields") or list(DEFAULT_FIELDS)
     opts = SolverOptions(linear=args.linear, petsc_options=args.petsc_options or "", verbose=False)
-    fields = args.fields.split(",") if args.fields else (tr.get("fields") or DEFAULT_FIELDS)
     runs = parse_runs(args.runs) if args.runs else None
-    run_training(args.store, n_samples=samples, seed=seed, sampler=sampler, fields=fields, options=opts,
-                 n_increments=increments, progress=lambda m: mpi.rprint(m), runs=runs)
+    run_training(args.store, n_samples=tr["samples"], seed=seed, sampler=sampler, fields=fields, options=opts,
+                 n_increments=tr.get("increments"), progress=say, runs=runs)
     if elastic:
-        from .elastic_snapshots import run_elastic_snapshots
+        from ..offline.elastic_snapshots import run_elastic_snapshots
         run_elastic_snapshots(args.store, elastic, seed=seed, sampler=sampler, fields=fields, options=opts,
-                              progress=lambda m: mpi.rprint(m))
+                              progress=say)
     return 0
 
 
 def cmd_train_merge(args):
+    """gather training runs made in parts (job arrays) into one store
+
+    Copies the complete training runs (series train_NNN and their /training rows) of PART
+    stores (each a copy of the same case store trained with romnet train --runs) into
+    TARGET, in place and run by run. Parts of another case or family are refused; runs
+    already complete in TARGET are kept."""
     from .. import mpi
     from ..errors import InputError
-    from .training_merge import merge_training
+    from ..offline.training_merge import merge_training
     if mpi.comm().Get_size() > 1:
         raise InputError("romnet train-merge copies HDF5 data serially: run it without mpirun (one process)")
     merge_training(args.target, args.parts, progress=print)
@@ -78,43 +99,42 @@ def cmd_train_merge(args):
 
 
 def cmd_cluster(args):
-    from .. import mpi
-    from .local_bases import run_clustering
-    from .pipeline import load_config
-    cfg = load_config(args.config)
-    cfg.pop("series", None)
-    for key, opt in (("pod_tol", args.pod_tol), ("ecm_tol", args.ecm_tol),
-                     ("pod_max_modes", args.pod_max_modes)):
-        if opt is not None:
-            cfg[key] = opt
-    cfg["series"] = "imported"
-    rep = run_clustering(args.store, clusters=args.clusters, max_clusters=args.max_clusters,
-                         dissimilarity=args.dissimilarity, modes=args.modes, config=cfg,
-                         seed=args.seed, classifier=not args.no_classifier,
-                         progress=lambda m: mpi.rprint(m))
+    """cluster training simulations into local ROMs (+ classifier)
+
+    Clusters the training simulations of a store (romnet train) with k-medoids on an
+    angle-based dissimilarity, prints the a priori criterion (mean projection error of the
+    training snapshots on local vs global bases with equal modes, k = 1 .. max-clusters,
+    angle vs Euclidean), and writes the global ROM, one local ROM per cluster and the
+    classifier into /rom (docs/rom-schema.md)."""
+    from ..offline.local_bases import run_clustering
+    off = settings(args, "offline", dict(pod_tol=args.pod_tol, ecm_tol=args.ecm_tol,
+                                         pod_max_modes=args.pod_max_modes, clusters=args.clusters,
+                                         max_clusters=args.max_clusters, dissimilarity=args.dissimilarity))
+    cfg = {k: v for k, v in off.items() if k in OfflineSettings.__dataclass_fields__}
+    cfg["series"] = "imported"           # ignored: the training series are used
+    clusters = off.get("clusters", ClusterSettings.clusters)
+    rep = run_clustering(args.store, clusters=None if clusters == "auto" else clusters,
+                         max_clusters=off.get("max_clusters", ClusterSettings.max_clusters),
+                         dissimilarity=off.get("dissimilarity", ClusterSettings.dissimilarity), modes=args.modes,
+                         config=cfg, seed=args.seed, classifier=not args.no_classifier, progress=say)
     for k in rep["chosen"]:
         c = rep["classifier"].get(k)
         acc = f", classifier CV accuracy {c['cv_accuracy']:.3f} (chance {c['chance']:.3f})" if c else ""
         modes = [r["modes"]["U"] for r in rep["local"][k]]
-        mpi.rprint(f"cluster done: k={k}, local U modes {modes}{acc}")
+        say(f"cluster done: k={k}, local U modes {modes}{acc}")
     return 0
 
 
 def register(subparsers):
-    s = subparsers.add_parser(
-        "train", help="run a family of HF simulations with sampled temperature fields",
-        description="Samples N temperature fields (hot spot + smooth perturbation, seeded), runs "
-                    "the HF solver once per field with the store's problem (other loads kept) and "
-                    "appends series train_000, train_001, ... and the /training index to the store. "
-                    "Complete runs are kept when the command is run again.")
+    s = command(subparsers, "train", cmd_train)
     s.add_argument("store", help="case store (HDF5) with mesh and problem")
     s.add_argument("--case", help="case directory: take samples, seed, increments, fields, elastic "
                    "([training] of its case.toml) and the temperature sampler (SAMPLER of its [generate] "
                    "script) from it; the options below override")
     s.add_argument("--samples", type=int, help="number of training simulations (required without --case)")
-    s.add_argument("--seed", type=int, help="seed of the family (default 0)")
+    s.add_argument("--seed", type=int, help=f"seed of the family (default {TrainingSettings.seed})")
     s.add_argument("--increments", type=int, help="replace the stepping by this many equal increments")
-    s.add_argument("--fields", help="comma-separated fields to store (default U,stress,p,plastic_strain)")
+    s.add_argument("--fields", help=f"comma-separated fields to store (default {','.join(DEFAULT_FIELDS)})")
     s.add_argument("--elastic", type=int,
                    help="also run this many thermo-elastic snapshots (series elastic_NNN: one linear "
                         "increment to the peak of the loading, plasticity off; romnet cluster adds "
@@ -124,32 +144,17 @@ def register(subparsers):
                    "of a job array, on its own copy of the case store; gather with romnet train-merge)")
     s.add_argument("--linear", default="auto", help="HF linear solver: auto | scipy | petsc")
     s.add_argument("--petsc-options", help="PETSc options string for the HF solver")
-    s.set_defaults(func=cmd_train)
-
-    m = subparsers.add_parser(
-        "train-merge", help="gather training runs made in parts (job arrays) into one store",
-        description="Copies the complete training runs (series train_NNN and their /training rows) of "
-                    "PART stores (each a copy of the same case store trained with romnet train --runs) "
-                    "into TARGET, in place and run by run. Parts of another case or family are refused; "
-                    "runs already complete in TARGET are kept.")
+    m = command(subparsers, "train-merge", cmd_train_merge)
     m.add_argument("target", help="case store to gather the runs into (e.g. the original case store)")
     m.add_argument("parts", nargs="+", help="part stores (romnet train --runs ...)")
-    m.set_defaults(func=cmd_train_merge)
-
-    c = subparsers.add_parser(
-        "cluster", help="cluster training simulations into local ROMs (+ classifier)",
-        description="Clusters the training simulations of a store (romnet train) with k-medoids on an "
-                    "angle-based dissimilarity, prints the a priori criterion (mean projection error "
-                    "of the training snapshots on local vs global bases with equal modes, k = 1 .. "
-                    "max-clusters, angle vs Euclidean), and writes the global ROM, one local ROM per "
-                    "cluster and the classifier into /rom (docs/rom-schema.md).")
+    c = command(subparsers, "cluster", cmd_cluster)
     c.add_argument("store", help="case store with a training family")
     c.add_argument("--clusters", type=int, nargs="+", help="number(s) of clusters to build local ROMs "
                    "for (default: chosen from the criterion)")
-    c.add_argument("--max-clusters", type=int, default=6, help="largest k of the criterion table (default 6)")
-    c.add_argument("--dissimilarity", default="angle",
-                   choices=["angle", "principal", "chordal", "snapshot-angle", "euclidean"],
-                   help="dissimilarity between simulations (default angle)")
+    c.add_argument("--max-clusters", type=int, default=None,
+                   help=f"largest k of the criterion table (default {ClusterSettings.max_clusters})")
+    c.add_argument("--dissimilarity", default=None, choices=DISSIMILARITIES,
+                   help=f"dissimilarity between simulations (default {ClusterSettings.dissimilarity})")
     c.add_argument("--modes", type=int, help="modes per basis in the criterion (default: global basis "
                    "with 10%% relative projection error)")
     c.add_argument("--seed", type=int, default=0, help="seed of k-medoids and classifier CV")
@@ -158,4 +163,3 @@ def register(subparsers):
     c.add_argument("--pod-max-modes", type=int, help="cap on displacement modes of the ROMs")
     c.add_argument("--ecm-tol", type=float, help="ECM tolerance of the ROMs")
     c.add_argument("--no-classifier", action="store_true", help="do not fit the classifier")
-    c.set_defaults(func=cmd_cluster)

@@ -1,6 +1,6 @@
 """``romnet run CASE_DIR``: the steps of a case directory, timed, with progress.
 
-The steps and their tables: :mod:`romnet.workflow`; the settings: :mod:`romnet.config`.
+The steps and their tables: :mod:`romnet.app.workflow`; the settings: :mod:`romnet.app.config`.
 Every MPI rank runs every step (``mpirun -n N romnet run CASE_DIR``); rank 0 prints, and
 writes ``out/<name>/run.json`` (settings file, steps, seconds per step) after each step.
 """
@@ -9,15 +9,16 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from .. import mpi
+from ..errors import ConfigError
 from .config import load_case_config
-from .errors import ConfigError
 
 
 def run_case(case_dir, output=None, progress=print, steps=None) -> int:
     """Run the steps of ``case_dir/case.toml`` (or ``steps``, a subset run on the output
     folder of an earlier run: batch jobs one stage at a time)."""
     from .workflow import STEPS, Context
-    cfg = load_case_config(case_dir)
+    cfg = load_case_config(case_dir, note=lambda m: mpi.rprint(f"romnet: note: {m}"))
     if steps is not None:
         unknown = [s for s in steps if s not in STEPS]
         if unknown or not steps:

@@ -35,8 +35,8 @@ Error measures (the HF reference is b, the ROM a; outputs k = 0 .. cycles x n_in
 by time; output k > 0 belongs to cycle ``ceil(k / n_inc)``):
 
 * ``u_rel_err[k] = ||U_a(k) - U_b(k)|| / max(||U_b(k)||, 1e-2 max_j ||U_b(j)||)``, L2 over
-  all nodes and components, ``U_a = Phi a`` (the same measure as
-  :func:`romnet.hifi.compare_stores`);
+  all nodes and components, ``U_a = Phi a`` (:func:`romnet.metrics.relative_errors`, the
+  measure of :func:`romnet.hifi.compare_stores`; here from norms summed over the ranks);
 * ``p_rel_err[k]`` the same with the cumulated plastic strain p over ALL integration points
   of the mesh, ``p_a`` the Gappy-POD reconstruction of the online run
   (:meth:`OnlineResult.reconstruct`); p is non-decreasing in time, so in the last cycle the
@@ -67,15 +67,21 @@ import hashlib
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from . import mpi
-from .mpi import allreduce_array
-from .errors import ConfigError, InputError
+from .. import mpi
+from ..errors import ConfigError, InputError
+from ..metrics import floored_ratio, relative_errors
+from ..mpi import allreduce_array
+from ..offline.settings import OfflineSettings
+from ..online.settings import OnlineSettings
+from ..settings import Bool, Int, Num, check_table, defaults, setting
 
 __all__ = [
+    "CycleSettings",
     "DEFAULTS",
     "check_settings",
     "cycle_errors",
@@ -83,44 +89,30 @@ __all__ = [
     "run_cycle_extrapolation",
 ]
 
-#: settings of ``[cycles]`` (case.toml) and their defaults
-DEFAULTS = dict(cycles=10, train_cycles=1, pod_tol=1e-6, ecm_tol=1e-5, ecm_max_points=None,
-                enrich=False, tolerance=1e-3, hf_reference=True, reuse=True)
 
-_KINDS = dict(cycles="int", train_cycles="int", pod_tol="pos", ecm_tol="pos",
-              ecm_max_points="int_or_none", enrich="bool", tolerance="pos", hf_reference="bool",
-              reuse="bool")
+@dataclass
+class CycleSettings:
+    """``[cycles]`` of a case.toml (the step cycles)."""
+    cycles: int = setting(10, Int(ge=1), "cycles of the online run and of the HF reference")
+    train_cycles: int = setting(1, Int(ge=1), "cycles of the HF training run (<= cycles)")
+    pod_tol: float = setting(OfflineSettings.pod_tol, Num(gt=0), "POD tolerance of the ROM ([offline] pod_tol)")
+    ecm_tol: float = setting(OfflineSettings.ecm_tol, Num(gt=0), "ECM tolerance of the ROM ([offline] ecm_tol)")
+    ecm_max_points: int = setting(None, Int(ge=1), "cap on the ECM points")
+    enrich: bool = setting(False, Bool, "adaptive enrichment of the online run")
+    tolerance: float = setting(OnlineSettings.tolerance, Num(gt=0), "indicator tolerance of the enrichment")
+    hf_reference: bool = setting(True, Bool, "run the HF reference of all cycles and measure the errors")
+    reuse: bool = setting(True, Bool, "reuse complete HF runs of a previous run with the same fingerprint")
+
+
+#: settings of ``[cycles]`` (case.toml) and their defaults
+DEFAULTS = defaults(CycleSettings)
 
 
 def check_settings(settings=None) -> dict:
     """DEFAULTS updated by ``settings`` (dict or None), validated: an unknown key or a
     value of the wrong type raises :class:`ConfigError` naming the key."""
-    cfg = dict(DEFAULTS)
-    if settings is None:
-        return cfg
-    if not isinstance(settings, dict):
-        raise ConfigError(f"[cycles]: settings must be a table, got {type(settings).__name__}")
-    for key, v in settings.items():
-        if key not in DEFAULTS:
-            raise ConfigError(f"[cycles] {key}: unknown setting (known: {', '.join(sorted(DEFAULTS))})")
-        kind = _KINDS[key]
-        is_int = isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-        if kind == "bool":
-            ok = isinstance(v, (bool, np.bool_))
-            want = "true or false"
-        elif kind == "int":
-            ok = is_int and v >= 1
-            want = "an integer >= 1"
-        elif kind == "int_or_none":
-            ok = v is None or (is_int and v >= 1)
-            want = "an integer >= 1"
-        else:
-            ok = (is_int or isinstance(v, (float, np.floating))) and not isinstance(v, bool) \
-                and math.isfinite(float(v)) and float(v) > 0
-            want = "a number > 0"
-        if not ok:
-            raise ConfigError(f"[cycles] {key}: must be {want}, got {v!r}")
-        cfg[key] = v.item() if isinstance(v, np.generic) else v
+    cfg = {**DEFAULTS, **check_table({} if settings is None else settings, CycleSettings, None, "cycles",
+                                     fill=False)}
     if cfg["train_cycles"] > cfg["cycles"]:
         raise ConfigError(f"[cycles] train_cycles: {cfg['train_cycles']} is more than cycles = {cfg['cycles']}")
     return cfg
@@ -178,7 +170,7 @@ def _fingerprint(mesh, problem, options) -> str:
     definition (every array included), HF options."""
     from dataclasses import asdict
 
-    from .problem import as_jsonable
+    from ..problem import as_jsonable
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(mesh.coordinates, dtype=float).tobytes())
     for b in mesh.blocks:
@@ -194,10 +186,10 @@ def _hf_run(mesh, problem, out_dir, name, reuse, options, comm, say):
     ``<name>.json`` has the same fingerprint and the run is complete (else run again from
     the start: the wall time of an interrupted run is unknown). Returns (path, wall
     seconds, reused)."""
-    from .case import Case
-    from .hifi import run_hifi
-    from .online.solver import schedule
-    from .store import CaseStore, write_case
+    from ..case import Case
+    from ..hifi import run_hifi
+    from ..online.solver import schedule
+    from ..store import CaseStore, write_case
     root = comm.Get_rank() == 0
     out = out_dir / f"{name}.h5"
     inp = out_dir / f"{name}-input.h5"
@@ -246,8 +238,8 @@ def cycle_errors(res, reference, n_inc, comm=None) -> dict:
     output and per cycle (definitions: module docstring). Collective: each rank reads and
     reconstructs its own block of nodes / integration points; norms are summed with one
     Allreduce. Returns plain lists / floats (the same on every rank)."""
-    from .online.reconstruction import Gappy
-    from .store import CaseStore
+    from ..online.reconstruction import Gappy
+    from ..store import CaseStore
     comm = comm or mpi.comm()
     model = res.model
     n_t = len(res.times)
@@ -286,8 +278,7 @@ def cycle_errors(res, reference, n_inc, comm=None) -> dict:
     pmax_hf, pmax_rom = pmax[:n_t], pmax[n_t:]
 
     def rel(d2, b2):
-        nb = np.sqrt(b2)
-        return np.sqrt(d2) / np.maximum(nb, 1e-2 * nb.max() if nb.size else 1.0)
+        return floored_ratio(np.sqrt(d2), np.sqrt(b2))
 
     eu, ep, eg = rel(du, ub), rel(dp, pbn), rel(dg, pbn)
     pv = res.point_values.get("p", [])
@@ -295,8 +286,7 @@ def cycle_errors(res, reference, n_inc, comm=None) -> dict:
     epts = None
     if same_points:
         pr = np.array([np.asarray(v)[:, 0] for v in pv])
-        nb = np.linalg.norm(p_pts_hf, axis=1)
-        epts = np.linalg.norm(pr - p_pts_hf, axis=1) / np.maximum(nb, 1e-2 * nb.max())
+        epts = relative_errors(pr, p_pts_hf)
     n_cyc = (n_t - 1) // n_inc
 
     def per_cycle(x, f=np.max):
@@ -334,10 +324,10 @@ def run_cycle_extrapolation(store, out_dir, settings: dict, progress=print) -> d
     the errors of :func:`cycle_errors` (u/p_rel_err per output, ``*_cycle`` lists of length
     ``cycles``, u/p_rel_err_max, u/p_rel_err_last_cycle, p evolution); without it these are
     None and only ``p_max_rom_cycle`` is given."""
-    from .hifi import SolverOptions
-    from .offline.pipeline import run_offline
-    from .online import load_rom
-    from .store import CaseStore
+    from ..hifi import SolverOptions
+    from ..offline.pipeline import run_offline
+    from ..online import load_rom
+    from ..store import CaseStore
     cfg = check_settings(settings)
     comm = mpi.comm()
     root = comm.Get_rank() == 0

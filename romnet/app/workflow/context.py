@@ -9,8 +9,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import mpi
-from ..errors import ConfigError, InputError
+from ... import mpi
+from ...errors import ConfigError, InputError
 
 
 def load_script(path):
@@ -39,7 +39,7 @@ def load_script(path):
 
 @dataclass
 class Context:
-    """cfg: validated case.toml (:func:`romnet.config.load_case_config`); out: output
+    """cfg: validated case.toml (:func:`romnet.app.config.load_case_config`); out: output
     folder; store: the case store ``out/case.h5``; timings: [(step, seconds)] of the steps
     done; results: {step: dict} for the report."""
     cfg: dict
@@ -111,12 +111,10 @@ class Context:
         mod = self.script_module()
         if mod is not None and getattr(mod, "SAMPLER", None) is not None:
             return mod.SAMPLER
-        from ..sampling import HotSpotSampler
-        from ..store import CaseStore
-        with CaseStore(self.store) as st:
-            if "training" in st.f:
-                s = st.f["training"].attrs["sampler"]
-                return HotSpotSampler(**json.loads(s))
+        from ...offline.training import training_family
+        fam = training_family(self.store)
+        if fam is not None:
+            return fam["sampler"]
         raise InputError("no temperature sampler: the case has no [generate] script with a SAMPLER and "
                          "the store no training family", self.store)
 
