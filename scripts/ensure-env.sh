@@ -133,7 +133,7 @@ if _romnet_needs_install; then
         _romnet_pip install --quiet -e "$ROMNET_ROOT[$EXTRAS]"
     fi
     printf '%s\n%s\n' "$ROMNET_MPI" "$ROMNET_EXTRAS" > "$STAMP"
-    "$VENV/bin/python" -m romnet.environment --stack > "$STACK" || echo "[setup] warning: romnet.environment failed" >&2
+    "$VENV/bin/python" -m romnet.app.environment --stack > "$STACK" || echo "[setup] warning: romnet.app.environment failed" >&2
     _t1=$(date +%s.%N)
     printf '[setup] environment ready in %.1f s\n' "$(echo "$_t1 - $_t0" | bc -l 2>/dev/null || python3 -c "print($_t1-$_t0)")"
 else

@@ -172,7 +172,8 @@ def test_csr_assembly_same_matrix_as_coo():
         assert (s_coo.backend.assembly.kind, s_csr.backend.assembly.kind) == ("coo", "csr")
         assert its_coo == its_csr
         assert np.linalg.norm(U_csr - U_coo) <= 1e-12 * np.linalg.norm(U_coo)
-    values = np.random.default_rng(0).normal(size=s_coo.model.coo_rows.size)
+    assert s_coo.backend.assembly.size == s_csr.backend.assembly.size
+    values = np.random.default_rng(0).normal(size=s_coo.backend.assembly.size)
     mats = []
     for s in (s_coo, s_csr):
         s.backend.assembly.set_values(values)

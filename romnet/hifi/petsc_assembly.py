@@ -38,6 +38,7 @@ class CooAssembly:
     def __init__(self, PETSc, A, layout, comm, coo_rows, coo_cols):
         IT = PETSc.IntType
         self.PETSc, self.A = PETSc, A
+        self.size = len(coo_rows)            # values per assembly
         A.setPreallocationCOO(np.asarray(coo_rows, dtype=IT), np.asarray(coo_cols, dtype=IT))
 
     def set_values(self, values):
@@ -53,6 +54,7 @@ class CsrAssembly:
     def __init__(self, PETSc, A, layout, comm, coo_rows, coo_cols):
         IT = PETSc.IntType
         self.PETSc, self.A = PETSc, A
+        self.size = len(coo_rows)            # values per assembly
         rows = np.asarray(coo_rows, dtype=np.int64)
         cols = np.asarray(coo_cols, dtype=np.int64)
         d, n_loc, n_own = layout.dim, layout.n_local, layout.n_owned

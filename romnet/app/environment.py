@@ -5,8 +5,8 @@ is imported from (a venv's ``site-packages``, the system's ``dist-packages``, a 
 module...), the MPI library behind mpi4py (``MPI.Get_library_version()``, first line) and
 the PETSc behind petsc4py (:func:`romnet.hifi.linear.petsc_description`: version, where it
 comes from, external solvers). Nothing here fails: a missing or broken package is reported
-as such. ``python -m romnet.environment`` prints the report; ``--stack`` only its MPI and
-PETSc lines.
+as such. ``python -m romnet.app.environment`` prints the report; ``--stack`` only its MPI
+and PETSc lines.
 """
 from __future__ import annotations
 
@@ -53,9 +53,9 @@ def mpi_library():
 
 def report():
     """[(name, description)] of romnet's stack (see the module docstring)."""
-    from . import __version__
-    from .hifi.linear import petsc_description
-    rows = [("romnet", f"{__version__} ({Path(__file__).parent})"),
+    from .. import __version__
+    from ..hifi.linear import petsc_description
+    rows = [("romnet", f"{__version__} ({Path(__file__).parents[1]})"),
             ("Python", f"{platform.python_version()} ({sys.executable})")]
     for dist, mod in PACKAGES:
         version, where = _module(mod)
@@ -93,7 +93,7 @@ class ReportAction(argparse.Action):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m romnet.environment", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m romnet.app.environment", description=__doc__.splitlines()[0])
     ap.add_argument("--stack", action="store_true", help="only the MPI and PETSc lines")
     args = ap.parse_args(argv)
     print(format_report(names=("MPI", "PETSc") if args.stack else None))
