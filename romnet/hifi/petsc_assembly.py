@@ -30,15 +30,24 @@ def assembly_kinds(PETSc):
     return (["coo"] if hasattr(PETSc.Mat, "setPreallocationCOO") else []) + ["csr"]
 
 
-class CooAssembly:
+class _Assembly:
+    """``kind``; ``size``: values per assembly (the COO pattern's length)."""
+
+    kind = "?"
+
+    def __init__(self, PETSc, A, coo_rows):
+        self.PETSc, self.A = PETSc, A
+        self.size = len(coo_rows)
+
+
+class CooAssembly(_Assembly):
     """``setPreallocationCOO`` once, ``setValuesCOO`` (INSERT: duplicates summed) per call."""
 
     kind = "coo"
 
     def __init__(self, PETSc, A, layout, comm, coo_rows, coo_cols):
+        super().__init__(PETSc, A, coo_rows)
         IT = PETSc.IntType
-        self.PETSc, self.A = PETSc, A
-        self.size = len(coo_rows)            # values per assembly
         A.setPreallocationCOO(np.asarray(coo_rows, dtype=IT), np.asarray(coo_cols, dtype=IT))
 
     def set_values(self, values):
@@ -46,15 +55,14 @@ class CooAssembly:
         self.A.setValuesCOO(np.asarray(values, dtype=PETSc.ScalarType), addv=PETSc.InsertMode.INSERT)
 
 
-class CsrAssembly:
+class CsrAssembly(_Assembly):
     """Local CSR of the summed COO entries, added with ``setValuesLocalCSR`` per call."""
 
     kind = "csr"
 
     def __init__(self, PETSc, A, layout, comm, coo_rows, coo_cols):
+        super().__init__(PETSc, A, coo_rows)
         IT = PETSc.IntType
-        self.PETSc, self.A = PETSc, A
-        self.size = len(coo_rows)            # values per assembly
         rows = np.asarray(coo_rows, dtype=np.int64)
         cols = np.asarray(coo_cols, dtype=np.int64)
         d, n_loc, n_own = layout.dim, layout.n_local, layout.n_owned
