@@ -1,4 +1,5 @@
-"""Adapter registry.
+"""Adapter registry (in the FE layer: the cases it returns are validated by
+:mod:`romnet.validate`, which needs the element kernel).
 
 An adapter turns one external code's files into a :class:`romnet.case.Case`. Adapters are
 plugins: they are found through the ``romnet.adapters`` entry-point group, so the core
@@ -66,14 +67,23 @@ def get_adapter(name: str) -> Adapter:
     return adapter
 
 
-def import_case(code: str, path, progress=None):
+def import_case(code: str, path, progress=None, validation=None):
     """Read ``path`` with the adapter ``code`` (found through the registry) and return the
-    :class:`romnet.case.Case` (mesh, problem where the adapter reads one, results). An
-    unknown or unavailable adapter is a :class:`ConfigError`; bad input an
-    :class:`romnet.errors.InputError` naming the file and the place."""
+    :class:`romnet.case.Case` (mesh, problem where the adapter reads one, results),
+    validated (:func:`romnet.validate.validate_case`: finite and plausible values,
+    connectivity, Jacobians, material bounds; ``validation`` the ``[validation]`` settings
+    relaxing a check, None: the defaults). An unknown or unavailable adapter is a
+    :class:`ConfigError`; bad input an :class:`romnet.errors.InputError` naming the file
+    and the place."""
     from pathlib import Path
+
+    from .validate import validate_case
     adapter = get_adapter(code)
     ok, why = adapter.available()
     if not ok:
         raise ConfigError(f"adapter '{code}' unavailable: {why}")
-    return adapter.read(Path(path), progress=progress)
+    case = adapter.read(Path(path), progress=progress)
+    warnings = validate_case(case, Path(path), validation)
+    for w in warnings if progress else ():
+        progress(f"warning: {w}")
+    return case

@@ -23,7 +23,7 @@ import numpy as np
 from .errors import ConfigError, StoreError
 from .fe.elements import get_element_type
 
-#: romnet type -> meshio cell type
+#: romnet base type (``ElementType.base``: formulation variants share it) -> meshio cell type
 VTK_CELLS = {"c3d4": "tetra", "c3d10": "tetra10", "c3d6": "wedge", "c3d15": "wedge15",
              "c3d8": "hexahedron", "c3d20": "hexahedron20", "cpe3": "triangle", "cpe6": "triangle6",
              "cpe4": "quad", "cpe8": "quad8"}
@@ -35,7 +35,7 @@ def vtk_permutation(etype: str) -> np.ndarray:
     """Indices p such that ``vtk_conn = romnet_conn[:, p]`` (corner permutation, mid-edge
     nodes following their edges)."""
     et = get_element_type(etype)
-    corners = _CORNERS_TO_VTK.get(et.name, list(range(et.n_corners)))
+    corners = _CORNERS_TO_VTK.get(et.base, list(range(et.n_corners)))
     if not et.edges:
         return np.array(corners)
     lookup = {}
@@ -88,7 +88,7 @@ def export_xdmf(store, series: str | None, out_path, fields=None, progress=None)
                                  f"(has: {', '.join(nodal + integ)})")
             nodal = [f for f in nodal if f in fields]
             integ = [f for f in integ if f in fields]
-        cells = [(VTK_CELLS[b.etype], b.connectivity[:, vtk_permutation(b.etype)]) for b in mesh.blocks]
+        cells = [(VTK_CELLS[get_element_type(b.etype).base], b.connectivity[:, vtk_permutation(b.etype)]) for b in mesh.blocks]
         n_ip = [get_element_type(b.etype).n_ip for b in mesh.blocks]
         bounds = np.concatenate([[0], np.cumsum([b.n_elements * k for b, k in zip(mesh.blocks, n_ip)])])
         for f in integ:

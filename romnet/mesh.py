@@ -5,7 +5,7 @@ Conventions
 * Nodes: ``coordinates`` (n_nodes, dim) float64, ``node_ids`` (n_nodes,) the ids of the
   source file. Everything else refers to nodes by **0-based index** into these arrays.
 * Elements are grouped in blocks of one element type (names of :mod:`romnet.fe.elements`:
-  ``c3d4 c3d10 c3d6 c3d15 c3d8 c3d20 cpe3 cpe6 cpe4 cpe8``). Local node order is romnet's
+  ``romnet.fe.SOLID_TYPES``: ``c3d4 ... c3d20``, their reduced variants, ``cpe* cps* cax*``). Local node order is romnet's
   (Abaqus/CalculiX order, see ``docs/conventions.md``); adapters permute into it.
 * Elements are numbered 0..n_elements-1 across blocks in block order; element sets hold
   these indices. ``element_ids`` keeps the source ids.

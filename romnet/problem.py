@@ -168,9 +168,12 @@ class Temperature:
 
 @dataclass
 class MaterialAssignment:
+    """``spec`` on the elements of ``element_set``; ``thickness`` [L] of plane (strain or
+    stress) elements (the section's, None = 1; ignored by 3D and axisymmetric elements)."""
     element_set: str
     spec: dict
     source: str = ""
+    thickness: float | None = None
 
 
 @dataclass
@@ -250,7 +253,8 @@ class Problem:
             lines.append(f"  time {t[0]:g} -> {t[-1]:g}, {len(t) - 1} increments, "
                          f"{self.stepping.cycles} cycle(s), ratio {self.stepping.ratio:g}")
         for m in self.materials:
-            lines.append(f"  material on {m.element_set}: {describe_material(m.spec)}")
+            lines.append(f"  material on {m.element_set}: {describe_material(m.spec)}"
+                         + (f", thickness {m.thickness:g}" if m.thickness not in (None, 1.0) else ""))
         for d in self.dirichlet:
             if d.hold:
                 val = "held"

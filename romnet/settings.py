@@ -29,7 +29,7 @@ import numpy as np
 
 from .errors import ConfigError
 
-__all__ = ["Kind", "Int", "Num", "Bool", "Str", "ListOf", "OneOf", "Const", "PathKind", "Any", "setting",
+__all__ = ["Kind", "Int", "Num", "Name", "Bool", "Str", "ListOf", "OneOf", "Const", "PathKind", "Any", "setting",
            "Setting", "specs", "defaults", "check_table", "describe", "REQUIRED"]
 
 
@@ -56,16 +56,29 @@ def _is_num(v):
     return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(float(v))
 
 
-def Int(ge=None) -> Kind:
-    """An integer (``ge``: smallest allowed value)."""
-    return Kind(lambda v: _is_int(v) and (ge is None or v >= ge),
-                "an integer" + ("" if ge is None else f" >= {ge}"))
+def Int(ge=None, le=None) -> Kind:
+    """An integer (``ge`` / ``le``: smallest / largest allowed value)."""
+    text = "an integer" + ("" if ge is None else f" >= {ge}") + ("" if le is None else
+                                                                  f"{' and' if ge is not None else ''} <= {le:g}")
+    return Kind(lambda v: _is_int(v) and (ge is None or v >= ge) and (le is None or v <= le), text)
 
 
-def Num(gt=None, ge=None) -> Kind:
-    """A finite number (``gt`` / ``ge``: exclusive / inclusive lower bound)."""
-    text = "a number" + (f" > {gt:g}" if gt is not None else "") + (f" >= {ge:g}" if ge is not None else "")
-    return Kind(lambda v: _is_num(v) and (gt is None or v > gt) and (ge is None or v >= ge), text)
+def Num(gt=None, ge=None, le=None) -> Kind:
+    """A finite number (``gt`` / ``ge``: exclusive / inclusive lower bound; ``le``:
+    inclusive upper bound)."""
+    text = "a number" + (f" > {gt:g}" if gt is not None else "") + (f" >= {ge:g}" if ge is not None else "") \
+        + ("" if le is None else f"{' and' if gt is not None or ge is not None else ''} <= {le:g}")
+    return Kind(lambda v: _is_num(v) and (gt is None or v > gt) and (ge is None or v >= ge)
+                and (le is None or v <= le), text)
+
+
+def Name() -> Kind:
+    """A plain file or folder name: letters, digits, ``.``, ``_``, ``-`` (not starting
+    with ``.``), at most 100 characters (no path separator: it cannot leave its folder)."""
+    import re
+    pat = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,99}")
+    return Kind(lambda v: isinstance(v, str) and pat.fullmatch(v) is not None,
+                "a plain name (letters, digits, '.', '_', '-'; no '/', not starting with '.'; 1-100 characters)")
 
 
 Bool = Kind(lambda v: isinstance(v, (bool, np.bool_)), "true or false")

@@ -140,7 +140,11 @@ def verify_law(store_path, series="imported", progress=None) -> LawCheckReport:
         raise RomnetError(f"{store_path}: strain has {strain.shape[1]} integration points, the mesh "
                           f"gives {n_ip_total}")
     point_mat = material_of_points(mesh, problem, kernels, n_ip_total)
-    laws = [build_law(m.spec) for m in problem.materials]
+    from .fe.plane_stress import wrap_law
+    plane_stress = np.concatenate([np.full(b - a, k.kinematics == "plane_stress") for k, a, b in kernels])
+    # plane-stress elements: sigma33 = 0 solved by the wrapper (the imported e33 is not used)
+    laws = [wrap_law(build_law(m.spec), plane_stress[point_mat == i], m.element_set)
+            for i, m in enumerate(problem.materials)]
 
     def ip_temperature(t):
         if problem.temperature is None:

@@ -1,77 +1,29 @@
 """Fuzz every adapter with mutated real sample files (seeded): truncations, flipped bytes,
 changed digits (wrong counts and ids), deleted/duplicated lines, garbage, empty files.
 
-For at least ``N_PER_ADAPTER`` mutated inputs per adapter: no exception other than a
-RomnetError subclass, every error message names the file, no read takes more than
-``FUZZ_TIMEOUT`` s, and no store is left after a failed import (store written with the
-atomic ``write_case`` only after a successful read). Inputs are read by
-tests/fuzz_worker.py in subprocesses (one per adapter, run concurrently) so a crash of a
+For at least ``N_PER_ADAPTER`` mutated inputs per adapter, read through the registry
+(``romnet.import_case``: the adapter, then the validation of romnet/validate.py): no
+exception other than a RomnetError subclass, every error message names the file and is
+printable, no read takes more than ``FUZZ_TIMEOUT`` s, no memory blow-up (4 GiB address
+space limit), no silent non-finite value (an accepted case holds none without a
+warning), and no store is left after a failed import (store written with the atomic
+``write_case`` only after a successful read). Inputs are read by tests/fuzz_worker.py in
+subprocesses (one per adapter, run concurrently: tests/fuzz_harness.py) so a crash of a
 vendor reader fails the test instead of the session. Success on a mutated file is allowed.
+``pytest -s`` prints the counts; ``python bench/fuzz_thorough.py`` is the longer run.
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
+import fuzz_harness as fh
 import numpy as np
 import pytest
 from conftest import make_small_case
 
 N_PER_ADAPTER = 210
-FUZZ_TIMEOUT = 5
-WORKER = Path(__file__).with_name("fuzz_worker.py")
-
-
-def mutate(data: bytes, rng: np.random.Generator) -> bytes:
-    """One random mutation of ``data``."""
-    op = rng.integers(10)
-    n = len(data)
-    if n == 0 or op == 0:
-        return b"" if rng.random() < 0.3 else data[: int(rng.integers(0, max(n, 1)))]  # empty / truncated
-    b = bytearray(data)
-    if op == 1:  # flipped bytes
-        for _ in range(int(rng.integers(1, 6))):
-            k = int(rng.integers(n))
-            b[k] ^= 1 << int(rng.integers(8))
-        return bytes(b)
-    digits = [i for i in rng.integers(0, n, size=200) if 48 <= b[i] <= 57]
-    if op in (2, 3, 4) and digits:  # changed digits: counts, ids, values
-        for i in digits[: int(rng.integers(1, 4))]:
-            b[i] = int(rng.choice(list(b"0123456789" if op != 4 else b"9Xx-.+ E")))
-        return bytes(b)
-    lines = data.split(b"\n")
-    if op == 5 and len(lines) > 2:  # deleted line
-        del lines[int(rng.integers(len(lines)))]
-        return b"\n".join(lines)
-    if op == 6 and len(lines) > 2:  # duplicated line
-        k = int(rng.integers(len(lines)))
-        lines.insert(k, lines[k])
-        return b"\n".join(lines)
-    if op == 7:  # garbage inserted
-        k = int(rng.integers(n))
-        return data[:k] + rng.integers(0, 256, size=int(rng.integers(1, 40))).astype(np.uint8).tobytes() + data[k:]
-    if op == 8:  # big number
-        k = int(rng.integers(n))
-        return data[:k] + b"99999999999" + data[k:]
-    k = int(rng.integers(n))  # zeroed block
-    return data[:k] + b"\0" * int(rng.integers(1, 64)) + data[k + 64:]
-
-
-def _make_cases(base: Path, templates: list, entry_of, rng, count: int) -> list:
-    """templates: list of (files dict name -> bytes, target name). Returns entry paths."""
-    paths = []
-    for i in range(count):
-        files, target = templates[i % len(templates)]
-        d = base / f"{i:04d}"
-        d.mkdir(parents=True)
-        for name, data in files.items():
-            (d / name).write_bytes(mutate(data, rng) if name == target else data)
-        paths.append(d / entry_of(files, target))
-    return paths
+FUZZ_TIMEOUT = fh.FUZZ_TIMEOUT
+ZSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "zset" / "MecaSequential"
 
 
 # ------------------------------------------------------------------ sample sets
@@ -144,42 +96,43 @@ def _zset_geo_templates(tmp):
     return [({"m.geo": data}, "m.geo")], lambda files, target: "m.geo"
 
 
-SETS = {"adapters.calculix": _calculix_templates, "adapters.abaqus": _abaqus_templates,
-        "adapters.meshio_formats": _meshio_templates, "adapters.ansys": _ansys_templates,
-        "adapters.zset": _zset_geo_templates}
+def _zset_text_templates(tmp):
+    """Z-set ASCII mesh (.geof alone) and the MecaSequential deck (.inp + material file +
+    temperature files + mesh, no results: the problem definition) of the shared data."""
+    if not ZSET.is_dir():
+        pytest.skip("shared Z-set data absent")
+    deck = {n: (ZSET / n).read_bytes() for n in ("cube.inp", "mat", "cube.geof", "temperature1.node",
+                                                 "temperature2.node", "temperature2.ut", "pressure.node")}
+    deck = {n: b for n, b in deck.items()}
+    geof = {"m.geof": deck["cube.geof"]}
+    out = [(geof, "m.geof")] * 2 + [(deck, t) for t in ("cube.inp", "mat", "cube.geof", "temperature1.node")]
+    return out, lambda files, target: "m.geof" if "m.geof" in files else "cube.inp"
+
+
+#: campaign -> (adapter name in the registry, sample set)
+SETS = {"adapters.calculix": ("calculix", _calculix_templates), "adapters.abaqus": ("abaqus", _abaqus_templates),
+        "adapters.meshio_formats": ("meshio", _meshio_templates), "adapters.ansys": ("ansys", _ansys_templates),
+        "adapters.zset": ("zset", _zset_geo_templates), "adapters.zset:text": ("zset", _zset_text_templates)}
 
 
 @pytest.fixture(scope="module")
 def fuzz_results(tmp_path_factory):
-    """Run all adapters' fuzz campaigns concurrently: module -> list of records (or skip reason)."""
+    """Run all adapters' fuzz campaigns concurrently: campaign -> worker result (or skip reason)."""
     base = tmp_path_factory.mktemp("fuzz")
-    procs, out = {}, {}
-    for k, (module, make) in enumerate(SETS.items()):
+    handles, out = {}, {}
+    for k, (label, (name, make)) in enumerate(SETS.items()):
         rng = np.random.default_rng(1234 + k)
-        work = base / module.split(".")[-1]
+        work = base / label.split(".")[-1].replace(":", "_")
         work.mkdir()
         try:
             templates, entry = make(work)
         except pytest.skip.Exception as exc:
-            out[module] = f"skipped: {exc}"
+            out[label] = f"skipped: {exc}"
             continue
-        paths = _make_cases(work / "cases", templates, entry, rng, N_PER_ADAPTER)
-        lst = work / "list.txt"
-        lst.write_text("\n".join(map(str, paths)))
-        # the ansys adapter kills its reader process after ROMNET_ANSYS_TIMEOUT s (InputError)
-        env = dict(os.environ, FUZZ_TIMEOUT=str(FUZZ_TIMEOUT), OMP_NUM_THREADS="1",
-                   ROMNET_ANSYS_TIMEOUT="2")
-        procs[module] = (subprocess.Popen([sys.executable, str(WORKER), module, str(lst)], stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True, env=env, cwd=str(work)), paths, time.time())
-    for module, (p, paths, t0) in procs.items():
-        try:
-            so, se = p.communicate(timeout=FUZZ_TIMEOUT * 10 + 120)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            so, se = p.communicate()
-        recs = [json.loads(ln) for ln in so.splitlines() if ln.startswith("{")]
-        out[module] = {"records": recs, "n": len(paths), "rc": p.returncode, "stderr": se[-3000:],
-                       "seconds": time.time() - t0, "paths": paths}
+        paths = fh._make_cases(work / "cases", templates, entry, rng, N_PER_ADAPTER)
+        handles[label] = fh.start("adapter", name, paths, work)
+    for label, h in handles.items():
+        out[label] = fh.finish(h)
     return out
 
 
@@ -188,21 +141,6 @@ def test_fuzz_adapter(fuzz_results, module):
     r = fuzz_results[module]
     if isinstance(r, str):
         pytest.skip(r)
-    recs = r["records"]
-    if len(recs) < r["n"]:
-        last = r["paths"][len(recs)] if len(recs) < len(r["paths"]) else "?"
-        raise AssertionError(f"worker stopped (rc {r['rc']}) at input {len(recs)} ({last}):\n{r['stderr']}")
-    assert len(recs) >= 200
-    other = [x for x in recs if x["outcome"] == "other"]
-    assert not other, f"{len(other)} non-romnet exceptions, first: {other[0]['path']}\n{other[0]['msg']}"
-    timeouts = [x["path"] for x in recs if x["outcome"] == "timeout"]
-    assert not timeouts, f"reads over {FUZZ_TIMEOUT} s: {timeouts[:5]}"
-    assert not [x for x in recs if x["store_left"]], "store left after a failed import"
-    errs = [x for x in recs if x["outcome"] == "romnet"]
-    unnamed = [x["msg"] for x in errs if not x["named"]]
-    assert not unnamed, f"errors not naming the file: {unnamed[:5]}"
-    with_pos = sum(x["where"] for x in errs)
-    slowest = max(x["seconds"] for x in recs)
-    print(f"{module}: {len(recs)} inputs, {len(errs)} romnet errors ({with_pos} with a position), "
-          f"{len(recs) - len(errs)} read fine, slowest {slowest:.2f} s, campaign {r['seconds']:.1f} s")
-    assert slowest < FUZZ_TIMEOUT
+    c = fh.check(r, 200)
+    print(fh.report(module, r))
+    assert c["slowest"] < FUZZ_TIMEOUT

@@ -19,7 +19,8 @@ PKG = REPO / "romnet"
 LAYERS = ("core", "fe+materials", "hifi", "offline", "online", "app")
 #: modules directly under romnet/ that are not in the core layer
 ROOT_MODULES = {"romnet.meshing": "fe+materials", "romnet.export": "fe+materials",
-                "romnet.verify_law": "fe+materials", "romnet.summary": "offline"}
+                "romnet.verify_law": "fe+materials", "romnet.summary": "offline",
+                "romnet.validate": "fe+materials", "romnet.adapters": "fe+materials"}
 #: sub-packages -> layer
 PACKAGES = {"romnet.fe": "fe+materials", "romnet.materials": "fe+materials", "romnet.hifi": "hifi",
             "romnet.offline": "offline", "romnet.online": "online", "romnet.app": "app"}

@@ -1,5 +1,6 @@
 """case.toml validation: unknown tables / keys, wrong types and missing keys are
 ConfigErrors naming the file, the table and the key; the shipped cases validate."""
+import re
 from pathlib import Path
 
 import pytest
@@ -83,9 +84,18 @@ def test_missing_steps_and_file(tmp_path):
         load_case_config(tmp_path / "empty")
 
 
-def test_cycles_table_passed_through(tmp_path):
-    cfg = load_case_config(_case(tmp_path, '[case]\nsteps = ["cycles"]\n[cycles]\nanything = 3\n'))
-    assert cfg["cycles"] == {"anything": 3}
+def test_cycles_table_checked_at_load(tmp_path):
+    """[cycles] is checked with its schema when case.toml is read (issue 20; it used to be
+    passed through unchecked to the step cycles): an unknown key, a wrong kind or
+    train_cycles > cycles is refused before any step, the keys given are kept."""
+    for text, words in (("anything = 3", "[cycles] anything: unknown key"),
+                        ("ecm_max_points = 1e23", "[cycles] ecm_max_points: expected an integer"),
+                        ("cycles = 2\ntrain_cycles = 3", "[cycles] train_cycles: 3 is more than cycles")):
+        with pytest.raises(ConfigError, match=re.escape(words)) as ei:
+            load_case_config(_case(tmp_path, f'[case]\nsteps = ["cycles"]\n[cycles]\n{text}\n'))
+        assert "case.toml" in str(ei.value)
+    cfg = load_case_config(_case(tmp_path, '[case]\nsteps = ["cycles"]\n[cycles]\ncycles = 3\n'))
+    assert cfg["cycles"] == {"cycles": 3}
 
 
 @pytest.mark.parametrize("case", ["zset_cube", "blade", "blade_cycles"])

@@ -48,7 +48,17 @@ def test_catalogue():
                 "cpe3": (3, 1, "tri", 2), "cpe6": (6, 3, "tri", 2), "cpe4": (4, 4, "quad", 2),
                 "cpe8": (8, 9, "quad", 2), "t3": (3, 1, "tri", 2), "t6": (6, 3, "tri", 2),
                 "q4": (4, 4, "quad", 2), "q8": (8, 9, "quad", 2), "l2": (2, 2, "line", 1),
-                "l3": (3, 3, "line", 1)}
+                "l3": (3, 3, "line", 1),
+                # formulation variants: plane stress, axisymmetric, reduced integration
+                "c3d8r": (8, 1, "hex", 3), "c3d20r": (20, 8, "hex", 3),
+                "cpe4r": (4, 1, "quad", 2), "cpe8r": (8, 4, "quad", 2),
+                # Abaqus' B-bar first-order elements; faces of reduced hexahedra (own load rule)
+                "c3d8_bbar": (8, 8, "hex", 3), "cpe4_bbar": (4, 4, "quad", 2), "cax4_bbar": (4, 4, "quad", 2),
+                "q4r": (4, 4, "quad", 2), "q8r": (8, 9, "quad", 2)}
+    for pre in ("cps", "cax"):
+        expected.update({pre + "3": (3, 1, "tri", 2), pre + "6": (6, 3, "tri", 2),
+                         pre + "4": (4, 4, "quad", 2), pre + "8": (8, 9, "quad", 2),
+                         pre + "4r": (4, 1, "quad", 2), pre + "8r": (8, 4, "quad", 2)})
     assert set(expected) == set(ELEMENT_TYPES)
     for name, (nn, nip, fam, dim) in expected.items():
         et = ELEMENT_TYPES[name]

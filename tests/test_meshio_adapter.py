@@ -25,7 +25,10 @@ def test_xdmf_round_trip_through_export(tmp_path):
     np.testing.assert_array_equal(s1.nodal["U"].values, s0.nodal["U"].values)
     np.testing.assert_array_equal(back.mesh.blocks[0].connectivity, case.mesh.blocks[0].connectivity)
     np.testing.assert_array_equal(back.mesh.coordinates, case.mesh.coordinates)
-    assert back.metadata["notes"] == []
+    # the export's cell means of the integration-point fields are reported, not imported
+    assert back.metadata["notes"] == ["cell data not imported (one value per cell, not at integration "
+                                      "points): p, stress"]
+    assert not back.results["imported"].integ
 
 
 def _wedge_mesh():
@@ -83,3 +86,30 @@ def test_bad_inputs(tmp_path):
         ADAPTER.read(tmp_path / "g.xdmf")
     with pytest.raises(InputError, match="not found"):
         ADAPTER.read(tmp_path / "none.vtu")
+
+
+def test_cell_data_is_reported_not_dropped_silently(tmp_path, monkeypatch):
+    """Cell data (a von Mises stress per cell) cannot be integration-point values: it is not
+    imported, and the note naming it is in the metadata and in `romnet info`."""
+    import subprocess
+    import sys
+    from conftest import REPO
+    pts, conn = _wedge_mesh()
+    cells = [("wedge", conn[:, vtk_permutation("c3d6")])]
+    vm = [np.array([1.0, 2.0])]
+    meshio.write(tmp_path / "a.vtu", meshio.Mesh(pts, cells, point_data={"U": np.zeros((8, 3))},
+                                                 cell_data={"von_mises": vm}))
+    case = ADAPTER.read(tmp_path / "a.vtu")
+    note = "cell data not imported (one value per cell, not at integration points): von_mises"
+    assert note in case.metadata["notes"]
+    monkeypatch.chdir(tmp_path)  # meshio writes the heavy data relative to the working directory
+    with meshio.xdmf.TimeSeriesWriter("b.xdmf") as w:
+        w.write_points_cells(pts, cells)
+        for t in (0.0, 1.0):
+            w.write_data(t, point_data={"U": np.full((8, 3), t)}, cell_data={"S_vm": vm})
+    case = ADAPTER.read(tmp_path / "b.xdmf")
+    assert "cell data not imported (one value per cell, not at integration points): S_vm" in case.metadata["notes"]
+    store = write_case(tmp_path / "b.h5", case)
+    out = subprocess.run([sys.executable, "-m", "romnet.app.cli", "info", str(store)], capture_output=True,
+                         text=True, cwd=REPO)
+    assert "S_vm" in out.stdout and "cell data not imported" in out.stdout

@@ -10,9 +10,11 @@
   ``*FILE FORMAT, ASCII`` + ``*NODE FILE`` ``U, NT`` + ``*EL FILE`` ``S, E, PEEQ, SDV``.
 * ``job.inp``: mesh, sets, surfaces and problem definition (shared reader
   :mod:`adapters.abaqus_deck`), plus ``job.fil`` next to it when present.
-* plane-stress ``CPS*`` elements (.fil only) are imported with the topology of the
-  matching ``cpe*`` type and a note in ``metadata["notes"]`` (romnet's mechanics are plane
-  strain);
+* element types map to romnet's of the same name (plane stress ``CPS*``, axisymmetric
+  ``CAX*``, reduced integration ``...R``; C3D8, CPE4, CAX4 and their hybrids to the
+  B-bar ``*_bbar`` types: Abaqus integrates their volumetric strain selectively); where
+  romnet's formulation differs from Abaqus' (hourglass control, hybrid and incompatible
+  modes) ``metadata["notes"]`` says so (``adapters.abaqus_deck.mesh.element_notes``);
 * ``.odb`` files are **not readable without Abaqus** (a proprietary format): export the
   results first, either by re-running with ``*FILE FORMAT, ASCII`` and ``*NODE FILE`` /
   ``*EL FILE`` requests (writes ``job.fil``), or with ``abaqus python`` (odbAccess) to a
@@ -38,7 +40,7 @@ from romnet.mesh import ElementBlock, Mesh
 from romnet.snapshots import Field, SnapshotSeries
 
 from ..abaqus_deck import build_mesh, parse_deck
-from ..abaqus_deck.mesh import DeckMesh, romnet_type
+from ..abaqus_deck.mesh import DeckMesh, element_notes, romnet_type, use_code_formulations
 from ..abaqus_deck.problem import read_problem
 from .fil import FilFile, read_fil
 
@@ -64,14 +66,14 @@ def mesh_from_fil(fil: FilFile) -> DeckMesh:
     order = np.argsort(ids, kind="stable")
     groups = {}
     for eid, src, nodes, line in fil.elements:
-        etype, n_ip = romnet_type(src, fil.path, line, allow_plane_stress=True)
+        etype, n_ip = romnet_type(src, fil.path, line)
         nn = get_element_type(etype).n_nodes
         if len(nodes) != nn:
             raise InputError(f"element {eid} ({src}): {len(nodes)} nodes, expected {nn}", fil.path, line)
         g = groups.setdefault(src, (etype, n_ip, [], []))
         g[2].append(eid)
         g[3].append(nodes)
-    plane = all(g[0].startswith("cpe") for g in groups.values())
+    plane = all(get_element_type(g[0]).dim == 2 for g in groups.values())
     if not plane and coords.shape[1] == 2:
         raise InputError("3D elements with 2D node coordinates", fil.path)
     coords = coords[:, :2] if plane else coords
@@ -229,6 +231,7 @@ class AbaqusAdapter(Adapter):
                 files.append(str(fil.path))
         else:
             raise InputError(f"unsupported input '{path.name}': expected a .fil or .inp file", path)
+        use_code_formulations(dm, "abaqus")
         results, notes = {}, []
         if fil is not None and fil.increments:
             series, notes = build_series(fil, dm)
@@ -242,13 +245,9 @@ class AbaqusAdapter(Adapter):
         meta = {"code": "abaqus", "files": files, "notes": notes}
         if fil is not None:
             meta["abaqus_release"] = fil.version
-        ps = sorted({t for t in dm.source_types if t.startswith("CPS")})
-        if ps:
-            meta["plane_stress_types"] = ps
-            notes.append(f"plane-stress elements ({', '.join(ps)}) imported with the topology and "
-                         "integration-point order of romnet's plane-strain cpe* types: the imported "
-                         "fields are Abaqus' plane-stress values, but romnet's solver and ROMs are "
-                         "plane strain, so do not run them on this mesh")
+        for n in element_notes(dm.source_types, "abaqus"):
+            notes.append(n)
+            say("note: " + n)
         return Case(dm.mesh, problem, results, meta)
 
 

@@ -1,11 +1,12 @@
 """Mesh of a keyword deck: ``*NODE``, ``*ELEMENT``, ``*NSET``, ``*ELSET``, ``*SURFACE``.
 
-* Element types (``TYPE=``) map to romnet types (:data:`ELEMENT_TYPES`); the node order of
-  Abaqus/CalculiX is romnet's, so connectivities are used as written. Hybrid variants
-  (``...H``) are the same elements; reduced-integration variants (``...R``) have the same
-  nodes but fewer integration points (:attr:`DeckMesh.source_n_ip` says how many) -- their
-  integration-point results cannot follow romnet's full-integration order.
-* Plane-strain meshes (only ``CPE*`` elements) get 2D coordinates (z dropped); otherwise 3D.
+* Element types (``TYPE=``) map to the romnet type of the same name (:data:`ELEMENT_TYPES`:
+  reduced integration ``...R``, plane stress ``CPS*``, axisymmetric ``CAX*``); the node
+  order of Abaqus/CalculiX is romnet's, so connectivities are used as written. Hybrid
+  variants (``...H``) and incompatible-mode ``CPS4I``/``CPE4I`` run as the plain element,
+  with a note (:func:`element_notes`, :data:`ELEMENT_NOTES`); the Abaqus adapter gives
+  C3D8/CPE4/CAX4 Abaqus' B-bar formulation (:func:`use_code_formulations`).
+* 2D meshes (only CPE*/CPS*/CAX* elements) get 2D coordinates (z dropped); otherwise 3D.
 * Set and surface names are upper-cased. ``*ELSET``/``*NSET`` data may mix ids and names of
   sets defined before; ``GENERATE`` reads ``first, last[, step]`` triples and, as CalculiX
   does, skips the ids of the range that are not defined (an id listed explicitly must
@@ -27,38 +28,71 @@ from romnet.mesh import ElementBlock, Mesh
 
 from .numeric import array, flatten, to_int
 
-#: source type -> (romnet type, integration points of the source element)
+#: source type -> (romnet type, integration points of the source element); hybrid
+#: variants (``...H``) map to the same romnet element (see ELEMENT_NOTES)
 ELEMENT_TYPES = {}
-for _src, _dst in (("C3D4", "c3d4"), ("C3D10", "c3d10"), ("C3D6", "c3d6"), ("C3D15", "c3d15"),
-                   ("C3D8", "c3d8"), ("C3D20", "c3d20"), ("CPE3", "cpe3"), ("CPE6", "cpe6"),
-                   ("CPE4", "cpe4"), ("CPE8", "cpe8")):
-    _n = get_element_type(_dst).n_ip
-    ELEMENT_TYPES[_src] = (_dst, _n)
-    ELEMENT_TYPES[_src + "H"] = (_dst, _n)
-for _src, _dst, _n in (("C3D8R", "c3d8", 1), ("C3D20R", "c3d20", 8), ("CPE4R", "cpe4", 1),
-                       ("CPE8R", "cpe8", 4), ("C3D8RH", "c3d8", 1), ("C3D20RH", "c3d20", 8),
-                       ("CPE4RH", "cpe4", 1), ("CPE8RH", "cpe8", 4)):
-    ELEMENT_TYPES[_src] = (_dst, _n)
+for _src in ("C3D4", "C3D10", "C3D6", "C3D15", "C3D8", "C3D20", "C3D8R", "C3D20R",
+             "CPE3", "CPE6", "CPE4", "CPE8", "CPE4R", "CPE8R", "CPS3", "CPS6", "CPS4", "CPS8",
+             "CPS4R", "CPS8R", "CAX3", "CAX6", "CAX4", "CAX8", "CAX4R", "CAX8R"):
+    _n = get_element_type(_src.lower()).n_ip
+    ELEMENT_TYPES[_src] = (_src.lower(), _n)
+    if not _src.startswith("CPS"):
+        ELEMENT_TYPES[_src + "H"] = (_src.lower(), _n)
+#: incompatible-mode elements run as their compatible type (ELEMENT_NOTES)
+ELEMENT_TYPES["CPS4I"] = ("cps4", 4)
+ELEMENT_TYPES["CPE4I"] = ("cpe4", 4)
+
+_HG = ("Abaqus' own hourglass control of {t} is not reproduced: romnet uses the Flanagan-"
+       "Belytschko stiffness of CalculiX' C3D8R (docs/conventions.md); results differ where "
+       "hourglass modes are excited")
+#: (code, source type) -> note recorded on import where romnet's element differs from the code's
+ELEMENT_NOTES = {("abaqus", t): _HG.format(t=t) for t in ("C3D8R", "CPE4R", "CPS4R", "CAX4R")}
+ELEMENT_NOTES.update({(c, t): (f"{t} (incompatible modes) runs as the compatible {t[:-1]}: the same "
+                               "under uniform strain, stiffer in bending")
+                      for c in ("abaqus", "calculix") for t in ("CPS4I", "CPE4I")})
+ELEMENT_NOTES.update({(c, t + "H"): (f"{t}H (hybrid) runs as the displacement element {t}"
+                                     + (" (B-bar, equivalent for compressible elastic materials)"
+                                        if c == "abaqus" and t in ("C3D8", "CPE4", "CAX4") else ""))
+                      for c in ("abaqus", "calculix") for t in
+                      ("C3D4", "C3D10", "C3D6", "C3D15", "C3D8", "C3D20", "C3D8R", "C3D20R", "CPE3",
+                       "CPE6", "CPE4", "CPE8", "CPE4R", "CPE8R", "CAX3", "CAX6", "CAX4", "CAX8",
+                       "CAX4R", "CAX8R")})
+
+#: code -> {source type: romnet type} where the code's element differs from the default of
+#: ELEMENT_TYPES: Abaqus' first-order fully integrated C3D8/CPE4/CAX4 (and hybrids) use
+#: selectively reduced integration (B-bar), CalculiX's C3D8 plain 2x2x2 integration
+CODE_FORMULATIONS = {"abaqus": {"C3D8": "c3d8_bbar", "C3D8H": "c3d8_bbar", "CPE4": "cpe4_bbar",
+                                "CPE4H": "cpe4_bbar", "CAX4": "cax4_bbar", "CAX4H": "cax4_bbar"}}
 
 
-#: plane-stress types: same topology and integration points as the plane-strain ones
-PLANE_STRESS_TYPES = {"CPS3": "CPE3", "CPS6": "CPE6", "CPS4": "CPE4", "CPS8": "CPE8", "CPS4R": "CPE4R",
-                      "CPS8R": "CPE8R", "CPS4I": "CPE4"}
+def use_code_formulations(dm, code: str):
+    """Give the blocks of ``dm`` (a :class:`DeckMesh`) the formulation ``code`` uses for their
+    source types (:data:`CODE_FORMULATIONS`), in place; returns ``dm``."""
+    table = CODE_FORMULATIONS.get(code, {})
+    for b, src in zip(dm.mesh.blocks, dm.source_types):
+        if src in table:
+            b.etype = table[src]
+    return dm
 
 
-def romnet_type(src: str, path=None, line=None, allow_plane_stress: bool = False) -> tuple:
-    """(romnet type, source n_ip) of an Abaqus/CalculiX element type name. With
-    ``allow_plane_stress`` CPS* elements map to the cpe* type of the same topology (the
-    caller must say that the mechanics differ)."""
+def element_notes(source_types, code: str, materials=()) -> list:
+    """Notes for the element types of a deck whose formulation in romnet differs from the
+    code's (``code`` 'abaqus' or 'calculix'); ``materials`` the problem's material
+    assignments (CalculiX C3D8R with a nonlinear law: hourglass modulus)."""
+    notes = [ELEMENT_NOTES[(code, t)] for t in dict.fromkeys(source_types) if (code, t) in ELEMENT_NOTES]
+    if code == "calculix" and "C3D8R" in source_types and any(
+            m.spec.get("law") != "elastic" for m in materials):
+        notes.append("C3D8R with a nonlinear material: CalculiX scales the hourglass stiffness by the "
+                     "current tangent's C1111, romnet by the elastic modulus")
+    return notes
+
+
+def romnet_type(src: str, path=None, line=None) -> tuple:
+    """(romnet type, source n_ip) of an Abaqus/CalculiX element type name."""
     key = src.strip().upper()
     if key in ELEMENT_TYPES:
         return ELEMENT_TYPES[key]
-    if allow_plane_stress and key in PLANE_STRESS_TYPES:
-        return ELEMENT_TYPES[PLANE_STRESS_TYPES[key]]
-    hint = ""
-    if key.startswith("CPS"):
-        hint = " (plane stress is not supported; romnet has plane strain CPE* and 3D C3D*)"
-    raise UnsupportedError(f"unsupported element type '{src}'{hint}; supported: "
+    raise UnsupportedError(f"unsupported element type '{src}'; supported: "
                            + " ".join(sorted(ELEMENT_TYPES)), path, line)
 
 
@@ -224,9 +258,9 @@ def build_mesh(deck, need_elements: bool = True) -> DeckMesh:
     if need_elements and not groups:
         raise InputError("no *ELEMENT in the deck", path)
     etypes = {g["etype"] for g in groups.values()}
-    plane = bool(etypes) and all(t.startswith("cpe") for t in etypes)
-    if etypes and not plane and any(t.startswith("cpe") for t in etypes):
-        raise UnsupportedError("mixed plane-strain (CPE*) and 3D elements", path)
+    plane = bool(etypes) and all(get_element_type(t).dim == 2 for t in etypes)
+    if etypes and not plane and any(get_element_type(t).dim == 2 for t in etypes):
+        raise UnsupportedError("mixed 2D (CPE*/CPS*/CAX*) and 3D elements", path)
     coords = xyz[:, :2] if plane else xyz
     blocks, src_types, src_nip = [], [], []
     elset_parts = {}

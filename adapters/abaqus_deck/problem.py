@@ -602,7 +602,7 @@ class _Reader:
                 where = self.materials[mat].parts.get("ELASTIC", kw)
                 raise where.error(f"material {mat} on {elset}: romnet's laws cannot run it: {exc}",
                                   cls=UnsupportedError) from None
-            pb.materials.append(MaterialAssignment(elset, spec, kw.where()))
+            pb.materials.append(MaterialAssignment(elset, spec, kw.where(), _section_thickness(kw, mesh)))
         t_final = self.steps[-1][1] if self.steps else 0.0
         self.boundary_conditions(pb, t_final)
         self.forces(pb, t_final)
@@ -695,6 +695,18 @@ class _Reader:
                 R = self.axes.get(n)
                 F[np.searchsorted(nodes, n)] += R[dof][:self.dim] if R is not None else np.eye(self.dim)[dof]
             pb.nodal_forces.append(NodalForce(f"CLOAD_{k}", nodes, F, value, table))
+
+
+def _section_thickness(kw, mesh):
+    """Thickness of plane elements: first value of the ``*SOLID SECTION`` data line (blank or
+    absent: None = 1; 3D and axisymmetric elements ignore it, as Abaqus/CalculiX do)."""
+    if mesh.dim != 2 or not kw.data or not kw.data[0][1] or not kw.data[0][1][0].strip():
+        return None
+    ln, toks = kw.data[0]
+    t = to_float(toks[0], kw.path, ln, "section thickness")
+    if not t > 0:
+        raise kw.error(f"section thickness must be positive, got {toks[0]}", ln)
+    return t
 
 
 def read_problem(deck, dm, result_times=None, dialect="calculix", submodel_reader=None):

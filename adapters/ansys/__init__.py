@@ -5,10 +5,18 @@ pyvista). ``ADAPTER.available()`` says so when it is missing.
 
 ``ADAPTER.read(job.rst)`` gives
 
-* the mesh of the result file (``Result.grid``, VTK cells converted to romnet's node order;
-  solid cells only: tetra(10), wedge(15), hexahedron(20); others are reported and skipped),
-  node ids = MAPDL node numbers, element ids = MAPDL element numbers;
-* one output per result set (``time_values``: time, or frequency for modal results);
+* the mesh of the result file with every node of quadratic elements (``Result.quadgrid``:
+  SOLID186/187 as c3d20/c3d10 (degenerate SOLID186 shapes as c3d15/c3d10), SOLID185 as
+  c3d8/c3d6/c3d4; VTK cells converted to romnet's node order; other cells are reported and
+  skipped, as are nodes no element uses), node ids = MAPDL node numbers, element ids =
+  MAPDL element numbers; ``metadata["ansys_element_types"]`` counts the MAPDL element
+  routines (e.g. ``{"SOLID186": 40}``);
+* the analysis type (``metadata["analysis"]``: static, transient, modal, buckling; MAPDL
+  header ``kan``): static/transient results are one output per result set at its time
+  (series ``imported``); **modal and buckling results are mode shapes**, imported as the
+  series ``modes`` whose "times" are the mode numbers 1..n, the frequencies (Hz) or load
+  factors in ``metadata["frequencies"]`` and a note; harmonic and other analyses are
+  refused;
 * nodal fields: ``U`` (displacement), ``temperature`` (when every node has one),
   ``stress_nodal`` (SX SY SZ SXY SYZ SXZ -> 11 22 33 12 23 31).
 
@@ -39,6 +47,10 @@ from romnet.snapshots import Field, SnapshotSeries
 __all__ = ["ADAPTER", "AnsysAdapter"]
 
 VTK_TO_ROMNET = {10: "c3d4", 24: "c3d10", 13: "c3d6", 26: "c3d15", 12: "c3d8", 25: "c3d20"}
+#: MAPDL analysis type (result header ``kan``) -> name
+ANALYSIS = {0: "static", 1: "buckling", 2: "modal", 3: "harmonic", 4: "transient", 7: "substructure",
+            8: "spectrum"}
+MODE_ANALYSES = ("modal", "buckling")
 EXTRAPOLATED_NOTE = ("stress_nodal: MAPDL element stresses at the nodes (extrapolated from the "
                      "integration points or copied, see ERESX), averaged over the elements of each "
                      "node -- not integration-point values")
@@ -82,9 +94,16 @@ class AnsysAdapter(Adapter):
         say(f"reading {path}")
         d = run_isolated(_extract, path)
         notes = list(d["notes"])
+        analysis = str(d["analysis"][0])
+        if analysis not in ("static", "transient") + MODE_ANALYSES:
+            raise InputError(f"{analysis} analysis results are not supported (static, transient, modal, "
+                             "buckling)", path, "result header kan")
         blocks = [ElementBlock(et, d[f"conn{i}"], d[f"eids{i}"]) for i, et in enumerate(d["etypes"])]
         mesh = Mesh(d["points"], d["node_ids"], blocks).validate(path)
-        series = SnapshotSeries(d["times"], increments=np.arange(1, len(d["times"]) + 1), source=str(path))
+        n_sets = len(d["times"])
+        modes = analysis in MODE_ANALYSES
+        series = SnapshotSeries(np.arange(1.0, n_sets + 1) if modes else d["times"],
+                                increments=np.arange(1, n_sets + 1), source=str(path))
         series.nodal["U"] = Field("U", ["U1", "U2", "U3"], d["U"], ["UX", "UY", "UZ"])
         if "T" in d:
             series.nodal["temperature"] = Field("temperature", ["temperature"], d["T"], ["TEMP"])
@@ -93,15 +112,30 @@ class AnsysAdapter(Adapter):
                                                  ["SX", "SY", "SZ", "SXY", "SYZ", "SXZ"])
         notes.append("element results in .rst files are stored at the nodes (extrapolated), not at "
                      "integration points: no integration-point field is imported")
+        meta = {"code": "ansys", "files": [str(path)], "notes": notes, "analysis": analysis,
+                "ansys_element_types": json.loads(str(d["element_types"][0])),
+                "element_results": "nodal (extrapolated/averaged), not at integration points"}
+        if modes:
+            what = "frequencies (Hz)" if analysis == "modal" else "load factors"
+            meta["frequencies"] = [float(x) for x in d["times"]]
+            notes.append(f"{analysis} result: the {n_sets} result sets are mode shapes, imported as the "
+                         f"series 'modes' with 'times' = mode numbers 1..{n_sets}; their {what} are in "
+                         f"metadata['frequencies'] ({', '.join(f'{x:.6g}' for x in d['times'])})")
         for n in notes:
             say("note: " + n)
-        meta = {"code": "ansys", "files": [str(path)], "notes": notes,
-                "element_results": "nodal (extrapolated/averaged), not at integration points"}
-        return Case(mesh, None, {"imported": series}, meta)
+        return Case(mesh, None, {"modes" if modes else "imported": series}, meta)
 
 
 #: seconds allowed to the vendor reader on one file
 READ_TIMEOUT = float(os.environ.get("ROMNET_ANSYS_TIMEOUT", "300"))
+
+
+def _said(log) -> str:
+    """``; the reader said: <first line>`` of what the vendor reader printed ('' if nothing)."""
+    from romnet.errors import printable
+    log.seek(0)
+    lines = [ln.strip() for ln in log.read(4096).decode("latin-1").splitlines() if ln.strip()]
+    return f"; the reader said: {printable(lines[0], 120)}" if lines else ""
 
 
 def run_isolated(fn, path, timeout=None):
@@ -114,11 +148,14 @@ def run_isolated(fn, path, timeout=None):
         return fn(path)
     fd, tmp = tempfile.mkstemp(suffix=".npz")
     os.close(fd)
+    log = tempfile.TemporaryFile()      # the vendor reader's own output (C++ noise), summarised
     try:
         pid = os.fork()
         if pid == 0:  # child
             code = 0
             try:
+                os.dup2(log.fileno(), 1)
+                os.dup2(log.fileno(), 2)
                 out = fn(path)
                 np.savez(tmp, __json__=json.dumps({k: v for k, v in out.items() if isinstance(v, list)}),
                          **{k: v for k, v in out.items() if not isinstance(v, list)})
@@ -147,15 +184,17 @@ def run_isolated(fn, path, timeout=None):
             raise
         if os.WIFSIGNALED(status):
             raise InputError(f"the MAPDL reader (ansys-mapdl-reader) crashed with signal "
-                             f"{os.WTERMSIG(status)} on this file: damaged or unsupported .rst", path)
+                             f"{os.WTERMSIG(status)} on this file: damaged or unsupported .rst"
+                             f"{_said(log)}", path)
         with np.load(tmp, allow_pickle=False) as z:
             if "__error__" in z:
                 msg, where = json.loads(str(z["__error__"]))
-                raise InputError(msg, path, where)
+                raise InputError(msg + _said(log), path, where)
             out = {k: z[k] for k in z.files if k != "__json__"}
             out.update(json.loads(str(z["__json__"])))
         return out
     finally:
+        log.close()
         try:
             os.unlink(tmp)
         except OSError:
@@ -170,8 +209,11 @@ def _extract(path):
     rst = _guard(path, "rst", read_binary, str(path))
     if not hasattr(rst, "nodal_displacement"):
         raise InputError(f"not a structural result file ({type(rst).__name__})", path)
-    grid = _guard(path, "rst mesh", lambda: rst.grid)
+    grid = _guard(path, "rst mesh", lambda: rst.quadgrid if hasattr(rst, "quadgrid") else rst.grid)
     mesh, notes = _guard(path, "rst mesh", _mesh, grid, path)
+    header = _guard(path, "rst header", lambda: rst._resultheader)
+    kan = int(header.get("kan", 0))
+    routines = _guard(path, "rst element types", _element_routines, rst)
     times = np.asarray(_guard(path, "rst time values", lambda: rst.time_values), dtype=float)
     n_sets = int(_guard(path, "rst", lambda: rst.n_results))
     if times.shape != (n_sets,) or not np.isfinite(times).all():
@@ -209,7 +251,8 @@ def _extract(path):
     if np.isnan(U).any():
         raise InputError("displacement missing at some nodes of the mesh", path)
     out = {"points": mesh.coordinates, "node_ids": mesh.node_ids, "times": times, "U": U,
-           "etypes": [b.etype for b in mesh.blocks], "notes": notes}
+           "etypes": [b.etype for b in mesh.blocks], "notes": notes,
+           "analysis": [ANALYSIS.get(kan, f"type {kan}")], "element_types": [json.dumps(routines)]}
     for i, b in enumerate(mesh.blocks):
         out[f"conn{i}"], out[f"eids{i}"] = b.connectivity, b.element_ids
     if has_t and not np.isnan(T).any():
@@ -242,7 +285,22 @@ def _mesh(grid, path):
         blocks.append(ElementBlock(etype, conn[:, romnet_permutation(etype)], elem_ids[celltypes == vtk_type]))
     if not blocks:
         raise InputError("no solid element in the result file", path)
+    used = np.zeros(pts.shape[0], dtype=bool)
+    for b in blocks:
+        used[b.connectivity] = True
+    if not used.all():
+        notes.append(f"{int((~used).sum())} of {used.size} nodes belong to no imported element")
     return Mesh(pts, node_ids, blocks).validate(path), notes
+
+
+def _element_routines(rst):
+    """{"SOLID186": count, ...}: MAPDL element routine of every element (``mesh.ekey`` maps
+    element type numbers, field 2 of each element record, to routines)."""
+    m = rst.mesh
+    ekey = {int(a): int(b) for a, b in np.asarray(m.ekey).reshape(-1, 2)}
+    types = [int(e[1]) for e in m.elem]
+    names, counts = np.unique([ekey.get(t, -1) for t in types], return_counts=True)
+    return {(f"SOLID{n}" if 185 <= n <= 187 else f"routine {n}"): int(c) for n, c in zip(names, counts)}
 
 
 ADAPTER = AnsysAdapter()

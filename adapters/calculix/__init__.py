@@ -32,7 +32,7 @@ from romnet.mesh import ElementBlock, Mesh
 from romnet.problem import TimeStepping
 
 from ..abaqus_deck import build_mesh, parse_deck
-from ..abaqus_deck.mesh import DeckMesh
+from ..abaqus_deck.mesh import DeckMesh, element_notes
 from ..abaqus_deck.problem import read_problem
 from ..abaqus_deck.submodel import GlobalResults
 from .dat import read_dat
@@ -56,7 +56,7 @@ def mesh_from_frd(frd, allow_lines=False) -> DeckMesh:
         blocks.append((etype, ids, conn[:, perm] if perm is not None else conn))
     if not blocks:
         raise InputError("no element block (3C) in the frd file", frd.path)
-    plane = all(b[0].startswith("cpe") for b in blocks)
+    plane = all(get_element_type(b[0]).dim == 2 for b in blocks)
     node_ids = frd.node_ids
     order = np.argsort(node_ids, kind="stable")
     s = node_ids[order]
@@ -194,7 +194,7 @@ class CalculixAdapter(Adapter):
         if problem is not None:
             if "imported" in results:
                 problem.stepping = TimeStepping(np.concatenate([[0.0], results["imported"].times]))
-            notes = notes + problem.notes
+            notes = notes + problem.notes + element_notes(dm.source_types, "calculix", problem.materials)
         dm.mesh.validate(base)
         meta = {"code": "calculix", "files": files, "notes": notes}
         if frd is not None:

@@ -199,7 +199,7 @@ def _ip_fields(series, tables, dm, times, scale, notes, path):
                 if src_n == n_rom and dm.source_n_ip[b] == n_rom:
                     continue
                 etype = mesh.blocks[b].etype
-                if etype.startswith("cpe") and src_n % n_rom == 0 and dm.source_n_ip[b] == n_rom:
+                if get_element_type(etype).dim == 2 and src_n % n_rom == 0 and dm.source_n_ip[b] == n_rom:
                     keep &= ~((blk == b) & (ip >= n_rom))
                     continue
                 skip = (f"dat table '{title}': {mesh.blocks[b].etype} elements "

@@ -15,8 +15,10 @@ Cells: meshio volume cells (``tetra tetra10 wedge wedge15 hexahedron hexahedron2
 elements; their VTK node order is permuted to romnet's (:func:`romnet.export.romnet_permutation`).
 Lower-dimensional cells (boundary faces, lines, vertices) are skipped and reported in
 ``metadata["notes"]``. Point data become nodal fields (displacement names ``U``,
-``DEPL``, ``displacement``, ``u`` become ``U``); cell data (no integration-point values in
-these formats as meshio reads them) are reported and skipped. Series ``"imported"``.
+``DEPL``, ``displacement``, ``u`` become ``U``); cell data (one value per cell, e.g. a von
+Mises stress per cell: not integration-point values) are not imported, and a note in
+``metadata["notes"]`` (shown by ``romnet import`` and ``romnet info``) names them.
+Series ``"imported"``.
 """
 from __future__ import annotations
 
@@ -36,18 +38,40 @@ __all__ = ["ADAPTER", "MeshioAdapter"]
 
 MESHIO_TO_ROMNET = {v: k for k, v in VTK_CELLS.items()}
 DISPLACEMENT_NAMES = {"U", "DEPL", "displacement", "Displacement", "u", "DISP"}
+#: meshio's own cell-data bookkeeping (element tags of MED / gmsh files), not results
+CELL_TAGS = {"cell_tags", "gmsh:physical", "gmsh:geometrical", "medit:ref"}
+
+
+def cell_data_note(names) -> list:
+    """The note for cell data that is not imported (empty when there is none)."""
+    names = sorted({str(n) for n in names} - CELL_TAGS)
+    if not names:
+        return []
+    return ["cell data not imported (one value per cell, not at integration points): " + ", ".join(names)]
 
 
 def _guard(path, what, fn, *args, **kw):
-    """Run a meshio call; any non-romnet failure becomes an InputError naming the file."""
+    """Run a meshio call; any non-romnet failure becomes an InputError naming the file.
+    What meshio prints (its own error line before it exits) and the warnings it raises are
+    captured: summarised in the error, never left on the terminal."""
+    import contextlib
+    import io
+    import warnings
+    said = io.StringIO()
     try:
-        return fn(*args, **kw)
+        with contextlib.redirect_stderr(said), contextlib.redirect_stdout(said), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(*args, **kw)
     except RomnetError:
         raise
     except MemoryError:
         raise InputError(f"{what}: file announces more data than fits in memory", path) from None
     except (Exception, SystemExit) as exc:  # meshio/h5py/xml raise many types (meshio even exits)
-        msg = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        msg = str(exc).splitlines()[0][:200] if str(exc).strip() else ""
+        lines = [ln.strip() for ln in said.getvalue().splitlines() if ln.strip()]
+        if isinstance(exc, SystemExit) or not msg:
+            msg = lines[0][:200] if lines else type(exc).__name__
+            raise InputError(f"{what}: cannot read ({msg})", path) from None
         raise InputError(f"{what}: cannot read ({type(exc).__name__}: {msg})", path) from None
 
 
@@ -164,8 +188,9 @@ class MeshioAdapter(Adapter):
             raise InputError("empty file", path)
         suffix = path.suffix.lower()
         files = [str(path)]
+        cell_names = set()
         if suffix in (".xdmf", ".xmf"):
-            times, points, cells, pdata = _guard(path, "XDMF", self._xdmf, meshio, path)
+            times, points, cells, pdata, cell_names = _guard(path, "XDMF", self._xdmf, meshio, path)
         elif suffix == ".pvd":
             entries = read_pvd(path)
             times, pdata = [], []
@@ -181,20 +206,26 @@ class MeshioAdapter(Adapter):
                     raise InputError("the .vtu files of the collection are not on the same mesh", f)
                 times.append(t)
                 pdata.append(m.point_data)
+                cell_names |= set(m.cell_data)
             order = np.argsort(times, kind="stable")
             times = [times[i] for i in order]
             pdata = [pdata[i] for i in order]
         elif suffix == ".vtu":
             m = _guard(path, "VTU", meshio.read, str(path), file_format="vtu")
             times, points, cells, pdata = [0.0], m.points, m.cells, [m.point_data]
+            cell_names = set(m.cell_data)
         elif suffix == ".med":
-            times, points, cells, pdata = _guard(path, "MED", self._med, meshio, path)
+            times, points, cells, pdata, cell_names = _guard(path, "MED", self._med, meshio, path)
         else:
             raise InputError(f"unsupported suffix '{path.suffix}' (expected {' '.join(self.suffixes)})", path)
         mesh, _, notes, dim = _mesh(points, cells, path)
+        notes += cell_data_note(cell_names)
         series = SnapshotSeries(np.asarray(times, dtype=float), source=str(path))
         series.nodal = _fields(pdata, mesh, path, dim)
         meta = {"code": "meshio", "format": suffix.lstrip("."), "files": files, "notes": notes}
+        if progress is not None:
+            for n in notes:
+                progress("note: " + n)
         return Case(mesh, None, {"imported": series} if series.nodal else {}, meta)
 
     @staticmethod
@@ -205,10 +236,11 @@ class MeshioAdapter(Adapter):
                 steps = [r.read_data(k) for k in range(r.num_steps)]
         except Exception:
             m = meshio.read(str(path), file_format="xdmf")
-            return [0.0], m.points, m.cells, [m.point_data]
+            return [0.0], m.points, m.cells, [m.point_data], set(m.cell_data)
         if not steps:
-            return [0.0], points, cells, [{}]
-        return [float(s[0]) for s in steps], points, cells, [s[1] for s in steps]
+            return [0.0], points, cells, [{}], set()
+        return ([float(s[0]) for s in steps], points, cells, [s[1] for s in steps],
+                {n for s in steps for n in s[2]})
 
     @staticmethod
     def _med(meshio, path):
@@ -231,7 +263,7 @@ class MeshioAdapter(Adapter):
             else:
                 for pd in pdata:
                     pd[key] = val
-        return times, m.points, m.cells, pdata
+        return times, m.points, m.cells, pdata, set(m.cell_data)
 
 
 ADAPTER = MeshioAdapter()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from romnet.errors import InputError
+from romnet.errors import InputError, printable
 
 COMMENT_CHARS = ("%", "#")
 
@@ -139,11 +139,19 @@ def to_float(token: str, path, line, what: str = "value") -> float:
     return v
 
 
+#: the range of the 64-bit ids and counts romnet stores
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
 def to_int(token: str, path, line, what: str = "value") -> int:
+    """int(token) within the 64-bit range; InputError naming file:line otherwise."""
     try:
-        return int(token)
+        v = int(token)
     except (ValueError, TypeError):
-        raise InputError(f"{what}: expected an integer, got '{token}'", path, line) from None
+        raise InputError(f"{what}: expected an integer, got '{printable(token, 40)}'", path, line) from None
+    if not _INT64[0] <= v <= _INT64[1]:
+        raise InputError(f"{what}: integer {printable(token, 40)} out of the 64-bit range", path, line)
+    return v
 
 
 def floats(tokens, path, line, what: str = "value") -> list:

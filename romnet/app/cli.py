@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import RomnetError
+from ..errors import ConfigError, RomnetError, printable
 from .options import command
 
 #: modules that add sub-commands: each defines ``register(subparsers)`` which adds its
@@ -56,12 +56,34 @@ def cmd_import(args):
     if not args.code or not args.path or not args.output:
         raise SystemExit("romnet import: usage: romnet import CODE PATH -o STORE.h5 (or --list)")
     from ..store import write_case
+    from ..validate import settings_from
+    relax = {}
+    for item in args.relax or ():
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--relax {item}: expected KEY=VALUE (keys of [validation], docs/adapters.md)")
+        relax[key.strip()] = _toml_value(value.strip(), f"--relax {item}")
     t0 = time.perf_counter()
-    case = import_case(args.code, Path(args.path), progress=_progress)
+    case = import_case(args.code, Path(args.path), progress=_progress,
+                       validation=settings_from(relax, "--relax"))
     write_case(args.output, case)
     print(f"wrote {args.output} in {time.perf_counter() - t0:.2f} s")
     print(case.summary())
     return 0
+
+
+def _toml_value(text, where):
+    """A TOML value (``1e12``, ``"warn"``, ``warn``, ``[0, 2000]``) of a command-line option."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    for candidate in (text, f'"{text}"'):
+        try:
+            return tomllib.loads(f"v = {candidate}")["v"]
+        except tomllib.TOMLDecodeError:
+            continue
+    raise ConfigError(f"{where}: cannot read the value '{printable(text, 60)}'")
 
 
 def cmd_info(args):
@@ -70,7 +92,10 @@ def cmd_info(args):
     Mesh size, element types, sets, problem definition, result fields and times of a case
     store, and its ROM (with the calibration of its indicator)."""
     from ..summary import store_summary
-    print(store_summary(args.store))
+    if args.allow_external:
+        from ..store import ALLOW_EXTERNAL_ENV
+        os.environ[ALLOW_EXTERNAL_ENV] = "1"
+    print(store_summary(args.store, stats=not args.no_stats))
     return 0
 
 
@@ -113,7 +138,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path", nargs="?", help="file or directory to import, e.g. case/cube.ut")
     s.add_argument("-o", "--output", help="case store to write (HDF5)")
     s.add_argument("--list", action="store_true", help="list the installed adapters and their extras")
-    command(sub, "info", cmd_info).add_argument("store", help="case store (HDF5)")
+    s.add_argument("--relax", action="append", metavar="KEY=VALUE",
+                   help="relax a data check (keys of the [validation] table, e.g. nonfinite=warn, "
+                   "max_abs_coordinate=1e12; repeatable; docs/adapters.md)")
+    s = command(sub, "info", cmd_info)
+    s.add_argument("store", help="case store (HDF5)")
+    s.add_argument("--no-stats", action="store_true", help="skip the per-field min / max / NaN counts "
+                   "(they read every output)")
+    s.add_argument("--allow-external", action="store_true", help="read a store with external links or "
+                   "external storage (refused by default: they read other files)")
     s = command(sub, "verify-law", cmd_verify_law)
     s.add_argument("store", help="case store with a problem definition and imported results")
     s.add_argument("--series", default="imported", help="result series to check (default: imported)")
@@ -142,7 +175,7 @@ def main(argv=None) -> int:
     except RomnetError as exc:
         if os.environ.get("ROMNET_DEBUG"):
             raise
-        print(f"romnet: error: {exc}", file=sys.stderr)
+        print(f"romnet: error: {printable(exc, 2000)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("romnet: interrupted", file=sys.stderr)

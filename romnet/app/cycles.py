@@ -93,13 +93,13 @@ __all__ = [
 @dataclass
 class CycleSettings:
     """``[cycles]`` of a case.toml (the step cycles)."""
-    cycles: int = setting(10, Int(ge=1), "cycles of the online run and of the HF reference")
-    train_cycles: int = setting(1, Int(ge=1), "cycles of the HF training run (<= cycles)")
-    pod_tol: float = setting(OfflineSettings.pod_tol, Num(gt=0), "POD tolerance of the ROM ([offline] pod_tol)")
-    ecm_tol: float = setting(OfflineSettings.ecm_tol, Num(gt=0), "ECM tolerance of the ROM ([offline] ecm_tol)")
-    ecm_max_points: int = setting(None, Int(ge=1), "cap on the ECM points")
+    cycles: int = setting(10, Int(ge=1, le=10**5), "cycles of the online run and of the HF reference")
+    train_cycles: int = setting(1, Int(ge=1, le=10**5), "cycles of the HF training run (<= cycles)")
+    pod_tol: float = setting(OfflineSettings.pod_tol, Num(gt=0, le=1), "POD tolerance of the ROM ([offline] pod_tol)")
+    ecm_tol: float = setting(OfflineSettings.ecm_tol, Num(gt=0, le=1), "ECM tolerance of the ROM ([offline] ecm_tol)")
+    ecm_max_points: int = setting(None, Int(ge=1, le=10**9), "cap on the ECM points")
     enrich: bool = setting(False, Bool, "adaptive enrichment of the online run")
-    tolerance: float = setting(OnlineSettings.tolerance, Num(gt=0), "indicator tolerance of the enrichment")
+    tolerance: float = setting(OnlineSettings.tolerance, Num(gt=0, le=1e6), "indicator tolerance of the enrichment")
     hf_reference: bool = setting(True, Bool, "run the HF reference of all cycles and measure the errors")
     reuse: bool = setting(True, Bool, "reuse complete HF runs of a previous run with the same fingerprint")
 

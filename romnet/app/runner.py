@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .. import mpi
 from ..errors import ConfigError
-from .config import load_case_config
+from .config import check_store_names, load_case_config
 
 
 def run_case(case_dir, output=None, progress=print, steps=None) -> int:
@@ -25,7 +25,7 @@ def run_case(case_dir, output=None, progress=print, steps=None) -> int:
             raise ConfigError(f"--steps {','.join(steps)}: unknown step(s) {unknown} "
                               f"(known: {', '.join(STEPS)})")
         cfg["case"]["steps"] = list(steps)
-    name = cfg["case"]["name"]
+    name = cfg["case"]["name"]                 # a plain name (config.CaseSettings): stays in out/
     ctx = Context(cfg, Path(output) if output else Path("out") / name, progress=progress)
     if ctx.root:
         ctx.out.mkdir(parents=True, exist_ok=True)
@@ -34,7 +34,11 @@ def run_case(case_dir, output=None, progress=print, steps=None) -> int:
     ctx.say(f"   output folder: {ctx.out}, {ctx.comm.Get_size()} MPI rank(s)")
     steps = cfg["case"]["steps"]
     t_all = time.perf_counter()
+    checked = False
     for i, step in enumerate(steps):
+        if not checked and step not in ("import", "generate") and ctx.store.exists():
+            check_store_names(cfg, ctx.store)    # the store exists: its series and fields are known
+            checked = True
         ctx.say(f"-- step {step} ({i + 1}/{len(steps)})")
         ctx.barrier()
         t0 = time.perf_counter()

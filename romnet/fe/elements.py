@@ -3,6 +3,15 @@
 Node orders are the Abaqus/CalculiX ones; reference cells, integration-point orders and
 face numbering are listed in ``docs/conventions.md``.
 
+Solid types carry their **formulation** (``ElementType.kinematics``): ``solid`` (3D),
+``plane_strain`` (cpe*), ``plane_stress`` (cps*: sigma33 = 0, solved at each point by
+:class:`romnet.fe.plane_stress.PlaneStressLaw`) or ``axisymmetric`` (cax*: r = x1,
+z = x2, hoop strain e33 = u_r / r, integrals over the full circumference 2 pi r). Reduced-
+integration variants (``...r``) share the topology (``base``) and faces of their full type;
+``c3d8r``/``cpe4r``/``cps4r``/``cax4r`` are uniform-strain elements (``mean_strain``: one
+point, the volume-averaged gradient operator) with Flanagan-Belytschko hourglass control
+(``hourglass``), the others use the lower Gauss rule (``docs/conventions.md``).
+
 Shape functions are the unique interpolants of the element's polynomial space
 (Lagrange for lines, triangles, tetrahedra and linear wedges/quads/hexes; serendipity
 for q8/cpe8/c3d20 and the 15-node wedge) through the reference nodes. They are built
@@ -16,7 +25,8 @@ import numpy as np
 from ..errors import UnsupportedError
 from . import quadrature as q
 
-__all__ = ["ElementType", "ELEMENT_TYPES", "get_element_type"]
+__all__ = ["ElementType", "ELEMENT_TYPES", "get_element_type", "SOLID_TYPES", "REDUCED_TYPES",
+           "PLANE_STRESS_TYPES", "AXISYMMETRIC_TYPES"]
 
 
 class ElementType:
@@ -31,21 +41,44 @@ class ElementType:
     reference_nodes : (n_nodes, dim) node coordinates in the reference cell.
     quadrature : (points (n_ip, dim), weights (n_ip,)) full integration rule.
     mass_quadrature : (points, weights) exact for N_i N_j on the undistorted element.
+    load_quadrature : (points, weights) with which :class:`romnet.fe.FaceKernel` integrates
+        loads on faces of this type (the mass rule, except q4r / q8r: CalculiX' lower rules).
     faces : list of (face_type_name, local node tuple), outward right-hand-rule normals.
     edges : list of corner pairs (i, j) (0-based) in the order of the mid-edge nodes,
         empty for linear elements.
+    kinematics : 'solid', 'plane_strain', 'plane_stress', 'axisymmetric' (solid elements)
+        or None (faces, lines).
+    base : name of the type with the same nodes, shape functions and faces and the full
+        integration rule (itself for full-integration types), e.g. 'cpe4' for 'cps4r'.
+    mean_strain : True for uniform-strain elements: one integration point (the centroid)
+        whose gradient operator is the volume average of the ``geometry_quadrature`` one.
+    geometry_quadrature : rule that integrates the volume and the averaged gradient
+        operator exactly (the full rule) for mean-strain elements, else None.
+    hourglass : None or 'flanagan_belytschko' (hourglass stiffness, ``romnet.fe.hourglass``).
+    bbar : True for the selectively reduced first-order elements of Abaqus (c3d8_bbar,
+        cpe4_bbar, cax4_bbar): the volumetric strain at each point is replaced by its
+        element mean (B-bar, mean dilatation).
     """
 
     def __init__(self, name, family, reference_nodes, monomials, quadrature,
-                 mass_quadrature, faces=(), n_corners=None, edges=()):
+                 mass_quadrature, faces=(), n_corners=None, edges=(), kinematics=None,
+                 base=None, mean_strain=False, geometry_quadrature=None, hourglass=None):
         self.name = name
         self.family = family
+        self.kinematics = kinematics
+        self.base = base or name
+        self.mean_strain = bool(mean_strain)
+        self.geometry_quadrature = (None if geometry_quadrature is None else
+                                    tuple(np.asarray(a, dtype=float) for a in geometry_quadrature))
+        self.hourglass = hourglass
+        self.bbar = False
         self.reference_nodes = np.asarray(reference_nodes, dtype=float)
         self.n_nodes, self.dim = self.reference_nodes.shape
         self.n_corners = self.n_nodes if n_corners is None else n_corners
         self.edges = [tuple(e) for e in edges]
         self.quadrature = tuple(np.asarray(a, dtype=float) for a in quadrature)
         self.mass_quadrature = tuple(np.asarray(a, dtype=float) for a in mass_quadrature)
+        self.load_quadrature = self.mass_quadrature
         self.faces = [(ft, tuple(int(i) for i in nodes)) for ft, nodes in faces]
         self._exponents = np.asarray(monomials, dtype=np.int64).reshape(-1, self.dim)
         if self._exponents.shape[0] != self.n_nodes:
@@ -90,6 +123,31 @@ class ElementType:
             f[:, :, d] = dpw[:, :, d]
             out[:, :, d] = np.prod(f, axis=2) @ self._coef
         return out
+
+    def variant(self, name, kinematics, reduced=None, bbar=False):
+        """Same nodes, shape functions, faces and mass rule under another formulation.
+
+        reduced : None (same integration rule), 'gauss' (the Gauss rule one order lower:
+            2x2x2 for c3d20, 2x2 for q8) or 'mean_strain' (one centroid point, averaged
+            gradient operator over the full rule, hourglass control).
+        bbar : element-mean volumetric strain (B-bar)."""
+        quad, geo, hg = self.quadrature, None, None
+        if reduced == "gauss":
+            if self.family not in ("quad", "hex"):
+                raise ValueError(f"{name}: no lower Gauss rule for {self.name}")
+            quad = q.tensor_rule(round(self.quadrature[1].size ** (1.0 / self.dim)) - 1, self.dim)
+        elif reduced == "mean_strain":
+            c = self.reference_nodes[:self.n_corners].mean(axis=0)
+            quad = (c[None, :], np.array([self.quadrature[1].sum()]))
+            geo, hg = self.quadrature, "flanagan_belytschko"
+        elif reduced is not None:
+            raise ValueError(f"unknown reduction {reduced!r}")
+        et = ElementType.__new__(ElementType)
+        et.__dict__.update(self.__dict__)
+        et.name, et.kinematics, et.base = name, kinematics, self.base
+        et.quadrature, et.mean_strain, et.geometry_quadrature, et.hourglass = quad, geo is not None, geo, hg
+        et.bbar = bool(bbar)
+        return et
 
     def face_connectivity(self, connectivity):
         """Per local face: list of (face_type_name, (n_el, n_fn) node indices)."""
@@ -204,15 +262,45 @@ def _build():
     add("c3d8", "hex", _HEX, [], _M_H8, q.hex_rule(2), q.hex_rule(2), _face_list(_HEX_FACES))
     add("c3d20", "hex", _HEX, _HEX_EDGES, _M_H20, q.hex_rule(3), q.hex_rule(3),
         _face_list(_HEX_FACES, _HEX_EDGES))
+    for name in VOLUME_TYPES:
+        T[name].kinematics = "solid"
+    for name in PLANE_STRAIN_TYPES:
+        T[name].kinematics = "plane_strain"
+    # formulation variants (same topology as the full-integration type)
+    T["c3d8r"] = T["c3d8"].variant("c3d8r", "solid", "mean_strain")
+    T["c3d20r"] = T["c3d20"].variant("c3d20r", "solid", "gauss")
+    # faces of CalculiX' reduced hexahedra take their loads with a lower rule (e_c3d.f:
+    # mint2d = 1 for C3D8R, 2x2 for C3D20R): face types q4r / q8r
+    for face, rule in (("q4", ([[0.0, 0.0]], [4.0])), ("q8", q.quad_rule(2))):
+        f = T[face].variant(face + "r", None)
+        f.load_quadrature = tuple(np.asarray(a, dtype=float) for a in rule)
+        T[face + "r"] = f
+    for name, face in (("c3d8r", "q4"), ("c3d20r", "q8")):
+        T[name].faces = [(face + "r" if ft == face else ft, nodes) for ft, nodes in T[name].faces]
+    for pre, kin in (("cpe", "plane_strain"), ("cps", "plane_stress"), ("cax", "axisymmetric")):
+        for n in ("3", "6", "4", "8"):
+            if pre != "cpe":
+                T[pre + n] = T["cpe" + n].variant(pre + n, kin)
+        T[pre + "4r"] = T["cpe4"].variant(pre + "4r", kin, "mean_strain")
+        T[pre + "8r"] = T["cpe8"].variant(pre + "8r", kin, "gauss")
+    # Abaqus' selectively reduced first-order elements (its C3D8, CPE4, CAX4)
+    for name in ("c3d8", "cpe4", "cax4"):
+        T[name + "_bbar"] = T[name].variant(name + "_bbar", T[name].kinematics, bbar=True)
     return T
 
+
+VOLUME_TYPES = ("c3d4", "c3d10", "c3d6", "c3d15", "c3d8", "c3d20")
+PLANE_STRAIN_TYPES = ("cpe3", "cpe6", "cpe4", "cpe8")
+FACE_TYPES = ("t3", "t6", "q4", "q8", "l2", "l3", "q4r", "q8r")
 
 #: name -> ElementType for every supported type
 ELEMENT_TYPES = _build()
 
-VOLUME_TYPES = ("c3d4", "c3d10", "c3d6", "c3d15", "c3d8", "c3d20")
-PLANE_STRAIN_TYPES = ("cpe3", "cpe6", "cpe4", "cpe8")
-FACE_TYPES = ("t3", "t6", "q4", "q8", "l2", "l3")
+#: solid (non-face) element types of each formulation
+SOLID_TYPES = tuple(n for n, e in ELEMENT_TYPES.items() if e.kinematics is not None)
+REDUCED_TYPES = tuple(n for n, e in ELEMENT_TYPES.items() if e.base != n)
+PLANE_STRESS_TYPES = tuple(n for n in SOLID_TYPES if ELEMENT_TYPES[n].kinematics == "plane_stress")
+AXISYMMETRIC_TYPES = tuple(n for n in SOLID_TYPES if ELEMENT_TYPES[n].kinematics == "axisymmetric")
 
 
 def get_element_type(name) -> ElementType:

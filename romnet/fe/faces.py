@@ -15,7 +15,17 @@ from ..errors import InputError, UnsupportedError
 from .elements import get_element_type
 from .kernel import _check_connectivity
 
-__all__ = ["FaceKernel", "faces_of_elements", "boundary_faces"]
+__all__ = ["FaceKernel", "faces_of_elements", "boundary_faces", "is_axisymmetric", "face_thickness"]
+
+
+def is_axisymmetric(etypes) -> bool:
+    """True when the element types (names of a mesh's blocks) are axisymmetric (cax*), so
+    that the mesh's faces integrate over the circumference (``FaceKernel(...,
+    axisymmetric=True)``); a mesh mixing axisymmetric and other elements is refused."""
+    kinds = {get_element_type(t).kinematics == "axisymmetric" for t in etypes}
+    if len(kinds) > 1:
+        raise UnsupportedError("a mesh mixing axisymmetric (CAX*) and other elements is not supported")
+    return kinds == {True}
 
 
 class FaceKernel:
@@ -26,16 +36,23 @@ class FaceKernel:
     face_type : 't3', 't6', 'q4', 'q8' (3D) or 'l2', 'l3' (2D), or an ElementType.
     coordinates : (n_nodes, dim) nodal coordinates, dim = face reference dim + 1.
     face_connectivity : (n_f, n_fn) 0-based node indices in face node order.
-    quadrature : optional (points, weights); default the face type's ``mass_quadrature``
-        (exact for nodal-interpolated pressure times N on flat faces).
+    quadrature : optional (points, weights); default the face type's ``load_quadrature``
+        (its ``mass_quadrature``, exact for nodal-interpolated pressure times N on flat
+        faces; q4r / q8r: the 1 / 2x2 points CalculiX uses on C3D8R / C3D20R faces).
+    axisymmetric : edges (l2, l3) of axisymmetric elements: coordinates are (r, z) and
+        ``dA`` is the area swept over the full circumference, ``2 pi r ds``.
+    thickness : edges of plane (strain/stress) elements: None (1), a scalar or (n_f,) the
+        section thickness of the element each edge bounds (:func:`face_thickness`).
 
     Attributes
     ----------
-    n_faces, n_ip, dim, N (n_ip, n_fn), dA (n_f, n_ip) [L^2, or L x unit thickness in 2D],
+    n_faces, n_ip, dim, N (n_ip, n_fn), dA (n_f, n_ip) [L^2; 2D: L x unit thickness, or
+    2 pi r x L axisymmetric],
     normals (n_f, n_ip, dim) unit outward normals.
     """
 
-    def __init__(self, face_type, coordinates, face_connectivity, quadrature=None):
+    def __init__(self, face_type, coordinates, face_connectivity, quadrature=None, axisymmetric=False,
+                 thickness=None):
         self.ftype = get_element_type(face_type)
         if self.ftype.family not in ("tri", "quad", "line"):
             raise UnsupportedError(f"'{self.ftype.name}' is not a face type (t3 t6 q4 q8 l2 l3)")
@@ -50,7 +67,7 @@ class FaceKernel:
                                                 self.n_nodes, what="face")
         self.n_faces = self.connectivity.shape[0]
         self.n_fn = self.ftype.n_nodes
-        pts, w = self.ftype.mass_quadrature if quadrature is None else quadrature
+        pts, w = self.ftype.load_quadrature if quadrature is None else quadrature
         pts = np.asarray(pts, dtype=float).reshape(-1, self.ftype.dim)
         w = np.asarray(w, dtype=float).ravel()
         self.n_ip = w.shape[0]
@@ -68,6 +85,13 @@ class FaceKernel:
             raise InputError(f"face {i}: degenerate face (zero area element)")
         self.normals = c / jac[..., None]
         self.dA = jac * w[None, :]
+        if axisymmetric:
+            if self.dim != 2:
+                raise InputError(f"axisymmetric faces are edges (l2, l3), not '{self.ftype.name}'")
+            self.dA = self.dA * (2.0 * np.pi) * (self.N @ X[self.connectivity][:, :, 0].T).T
+        if thickness is not None:
+            t = np.broadcast_to(np.asarray(thickness, dtype=float), (self.n_faces,))
+            self.dA = self.dA * t[:, None]
 
     def __repr__(self):
         return f"FaceKernel({self.ftype.name}, n_faces={self.n_faces}, n_ip={self.n_ip}, dim={self.dim})"
@@ -118,6 +142,42 @@ class FaceKernel:
             raise InputError(f"traction must be broadcastable to ({self.n_faces}, {self.n_ip}, "
                              f"{self.dim}), got shape {t.shape}") from None
         return self._scatter(np.matmul(self.N.T, t * self.dA[..., None]), n_dofs)
+
+
+def face_thickness(blocks, face_connectivity, element_thickness):
+    """(n_f,) section thickness of the element that each edge of a 2D mesh bounds.
+
+    blocks : [(etype, connectivity), ...] of the mesh (global element numbers run over the
+        blocks in order); face_connectivity : (n_f, n_fn) edges (l2/l3; matched on their two
+        end nodes); element_thickness : (n_elements,) (:func:`romnet.sections.element_thickness`).
+    Raises InputError for an edge that bounds no element."""
+    conn_f = np.asarray(face_connectivity, dtype=np.int64)
+    t_el = np.asarray(element_thickness, dtype=float)
+    keys, owner = [], []
+    offset = 0
+    for etype, conn in blocks:
+        et = get_element_type(etype)
+        conn = np.asarray(conn, dtype=np.int64)
+        for _, nodes in et.faces:
+            ends = np.sort(conn[:, list(nodes[:2])], axis=1)
+            keys.append(ends)
+            owner.append(np.arange(offset, offset + conn.shape[0]))
+        offset += conn.shape[0]
+    if not keys or conn_f.size == 0:
+        return np.ones(conn_f.shape[0])
+    n = int(max(conn_f.max(), max(k.max() for k in keys))) + 1
+    k_all = np.concatenate([k[:, 0] * n + k[:, 1] for k in keys])
+    own = np.concatenate(owner)
+    order = np.argsort(k_all, kind="stable")
+    k_sorted = k_all[order]
+    ends = np.sort(conn_f[:, :2], axis=1)
+    q = ends[:, 0] * n + ends[:, 1]
+    pos = np.clip(np.searchsorted(k_sorted, q), 0, k_sorted.size - 1)
+    bad = k_sorted[pos] != q
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"face {i} (nodes {conn_f[i].tolist()}) is not an edge of any element")
+    return t_el[own[order[pos]]]
 
 
 def faces_of_elements(etype, connectivity):

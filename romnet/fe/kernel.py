@@ -1,11 +1,31 @@
 """Vectorized small-strain finite-element kernel for one block of elements of one type.
 
 Shapes: ``n_el`` elements, ``n_ip`` integration points per element, ``n_en`` nodes per
-element, ``dim`` space dimension (3 for c3d*, 2 for cpe*). Global DOFs are node-major,
-``dof = node * dim + component``. Strains, stresses and tangents are Mandel 6-vectors /
-6x6 matrices in the order 11 22 33 12 23 31 (:mod:`romnet.tensors`); plane-strain
-elements keep 6 components with e33 = e23 = e31 = 0. Units are those of the inputs
-(coordinates in L, stress in F/L^2 -> forces in F, stiffness in F/L, ...).
+element, ``dim`` space dimension (3 for c3d*, 2 for cpe*/cps*/cax*). Global DOFs are
+node-major, ``dof = node * dim + component``. Strains, stresses and tangents are Mandel
+6-vectors / 6x6 matrices in the order 11 22 33 12 23 31 (:mod:`romnet.tensors`). Units are
+those of the inputs (coordinates in L, stress in F/L^2 -> forces in F, stiffness in F/L).
+
+Formulations (``ElementType.kinematics``, ``docs/conventions.md``):
+
+* ``solid``: 3D.
+* ``plane_strain`` / ``plane_stress``: 2D coordinates (x1, x2); 6 strain components with
+  e23 = e31 = 0; e33 = 0 from the displacements (plane stress: the law wrapper
+  :class:`romnet.fe.plane_stress.PlaneStressLaw` finds the e33 that gives sigma33 = 0, so
+  sigma33 does no work either way). Volumes and forces are per ``thickness`` (default 1).
+* ``axisymmetric``: coordinates (r, z) = (x1, x2), displacements (u_r, u_z); hoop strain
+  e33 = u_r / r (row 33 of ``B`` is ``N_a / r`` on u_r); ``dV = 2 pi r dA``: volumes,
+  forces and stiffnesses are over the full circumference (Abaqus' convention for CAX*).
+* mean-strain elements (``c3d8r``, ``cpe4r``, ``cps4r``, ``cax4r``): one integration point
+  at the centroid whose gradient operator is the volume average ``(1/V) int B dV`` over
+  the full rule (exact; CalculiX's ``shape8hr``), ``dV = V``; hourglass stiffness from
+  :mod:`romnet.fe.hourglass`.
+* B-bar elements (``c3d8_bbar``, ``cpe4_bbar``, ``cax4_bbar``: Abaqus' selectively reduced
+  C3D8, CPE4, CAX4): ``B_bar = B + m (x) (dbar - d) / 3`` with ``d`` the divergence row
+  (volumetric strain e11 + e22 + e33 of the element DOFs), ``dbar`` its volume average over
+  the element and ``m = (1, 1, 1, 0, 0, 0)``: the volumetric strain is the element mean at
+  every point, the deviatoric strain is the point's own (plane strain: e33 is then
+  (dbar - d) u / 3, not 0).
 
 Everything is vectorized over elements and integration points; large element loops are
 split in element chunks only to bound the memory of temporaries. Sparse assembly builds
@@ -121,16 +141,19 @@ class ElementKernel:
     etype : ElementType or name ('c3d8', 'cpe4', ...).
     coordinates : (n_nodes, dim) nodal coordinates, dim == etype.dim.
     connectivity : (n_el, n_en) 0-based node indices, node order of ``etype``.
-    quadrature : optional (points (n_ip, dim), weights (n_ip,)); default the full rule.
+    quadrature : optional (points (n_ip, dim), weights (n_ip,)); default the element's own
+        rule (mean-strain types: their centroid point with the averaged operator).
+    thickness : plane (strain/stress) elements only: None (1), a scalar or (n_el,) [L].
 
     Attributes
     ----------
-    n_elements, n_ip, n_nodes (of the mesh), dim ; N (n_ip, n_en) ;
+    n_elements, n_ip, n_nodes (of the mesh), dim, kinematics ; N (n_ip, n_en) ;
     dN_dx (n_el, n_ip, n_en, dim) [1/L] ; detJ (n_el, n_ip) [L^dim / reference measure] ;
-    dV (n_el, n_ip) = weight * detJ [L^dim, per unit thickness in 2D].
+    dV (n_el, n_ip) = weight * detJ * (thickness in 2D plane, 2 pi r axisymmetric) [L^3] ;
+    hoop (n_el, n_ip, n_en) N_a / r [1/L] (axisymmetric only, else None).
     """
 
-    def __init__(self, etype, coordinates, connectivity, quadrature=None):
+    def __init__(self, etype, coordinates, connectivity, quadrature=None, thickness=None):
         self.etype: ElementType = get_element_type(etype)
         self.dim = self.etype.dim
         if self.dim not in (2, 3):
@@ -145,17 +168,83 @@ class ElementKernel:
         self.connectivity = _check_connectivity(connectivity, self.etype.n_nodes, self.n_nodes)
         self.n_elements = self.connectivity.shape[0]
         self.n_en = self.etype.n_nodes
+        self.kinematics = self.etype.kinematics or "solid"
+        self.thickness = self._thickness(thickness)
         pts, w = self.etype.quadrature if quadrature is None else quadrature
         self.ip_points = np.asarray(pts, dtype=float).reshape(-1, self.dim)
         self.ip_weights = np.asarray(w, dtype=float).ravel()
         self.n_ip = self.ip_weights.shape[0]
         self.N = self.etype.shape(self.ip_points)
         self.dN_dxi = self.etype.shape_derivatives(self.ip_points)
-        self.dN_dx, self.detJ, self.dV = jacobian_geometry(
-            X[self.connectivity], self.dN_dxi, self.ip_weights)
+        self.mean_strain = self.etype.mean_strain and quadrature is None
+        Xe = X[self.connectivity]
+        if self.mean_strain:
+            gp, gw = self.etype.geometry_quadrature
+            g, detJ, dV, hoop = self._geometry(Xe, gp, gw)
+            V = dV.sum(axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self.dN_dx = (np.einsum("eqaj,eq->eaj", g, dV) / V[:, None, None])[:, None]
+                self.hoop = None if hoop is None else (np.einsum("eqa,eq->ea", hoop, dV) / V[:, None])[:, None]
+            self.detJ = (detJ * gw).sum(axis=1, keepdims=True) / self.ip_weights.sum()
+            self.dV = V[:, None]
+        else:
+            self.dN_dx, self.detJ, self.dV, self.hoop = self._geometry(Xe, self.ip_points, self.ip_weights)
+        self._div_bar = None
+        if self.etype.bbar and quadrature is None:
+            d = self.divergence()                                        # (e, q, a, i)
+            self._div_bar = np.einsum("eqai,eq->eai", d, self.dV) / self.dV.sum(axis=1)[:, None, None]
         self._dofs = None
         self._mass_dV = None
         self._assembly = {}
+
+    # ------------------------------------------------------------------ geometry
+    def _thickness(self, thickness):
+        if thickness is None:
+            return None
+        if self.kinematics not in ("plane_strain", "plane_stress"):
+            raise InputError(f"'{self.etype.name}' ({self.kinematics}) elements take no thickness")
+        t = np.asarray(thickness, dtype=np.float64)
+        if t.ndim == 0:
+            t = np.full(self.n_elements, float(t))
+        if t.shape != (self.n_elements,) or not np.all(t > 0):
+            raise InputError(f"thickness must be a positive scalar or ({self.n_elements},) array, "
+                             f"got {np.asarray(thickness).ravel()[:4].tolist()} (shape {t.shape})")
+        return t
+
+    def _geometry(self, Xe, pts, w):
+        """(dN_dx, detJ, dV, hoop) at reference points: dV includes the thickness (plane)
+        or 2 pi r (axisymmetric); hoop = N / r (axisymmetric) or None."""
+        dN_dx, detJ, dV = jacobian_geometry(Xe, self.etype.shape_derivatives(pts), w)
+        hoop = None
+        if self.kinematics == "axisymmetric":
+            N = self.etype.shape(pts)
+            r = np.einsum("qa,ea->eq", N, Xe[:, :, 0])
+            bad = ~(r > 0.0)
+            if bad.any():
+                i, qp = np.unravel_index(int(np.flatnonzero(bad)[0]), r.shape)
+                raise InputError(f"element {i}: axisymmetric integration point {qp} at r = x1 = "
+                                 f"{r[i, qp]:.6g} <= 0 (axisymmetric meshes lie in x1 > 0)")
+            dV = dV * (2.0 * np.pi) * r
+            hoop = N[None, :, :] / r[:, :, None]
+        elif self.thickness is not None:
+            dV = dV * self.thickness[:, None]
+        return dN_dx, detJ, dV, hoop
+
+    def divergence(self, elements=None):
+        """Volumetric-strain operator d (n_el, n_ip, n_en, dim): ``tr eps = sum d_ai u_ai``
+        (dN_a/dx_i, plus N_a / r on u_r for axisymmetric elements)."""
+        sel = slice(None) if elements is None else elements
+        d = np.array(self.dN_dx[sel], copy=True)
+        if self.hoop is not None:
+            d[..., 0] += self.hoop[sel]
+        return d
+
+    def _bbar_correction(self, elements=None):
+        """(n_el, n_ip, n_en, dim) ``(dbar - d) / 3`` of B-bar elements, else None."""
+        if self._div_bar is None:
+            return None
+        sel = slice(None) if elements is None else elements
+        return (self._div_bar[sel][:, None] - self.divergence(sel)) / 3.0
 
     # ------------------------------------------------------------------ helpers
     def __repr__(self):
@@ -221,6 +310,11 @@ class ElementKernel:
             B[:, :, 4, :, 2] = r * g[..., 1]
             B[:, :, 5, :, 2] = r * g[..., 0]
             B[:, :, 5, :, 0] = r * g[..., 2]
+        elif self.hoop is not None:
+            B[:, :, 2, :, 0] = self.hoop[sel]
+        c = self._bbar_correction(sel)
+        if c is not None:
+            B[:, :, :3] += c[:, :, None]
         return B.reshape(n, self.n_ip, 6, self.n_en * self.dim)
 
     def _element_values(self, U, name="U"):
@@ -238,10 +332,26 @@ class ElementKernel:
         return np.einsum("eai,eqaj->eqij", ue, self.dN_dx, optimize=True)
 
     def strain(self, U):
-        """Small strain at the ips, Mandel: U (n_nodes, dim) [L] -> (n_el, n_ip, 6) [-]."""
-        H = self.gradient(U)
+        """Small strain at the ips, Mandel: U (n_nodes, dim) [L] -> (n_el, n_ip, 6) [-]
+        (axisymmetric: with the hoop strain e33 = u_r / r)."""
+        return self.element_strain(self._element_values(U)[..., None])[..., 0]
+
+    def element_strain(self, ue, elements=None):
+        """Mandel strains of several element fields at once: ue (n_sel, n_en, dim, k)
+        element nodal values [L] -> (n_sel, n_ip, 6, k) [-] (hoop strain included).
+        ``elements`` (slice or index array) selects the elements ue belongs to."""
+        sel = slice(None) if elements is None else elements
+        g = self.dN_dx[sel]
         d = self.dim
-        return (H.reshape(-1, d * d) @ _GRAD_TO_MANDEL[d]).reshape(H.shape[:2] + (6,))
+        H = np.einsum("eqaj,eaik->eqijk", g, ue, optimize=True)          # (e, q, i, j, k)
+        e, q, k = H.shape[0], H.shape[1], H.shape[-1]
+        eps = np.einsum("eqmk,mc->eqck", H.reshape(e, q, d * d, k), _GRAD_TO_MANDEL[d], optimize=True)
+        if self.hoop is not None:
+            eps[:, :, 2, :] += np.einsum("eqa,eak->eqk", self.hoop[sel], ue[:, :, 0, :], optimize=True)
+        c = self._bbar_correction(sel)
+        if c is not None:
+            eps[:, :, :3, :] += np.einsum("eqai,eaik->eqk", c, ue, optimize=True)[:, :, None, :]
+        return eps
 
     def interpolate(self, nodal):
         """Nodal values (n_nodes,) or (n_nodes, k) -> values at ips (n_el, n_ip) or (n_el, n_ip, k)."""
@@ -259,7 +369,7 @@ class ElementKernel:
         return self.interpolate(self.coordinates)
 
     def volume(self) -> float:
-        """Total volume [L^3] (area times unit thickness in 2D)."""
+        """Total volume [L^3] (area x thickness in 2D plane, revolved volume axisymmetric)."""
         return float(self.dV.sum())
 
     # ------------------------------------------------------------------ vectors
@@ -272,6 +382,11 @@ class ElementKernel:
         S = (s.reshape(-1, 6) @ _GRAD_TO_MANDEL[d].T).reshape(self.n_elements, self.n_ip, d, d)
         S *= self.dV[..., None, None]
         fe = np.einsum("eqij,eqaj->eai", S, self.dN_dx, optimize=True)
+        if self.hoop is not None:  # hoop stress works on u_r through e33 = u_r / r
+            fe[:, :, 0] += np.einsum("eq,eqa->ea", s[..., 2] * self.dV, self.hoop, optimize=True)
+        c = self._bbar_correction()
+        if c is not None:  # B-bar: + (dbar - d)/3 (s11 + s22 + s33)
+            fe += np.einsum("eq,eqai->eai", s[..., :3].sum(axis=-1) * self.dV, c, optimize=True)
         return self._scatter(fe, n_dofs)
 
     def body_forces(self, f, n_dofs=None):
@@ -345,7 +460,9 @@ class ElementKernel:
         -> (n_el, n_en*dim, n_en*dim) [F/L]."""
         D = self._field(tangent, (self.n_elements, self.n_ip, 6, 6), "tangent")
         nd = self.n_dofs_per_element
-        rows = [0, 1, 3] if self.dim == 2 else slice(None)  # plane strain: e33=e23=e31=0
+        # 2D: e23 = e31 = 0, and e33 = 0 from u except the axisymmetric hoop strain and B-bar
+        rows = slice(None) if self.dim == 3 else (
+            [0, 1, 2, 3] if (self.hoop is not None or self._div_bar is not None) else [0, 1, 3])
         Ke = np.empty((self.n_elements, nd, nd))
         for sl in self._chunks(self.n_ip * 6 * nd * 2):
             Bc = self.B(sl)[:, :, rows]                                   # (c, q, r, nd)
@@ -378,13 +495,13 @@ class ElementKernel:
     def _mass_geometry(self):
         if self._mass_dV is None:
             pts, w = self.etype.mass_quadrature
-            _, _, dV = jacobian_geometry(self.coordinates[self.connectivity],
-                                         self.etype.shape_derivatives(pts), w)
+            _, _, dV, _ = self._geometry(self.coordinates[self.connectivity], pts, w)
             self._mass_dV = (self.etype.shape(pts), dV)
         return self._mass_dV
 
     def mass_matrix(self, n_comp=None, density=None):
-        """Consistent L2 mass int rho N_i N_j dV, with the element's ``mass_quadrature``.
+        """Consistent L2 mass int rho N_i N_j dV, with the element's ``mass_quadrature``
+        (dV with the thickness / 2 pi r of the formulation).
 
         n_comp : components per node (default ``dim``); DOFs node-major, node*n_comp + c.
         density : None (1), scalar or (n_el,) [M/L^3].

@@ -1,7 +1,9 @@
 """External loading at time t, distributed.
 
 * Pressure (:class:`romnet.problem.Pressure`): nodal forces ``-int p n N dA``
-  (:class:`romnet.fe.FaceKernel`; positive pressure pushes against the outward normal),
+  (:class:`romnet.fe.FaceKernel`; positive pressure pushes against the outward normal;
+  ``dA`` over the full circumference for axisymmetric meshes, times the section thickness
+  of the bounded element for plane meshes),
   ``p = value * table(t)``; ``per="uniform"`` scalar, ``"face"`` one value per face of the
   set (face types in the set's dict order, faces in set order), ``"node"`` one value per
   mesh node (or per node of the face set, sorted node indices), interpolated on the face.
@@ -25,7 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..fe import FaceKernel
+from ..fe import FaceKernel, face_thickness, is_axisymmetric
+from ..sections import element_thickness
 
 __all__ = ["Loads", "table_value"]
 
@@ -41,6 +44,9 @@ class Loads:
         lay, d = layout, mesh.dim
         # ---------------- pressure: (global new dof indices, unit values, table) per load
         self.pressure = []
+        axi = is_axisymmetric(mesh.element_types)  # faces over the full circumference
+        thick = element_thickness(mesh, problem) if mesh.dim == 2 and not axi else None
+        blocks = [(b.etype, b.connectivity) for b in mesh.blocks]
         for pr in problem.pressure:
             faces = mesh.face_set(pr.face_set)
             idx_all, val_all = [], []
@@ -71,7 +77,8 @@ class Loads:
                 offset += nf
                 if not mine.any():
                     continue
-                fk = FaceKernel(ft, mesh.coordinates, conn[mine])
+                t_f = face_thickness(blocks, conn[mine], thick) if thick is not None and np.any(thick != 1) else None
+                fk = FaceKernel(ft, mesh.coordinates, conn[mine], axisymmetric=axi, thickness=t_f)
                 p = fk.pressure_at_ips(v)
                 t = -(p * fk.dA)[..., None] * fk.normals
                 fe = np.matmul(fk.N.T, t)                                  # (f, fn, dim)

@@ -9,14 +9,25 @@ a later assignment overrides an earlier one on shared elements, like
 :func:`romnet.verify_law.material_of_points`). Law states are kept per material as
 (n_points_of_material_here, n_state) arrays; the "state" output field packs them into
 (n_ip, n_state_max) rows (zero padded).
+
+Element formulations (``docs/conventions.md``): plane (strain/stress) kernels get the
+``thickness`` of their material assignment (default 1); the law of a material on
+plane-stress elements is wrapped in :class:`romnet.fe.plane_stress.PlaneStressLaw`
+(sigma33 = 0 solved at each point; its e33 is the last state variable, and
+:meth:`Model.integrate` writes it into the strain it is given); uniform-strain elements
+(c3d8r, ...) add the hourglass forces ``c_e K_hg,e u_e`` (:mod:`romnet.fe.hourglass`, ``c_e``
+the law's modulus at the element's temperature) to :meth:`internal_forces` and
+:meth:`matrix_values`.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..errors import InputError
-from ..fe import ElementKernel
+from ..fe import ElementKernel, get_element_type, hourglass_matrices, hourglass_modulus
+from ..fe.plane_stress import PlaneStressLaw, wrap_law
 from ..materials import build_law
+from ..sections import element_materials, element_thickness
 from .initial import strain_stress_offsets, temperature_matrices
 
 __all__ = ["Model"]
@@ -31,13 +42,18 @@ class Model:
         self.dim = mesh.dim
         X = mesh.coordinates[layout.local_nodes]
         offsets = mesh.block_offsets()
+        # materials (and section thickness of plane elements) per element
+        elem_mat = element_materials(mesh, problem)
+        thick = element_thickness(mesh, problem)
         # global ip offsets per block
         ipo = [0]
         self.kernels, self.ip_slices, ip_global = [], [], []
         start = 0
         for bi, b in enumerate(mesh.blocks):
             els = layout.block_elements[bi]
-            k = ElementKernel(b.etype, X, layout.g2l[b.connectivity[els - offsets[bi]]])
+            plane = get_element_type(b.etype).kinematics in ("plane_strain", "plane_stress")
+            k = ElementKernel(b.etype, X, layout.g2l[b.connectivity[els - offsets[bi]]],
+                              thickness=thick[els] if plane else None)
             n = els.size * k.n_ip
             self.kernels.append((bi, k, els))
             self.ip_slices.append(slice(start, start + n))
@@ -48,19 +64,21 @@ class Model:
         self.n_ip_total = ipo[-1]
         self.ip_global = np.concatenate(ip_global) if ip_global else np.zeros(0, np.int64)
         # materials
-        elem_mat = np.full(mesh.n_elements, -1, dtype=np.int64)
-        for i, m in enumerate(problem.materials):
-            elem_mat[mesh.element_set(m.element_set)] = i
         mine = np.concatenate([els for _, _, els in self.kernels])
         if np.any(elem_mat[mine] < 0):
             first = int(mine[np.flatnonzero(elem_mat[mine] < 0)[0]])
             ids = np.concatenate([b.element_ids for b in mesh.blocks])
             raise InputError(f"element index {first} (source id {int(ids[first])}) has no material assignment")
         self.elem_mat = elem_mat
-        self.laws = [build_law(m.spec) for m in problem.materials]
         self.point_mat = np.concatenate([np.repeat(elem_mat[els], k.n_ip) for _, k, els in self.kernels]) \
             if self.kernels else np.zeros(0, np.int64)
+        plane_stress = np.concatenate([np.full(els.size * k.n_ip, k.kinematics == "plane_stress")
+                                       for _, k, els in self.kernels]) if self.kernels else np.zeros(0, bool)
+        self.laws = [wrap_law(build_law(m.spec), plane_stress[self.point_mat == i], m.element_set)
+                     for i, m in enumerate(problem.materials)]
         self.mat_points = [np.flatnonzero(self.point_mat == i) for i in range(len(self.laws))]
+        # hourglass stiffness per unit modulus of the uniform-strain blocks
+        self.hourglass = [hourglass_matrices(k) if k.etype.hourglass else None for _, k, _ in self.kernels]
         self.n_state_max = max([law.n_state for law in self.laws] + [0])
         names = []
         for law in self.laws:
@@ -95,7 +113,8 @@ class Model:
 
     @staticmethod
     def _law_symmetric(law):
-        """True when the law's consistent tangent is symmetric (``law.symmetric_tangent``)."""
+        """True when the law's consistent tangent is symmetric (``law.symmetric_tangent``;
+        the plane-stress wrapper forwards it: the condensation keeps the symmetry)."""
         return bool(getattr(law, "symmetric_tangent", False))
 
     # ------------------------------------------------------------------ states
@@ -128,18 +147,26 @@ class Model:
             out[sl] = (tn[k.connectivity] @ A.T).ravel()
         return out
 
-    def strain(self, U_local):
+    def strain(self, U_local, states=None):
+        """(n_ip, 6) Mandel strains of the local displacement; with ``states`` (list per
+        material) the e33 of plane-stress points is taken from their law states."""
         U = U_local.reshape(-1, self.dim)
         out = np.empty((self.n_ip, 6))
         for (_, k, _), sl in zip(self.kernels, self.ip_slices):
             out[sl] = k.strain(U).reshape(-1, 6)
+        if states is not None:
+            for law, p, st in zip(self.laws, self.mat_points, states):
+                if isinstance(law, PlaneStressLaw) and p.size:
+                    out[p, 2] = law.thickness_strain(st)
         return out
 
     def integrate(self, strain, temperature, dt, states, tangent=True):
         """Law integration at every local ip. Returns stress (n_ip, 6), tangent
         (n_ip, 6, 6) or None, new states (list), converged (n_ip,) bool, max iterations.
         The law sees ``strain + strain_offset`` and its stress gets ``stress_offset``
-        (initial temperature, plastic strain and stress: :mod:`romnet.hifi.initial`)."""
+        (initial temperature, plastic strain and stress: :mod:`romnet.hifi.initial`). At
+        plane-stress points, ``strain[:, 2]`` is overwritten with the solved e33 (less the
+        offset)."""
         off = self.strain_offset
         stress = np.empty((self.n_ip, 6))
         D = np.empty((self.n_ip, 6, 6)) if tangent else None
@@ -155,6 +182,8 @@ class Model:
             stress[p] = r.stress
             if tangent:
                 D[p] = r.tangent
+            if isinstance(law, PlaneStressLaw):
+                strain[p, 2] = law.thickness_strain(r.state) - (0.0 if off is None else off[p, 2])
             ok[p] = r.converged & np.all(np.isfinite(r.stress), axis=1)
             new.append(r.state)
             it = max(it, int(r.iterations))
@@ -162,18 +191,59 @@ class Model:
             stress += self.stress_offset
         return stress, D, new, ok, it
 
-    def internal_forces(self, stress):
-        """Local-form (n_local,) vector sum B^T sigma dV of this rank's elements."""
+    @property
+    def has_hourglass(self) -> bool:
+        return any(h is not None for h in self.hourglass)
+
+    def hourglass_coefficients(self, temperature):
+        """Per block with hourglass control: (n_el,) modulus c_e at the element's (single)
+        integration point temperature (``temperature`` (n_ip,) local ips); None elsewhere."""
+        out = []
+        for (_, k, els), sl, H in zip(self.kernels, self.ip_slices, self.hourglass):
+            if H is None:
+                out.append(None)
+                continue
+            T = np.asarray(temperature, dtype=float)[sl]
+            mat = self.elem_mat[els]
+            c = np.zeros(els.size)
+            for i in np.unique(mat):
+                m = mat == i
+                c[m] = hourglass_modulus(self.laws[i], T[m])
+            out.append(c)
+        return out
+
+    def _hourglass_args(self, U_local, temperature, need_u=True):
+        if not self.has_hourglass:
+            return None
+        if temperature is None or (need_u and U_local is None):
+            raise InputError("elements with hourglass control (c3d8r, cpe4r, ...) need the displacement "
+                             "and the temperature for their internal forces and stiffness")
+        return self.hourglass_coefficients(temperature)
+
+    def internal_forces(self, stress, U_local=None, temperature=None):
+        """Local-form (n_local,) vector sum B^T sigma dV of this rank's elements, plus the
+        hourglass forces c_e K_hg u_e (``U_local`` (n_local,), ``temperature`` (n_ip,) at
+        the local ips: needed only when the mesh has hourglass-controlled elements)."""
+        coef = self._hourglass_args(U_local, temperature)
         f = np.zeros(self.layout.n_local)
-        for (_, k, _), sl in zip(self.kernels, self.ip_slices):
+        for j, ((_, k, _), sl) in enumerate(zip(self.kernels, self.ip_slices)):
             f += k.internal_forces(stress[sl].reshape(k.n_elements, k.n_ip, 6), n_dofs=self.layout.n_local)
+            if coef is not None and coef[j] is not None:
+                ue = np.asarray(U_local)[k.element_dofs()]                     # (e, nd)
+                fe = coef[j][:, None] * np.einsum("eij,ej->ei", self.hourglass[j], ue)
+                f += np.bincount(k.element_dofs().ravel(), weights=fe.ravel(), minlength=self.layout.n_local)
         return f
 
-    def matrix_values(self, D):
-        """COO values (matching coo_rows / coo_cols) of the tangent stiffness."""
+    def matrix_values(self, D, temperature=None):
+        """COO values (matching coo_rows / coo_cols) of the tangent stiffness (with the
+        hourglass stiffness c_e K_hg when the mesh has such elements: ``temperature``)."""
+        coef = self._hourglass_args(None, temperature, need_u=False)
         vals = []
-        for (_, k, _), sl in zip(self.kernels, self.ip_slices):
-            vals.append(k.element_stiffness(D[sl].reshape(k.n_elements, k.n_ip, 6, 6)).ravel())
+        for j, ((_, k, _), sl) in enumerate(zip(self.kernels, self.ip_slices)):
+            Ke = k.element_stiffness(D[sl].reshape(k.n_elements, k.n_ip, 6, 6))
+            if coef is not None and coef[j] is not None:
+                Ke += coef[j][:, None, None] * self.hourglass[j]
+            vals.append(Ke.ravel())
         return np.concatenate(vals) if vals else np.zeros(0)
 
     def plastic_fields(self, states):
@@ -185,3 +255,4 @@ class Model:
                 p[pts] = law.cumulated_plastic_strain(s)
                 ep[pts] = law.plastic_strain(s)
         return p, ep
+

@@ -108,7 +108,7 @@ def newton_attempt(solver, state, t1):
         if n_bad:
             raise _AttemptFailed(f"law integration failed at {n_bad} integration point(s) "
                                  f"(iteration {it})")
-        fint = be.reverse_add(model.internal_forces(sig))
+        fint = be.reverse_add(model.internal_forces(sig, Uloc, T))
         R = fint - fext
         Rr = be.reduce(R)
         fref = be.reduce(fext)
@@ -134,7 +134,7 @@ def newton_attempt(solver, state, t1):
                 Dm = loading_tangent(model, eps, sig, T, dt, state.states, D)
             dg = np.zeros(U.size)
             dg[con] = duc
-            du = be.solve(solver.matrix_values(Dm), -R, dg, ratio=ratio, new_increment=(it == 0))
+            du = be.solve(solver.matrix_values(Dm, T), -R, dg, ratio=ratio, new_increment=(it == 0))
         except LinearSolveError as exc:
             raise _AttemptFailed(str(exc)) from None
         U += du

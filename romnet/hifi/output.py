@@ -10,6 +10,13 @@ written, the file flushed, then the group attribute ``n_complete`` is set to the
 of complete rows and flushed again: a killed run leaves ``n_complete`` rows that are valid
 (rows beyond it, if any, are garbage and readers should ignore them; ``resume`` truncates
 them). Only rank 0 touches the file; fields are gathered to it (output only).
+
+The writer holds the write lock of the output store for the whole run
+(:func:`romnet.locking.write_lock`: a second ``romnet hifi`` on the same output is refused
+at once). The series attribute ``input_digest`` is the SHA-256 of the input store's
+``/mesh`` and ``/problem`` (:meth:`romnet.store.CaseStore.digest`): ``resume`` continues
+only when the input store given has the same digest (else a StoreError: the outputs would
+mix two loadings).
 """
 from __future__ import annotations
 
@@ -19,9 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import StoreError
+from ..errors import RomnetError, StoreError
 from ..metrics import relative_errors
-from ..store import open_h5
+from ..locking import copy_mode, temporary_path, write_lock
+from ..store import CaseStore
 
 __all__ = ["SeriesWriter", "CHUNK", "compare_stores", "CompareReport"]
 
@@ -36,6 +44,7 @@ class SeriesWriter:
         self.store_in, self.path, self.series = Path(store_in) if store_in else None, Path(store_out), series
         self.solver, self.root = solver, solver.is_root
         self.f = None
+        self.lock = None
         self.n_complete = 0
         mesh, model = solver.mesh, solver.model
         self.layout_fields = {
@@ -49,17 +58,30 @@ class SeriesWriter:
             try:
                 self._open(resume)
             except Exception as exc:  # noqa: BLE001  (re-raised on every rank below)
-                ok = exc
-        ok = solver.comm.bcast(ok if ok is True else repr(ok), root=0)
+                self.close()
+                ok = str(exc) if isinstance(exc, RomnetError) else f"cannot open the output store: {exc!r}"
+        ok = solver.comm.bcast(ok, root=0)
         if ok is not True:
-            raise StoreError(f"{self.path}: cannot open the output store: {ok}")
+            raise StoreError(ok if ok.startswith(str(self.path)) else f"{self.path}: {ok}")
         self.n_complete = solver.comm.bcast(self.n_complete, root=0)
 
     def _open(self, resume):
+        import h5py
+        if self.store_in is not None and self.path.resolve() == self.store_in.resolve():
+            raise StoreError("the output store must differ from the input store")
+        self.lock = write_lock(self.path)
+        self.lock.__enter__()
+        digest = None
+        if self.store_in is not None:
+            with CaseStore(self.store_in) as st:
+                digest = st.digest()
         if resume and self.path.exists():
-            self.f = open_h5(self.path, "r+")
+            with CaseStore(self.path):          # schema / external-link checks before writing
+                pass
+            self.f = h5py.File(self.path, "r+")
             g = self.f.get(f"results/{self.series}")
             if g is not None and "n_complete" in g.attrs:
+                self._check_digest(g, digest)
                 self.g = g
                 self.n_complete = int(g.attrs["n_complete"])
                 for ds in self._datasets():
@@ -67,19 +89,24 @@ class SeriesWriter:
                 self.f.flush()
                 return
             self.f.close()
+            self.f = None
         if self.store_in is None:
             raise StoreError("no input store to copy")
-        if self.path.resolve() == self.store_in.resolve():
-            raise StoreError("the output store must differ from the input store")
-        tmp = self.path.with_name(self.path.name + ".part")
-        shutil.copyfile(self.store_in, tmp)
-        tmp.replace(self.path)
-        self.f = open_h5(self.path, "r+")
+        tmp = temporary_path(self.path)
+        try:
+            shutil.copyfile(self.store_in, tmp)
+            copy_mode(self.path, tmp)
+            tmp.replace(self.path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        self.f = h5py.File(self.path, "r+")
         res = self.f.require_group("results")
         if self.series in res:
             del res[self.series]
         g = res.create_group(self.series)
         g.attrs["source"] = "romnet hifi"
+        g.attrs["input_digest"] = digest
         g.attrs["n_complete"] = 0
         g.create_dataset("times", shape=(0,), maxshape=(None,), dtype="f8", chunks=(1024,))
         for nm in ("cycles", "increments"):
@@ -95,6 +122,20 @@ class SeriesWriter:
                 ds.attrs["source_names"] = json.dumps([])
         self.g = g
         self.f.flush()
+
+    def _check_digest(self, g, digest):
+        """Refuse to resume an output computed from another input (module docstring)."""
+        stored = g.attrs.get("input_digest")
+        stored = stored.decode() if isinstance(stored, bytes) else stored
+        if digest is None:
+            raise StoreError(f"{self.path}: cannot resume without the input store it was computed from")
+        if stored is None:
+            raise StoreError(f"{self.path}: series '{self.series}' has no input digest (written by an older "
+                             "romnet): it cannot be checked against the input; rerun without --resume")
+        if stored != digest:
+            raise StoreError(f"{self.path}: cannot resume: series '{self.series}' was computed from another "
+                             f"input (mesh or problem of {self.store_in} differ: digest {digest[:12]} vs "
+                             f"{str(stored)[:12]}); rerun without --resume or give the same input store")
 
     def _datasets(self):
         g = self.g
@@ -135,9 +176,14 @@ class SeriesWriter:
         self.f.flush()
 
     def close(self):
-        if self.f is not None:
-            self.f.close()
-            self.f = None
+        try:
+            if self.f is not None:
+                self.f.close()
+                self.f = None
+        finally:
+            if self.lock is not None:
+                lock, self.lock = self.lock, None
+                lock.__exit__(None, None, None)
 
 
 # --------------------------------------------------------------------------- comparison

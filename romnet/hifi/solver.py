@@ -162,9 +162,10 @@ class HFSolver:
         self.max_iterations = int(self.options.max_iterations if self.options.max_iterations is not None
                                   else st.max_iterations)
 
-    def matrix_values(self, D):
-        """COO values of the tangent (the element matrices, then the explicit diagonal)."""
-        return np.concatenate([self.model.matrix_values(D), np.zeros(self._n_diag)])
+    def matrix_values(self, D, temperature=None):
+        """COO values of the tangent (the element matrices, then the explicit diagonal);
+        ``temperature`` (local ips) for the hourglass stiffness of c3d8r-like elements."""
+        return np.concatenate([self.model.matrix_values(D, temperature), np.zeros(self._n_diag)])
 
     # ------------------------------------------------------------------ schedule
     def schedule(self):
@@ -198,7 +199,7 @@ class HFSolver:
         """Fill stress/strain/residual of a state built from arrays (law re-evaluated with
         dt = 0 is not meaningful for viscous laws: strain only, stress from elasticity is
         not recomputed; the next step needs only U and states)."""
-        st.strain = self.model.strain(self.backend.forward(st.U))
+        st.strain = self.model.strain(self.backend.forward(st.U), st.states)
         return st
 
     def step(self, state, t_next):
@@ -371,14 +372,16 @@ def default_output(store_in) -> Path:
 
 def run_hifi(store_in, store_out=None, resume=False, options=None, progress=print, comm=None,
              stop_after=None):
-    """Read mesh and problem from ``store_in`` and run the HF solver, writing the ``hifi``
-    series of ``store_out`` (default ``<input>-hifi.h5``; the input is never modified).
+    """Read mesh and problem from ``store_in`` (checked by :func:`romnet.validate.validate_store`)
+    and run the HF solver, writing the ``hifi`` series of ``store_out`` (default ``<input>-hifi.h5``; the input is never modified).
     Returns the :class:`RunResult`."""
     from ..store import CaseStore
+    from ..validate import validate_store
     with CaseStore(store_in) as st:
         if not st.has_problem():
             raise RomnetError(f"{store_in}: the store has no problem definition; import the case "
                               "with its deck")
+        validate_store(st)       # finite, plausible mesh and problem before any work (StoreError)
         mesh, problem = st.mesh(), st.problem()
     store_out = default_output(store_in) if store_out is None else Path(store_out)
     say = progress if progress else (lambda *a: None)

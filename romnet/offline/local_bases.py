@@ -46,6 +46,7 @@ import numpy as np
 
 from .. import mpi
 from ..errors import InputError, StoreError
+from ..sections import element_thickness
 from ..store import CaseStore
 from .clustering import dissimilarity as make_dissimilarity
 from .clustering import RESTARTS, best_run, kmedoids_clusters, kmedoids_runs, snapshot_factor
@@ -179,7 +180,8 @@ def run_clustering(store, clusters=None, max_clusters=ClusterSettings.max_cluste
         extra = elastic_series(st) if extra_series == "auto" else [str(s) for s in (extra_series or [])]
         if len(series) < 2:
             raise InputError(f"clustering needs at least 2 complete training runs (has {len(series)})", store)
-        layout = RowLayout(st.mesh(), comm)
+        mesh = st.mesh()
+        layout = RowLayout(mesh, comm, element_thickness(mesh, st.problem() if st.has_problem() else None))
         t0 = time.perf_counter()
         F = snapshot_factor(st, series, cfg["displacement"], comm, layout)
         timings["factor"] = time.perf_counter() - t0

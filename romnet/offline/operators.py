@@ -4,7 +4,8 @@ All functions take a :class:`romnet.offline.pod.RowLayout` (distributed rows) an
 replicated (small) arrays, identical on every rank.
 
 * :func:`mode_strains` — Mandel strains of the displacement modes at every own
-  integration point (n_ip_local, 6, n_modes) (used by ECM).
+  integration point (n_ip_local, 6, n_modes) (used by ECM), with the element's own
+  formulation (:meth:`romnet.fe.ElementKernel.element_strain`: hoop strain, B-bar).
 * :func:`point_data` — for reduced points given by global integration-point indices:
   block, element, local ip, coordinates, material index, the element's nodes and the
   weights of the point's temperature (``T_point = sum_a shape_a T[nodes_a]``: the shape
@@ -15,38 +16,23 @@ replicated (small) arrays, identical on every rank.
   load of the problem (unit-magnitude vectors, see the function); :func:`load_tree` their
   layout in ``/rom/operators/loads`` (``docs/rom-schema.md``), :data:`LOAD_KINDS` how a
   loading's loads are matched with them online.
+* :func:`reduced_hourglass` — ``Phi^T K_hg Phi`` per material of the hourglass-controlled
+  elements (c3d8r, ...), exact for a constant modulus.
 * Constraints (homogeneous in the modes, inhomogeneous as a lifting): :mod:`.lifting`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
-from ..fe import FaceKernel, get_element_type
+from ..errors import InputError, UnsupportedError
+from ..fe import (FaceKernel, face_thickness, get_element_type, hourglass_matrices, hourglass_modulus,
+                  is_axisymmetric)
 from ..hifi.initial import ip_temperature_matrix
-from ..tensors import SQRT2
+from ..materials import build_law
+from ..sections import element_materials, element_thickness
 
 __all__ = ["mode_strains", "point_data", "strains_at_points", "reduced_loads", "load_tree",
-           "element_materials", "LOAD_KINDS"]
-
-_R = 1.0 / SQRT2
-
-
-def _grad_to_mandel(H):
-    """(..., d, d, k) displacement gradients -> (..., 6, k) Mandel strains."""
-    d = H.shape[-2]
-    sh = H.shape[:-3]
-    k = H.shape[-1]
-    e = np.zeros(sh + (6, k))
-    e[..., 0, :] = H[..., 0, 0, :]
-    e[..., 1, :] = H[..., 1, 1, :]
-    e[..., 3, :] = _R * (H[..., 0, 1, :] + H[..., 1, 0, :])
-    if d == 3:
-        e[..., 2, :] = H[..., 2, 2, :]
-        e[..., 4, :] = _R * (H[..., 1, 2, :] + H[..., 2, 1, :])
-        e[..., 5, :] = _R * (H[..., 2, 0, :] + H[..., 0, 2, :])
-    return e
-
+           "element_materials", "LOAD_KINDS", "reduced_hourglass", "hourglass_modulus_constant"]
 
 def mode_strains(layout, modes, chunk_values=1 << 22):
     """Mandel strains (n_ip_local, 6, k) at own integration points of the nodal modes
@@ -62,21 +48,11 @@ def mode_strains(layout, modes, chunk_values=1 << 22):
         n_el, n_q = ker.dV.shape
         step = max(1, chunk_values // max(1, n_q * ker.n_en * d * d * k))
         for s in range(0, n_el, step):
-            ue = Xe[conn[s:s + step]]                                      # (e, a, i, k)
-            H = np.einsum("eqaj,eaik->eqijk", ker.dN_dx[s:s + step], ue, optimize=True)
+            sl = slice(s, min(s + step, n_el))
+            eps = ker.element_strain(Xe[conn[sl]], sl)                     # (e, q, 6, k)
             r0 = blk["row0"] + s * n_q
-            out[r0:r0 + H.shape[0] * n_q] = _grad_to_mandel(H).reshape(-1, 6, k)
+            out[r0:r0 + eps.shape[0] * n_q] = eps.reshape(-1, 6, k)
     return out
-
-
-def element_materials(mesh, problem):
-    """(n_elements,) index into problem.materials of every element (later assignments win),
-    -1 where none."""
-    mat = np.full(mesh.n_elements, -1, dtype=np.int64)
-    if problem is not None:
-        for i, m in enumerate(problem.materials):
-            mat[mesh.element_set(m.element_set)] = i
-    return mat
 
 
 def point_data(layout, points, problem=None) -> dict:
@@ -101,8 +77,11 @@ def point_data(layout, points, problem=None) -> dict:
         interp[m, :et.n_nodes] = et.shape(et.quadrature[0])[lip[m]]
     X = mesh.coordinates
     coords = np.einsum("pa,pad->pd", interp, X[np.where(nodes >= 0, nodes, 0)])
+    plane_stress = np.array([get_element_type(mesh.blocks[b].etype).kinematics == "plane_stress"
+                             for b in blk], dtype=np.int8).reshape(-1)
     return dict(ip=points, block=blk, element=el, local_ip=lip, coordinates=coords,
-                material=element_materials(mesh, problem)[el], nodes=nodes, shape=shape)
+                material=element_materials(mesh, problem)[el], nodes=nodes, shape=shape,
+                plane_stress=plane_stress)
 
 
 def strains_at_points(layout, modes, points):
@@ -122,12 +101,10 @@ def strains_at_points(layout, modes, points):
         conn = mesh.blocks[b].connectivity[pdat["element"][m] - offs[b]]
         vals = layout.gather_node_rows(np.asarray(modes).reshape(layout.n_own, d * k), conn.ravel())
         ue = vals.reshape(len(m), et.n_nodes, d, k)
-        # gradient at the point's own ip (element kernel on these elements only)
+        # strains at the point's own ip (element kernel on these elements only)
         from ..fe import ElementKernel
         ker = ElementKernel(et, mesh.coordinates, conn)
-        g = ker.dN_dx[np.arange(len(m)), pdat["local_ip"][m]]             # (p, a, j)
-        H = np.einsum("paj,paik->pijk", g, ue, optimize=True)
-        out[m] = _grad_to_mandel(H)
+        out[m] = ker.element_strain(ue)[np.arange(len(m)), pdat["local_ip"][m]]
     return out
 
 
@@ -156,6 +133,11 @@ def reduced_loads(layout, problem, modes) -> dict:
     out = {kind: [] for kind in LOAD_KINDS}
     if problem is None:
         return out
+    axi = is_axisymmetric(mesh.element_types)
+    thick = element_thickness(mesh, problem) if mesh.dim == 2 and not axi else None
+    if thick is not None and np.all(thick == 1.0):
+        thick = None
+    blocks = [(b.etype, b.connectivity) for b in mesh.blocks]
     for ld in problem.pressure:
         faces = mesh.face_set(ld.face_set)
         val = ld.value
@@ -190,7 +172,8 @@ def reduced_loads(layout, problem, modes) -> dict:
             if np.ndim(p) >= 1 and np.shape(p)[0] == n_f:
                 p = np.asarray(p)[touch]
             used, inv = np.unique(c, return_inverse=True)
-            fk = FaceKernel(ftype, mesh.coordinates[used], inv.reshape(c.shape))
+            fk = FaceKernel(ftype, mesh.coordinates[used], inv.reshape(c.shape), axisymmetric=axi,
+                            thickness=None if thick is None else face_thickness(blocks, c, thick))
             f = fk.pressure_forces(p).reshape(-1, d)
             own = (used >= a) & (used < b)
             proj += np.einsum("ni,nik->k", f[own], Phi_own[used[own] - a])
@@ -250,6 +233,68 @@ def reduced_loads(layout, problem, modes) -> dict:
         out["nodal"].append(dict(phi_f=proj, magnitude=float(ld.value), name=ld.name, table=ld.table or "",
                                  n_nodes=int(nodes.size), resultant=F.sum(axis=0).tolist()))
     return out
+
+
+def hourglass_modulus_constant(law, problem, material_name="") -> float:
+    """The hourglass modulus c (:func:`romnet.fe.hourglass_modulus`) of ``law`` under the
+    temperatures of ``problem``: the law's value at its reference temperature without a
+    temperature field, else its value over the field's range, which must be constant (the
+    reduced hourglass operator ``c Phi^T K_hg Phi`` is then exact); raises UnsupportedError
+    otherwise."""
+    th = getattr(law, "thermal", None)
+    t_ref = th.ref_temperature if th is not None else 0.0
+    if problem is None or problem.temperature is None:
+        return float(hourglass_modulus(law, [t_ref])[0])
+    f = np.asarray(problem.temperature.fields, dtype=float)
+    T = np.linspace(float(f.min()), float(f.max()), 65)
+    c = hourglass_modulus(law, T)
+    if np.ptp(c) > 1e-12 * np.abs(c).max():
+        raise UnsupportedError(
+            f"material on '{material_name}': hourglass-controlled elements (c3d8r, cpe4r, cps4r, cax4r) "
+            f"with a temperature-dependent modulus ({c.min():.6g} .. {c.max():.6g} over "
+            f"{T[0]:g} .. {T[-1]:g}): the reduced hourglass forces would not be exact; use a constant "
+            "modulus or full-integration elements for the ROM")
+    return float(c[0])
+
+
+def reduced_hourglass(layout, problem, modes):
+    """Reduced hourglass stiffness per material, or None when the mesh has no
+    hourglass-controlled element: ``{"matrices": (n_mat, k, k) sum_e Phi_e^T K_hg,e Phi_e``
+    per unit modulus (:func:`romnet.fe.hourglass_matrices`), ``"modulus": (n_mat,)`` the
+    training problem's constant modulus of each material (NaN where unused)}. Online:
+    ``f_hg = sum_m c_m matrices[m] a`` (exact for a constant modulus). Each rank sums its own
+    elements; one allreduce."""
+    mesh = layout.mesh
+    if not any(get_element_type(b.etype).hourglass for b in mesh.blocks):
+        return None
+    d = layout.dim
+    k = modes.shape[1]
+    n_mat = len(problem.materials) if problem is not None else 0
+    mats = element_materials(mesh, problem)
+    Phi_ext = layout.gather_ext(np.asarray(modes).reshape(layout.n_own, d * k)).reshape(-1, d, k)
+    out = np.zeros((max(n_mat, 1), k, k))
+    used = np.zeros(max(n_mat, 1))
+    for i, blk in enumerate(layout.blocks):
+        if not get_element_type(blk["etype"]).hourglass:
+            continue
+        H = hourglass_matrices(layout.kernel(i))                           # (e, nd, nd)
+        ph = Phi_ext[blk["conn_ext"]].reshape(H.shape[0], -1, k)           # (e, nd, k)
+        m = mats[blk["elements"]]
+        if np.any(m < 0):
+            raise InputError("an hourglass-controlled element has no material")
+        HP = np.matmul(H, ph)
+        for j in np.unique(m):
+            sel = m == j
+            out[j] += np.einsum("eak,eal->kl", ph[sel], HP[sel], optimize=True)
+            used[j] = 1.0
+    if layout.comm.Get_size() > 1:
+        buf = layout.comm.allreduce(np.concatenate([out.ravel(), used]))
+        out, used = buf[:out.size].reshape(out.shape), buf[out.size:]
+    modulus = np.full(max(n_mat, 1), np.nan)
+    for j in np.flatnonzero(used):
+        law = build_law(problem.materials[j].spec)
+        modulus[j] = hourglass_modulus_constant(law, problem, problem.materials[j].element_set)
+    return dict(matrices=out, modulus=modulus)
 
 
 def _same_direction(u, v):

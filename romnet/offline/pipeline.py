@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import mpi
 from ..errors import ConfigError, InputError
+from ..sections import element_thickness
 from ..settings import check_table, defaults
 from ..store import CaseStore
 from ..tensors import COMPONENTS, storage_to_mandel
@@ -131,6 +132,12 @@ def read_snapshots(st: CaseStore, series, cfg, layout):
             S, info[n] = read_local(st, s, n, layout)
             cols[n].append(S)
     full = {n: (v[0] if len(v) == 1 else np.hstack(v)) for n, v in cols.items()}
+    bad = np.array([np.count_nonzero(~np.isfinite(full[n])) for n in fields], dtype=float)
+    bad = mpi.allreduce_array(bad, layout.comm)          # collective: every rank raises or none
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{label}: field '{fields[k]}' holds {int(bad[k])} non-finite snapshot value(s) "
+                         "(NaN / inf): no ROM can be built from them (romnet info shows where)", st.path)
     uinfo = info[disp]
     if uinfo["kind"] != "nodal":
         raise InputError(f"displacement field '{disp}' is not nodal", st.path)
@@ -248,7 +255,8 @@ def hyper_reduce(layout, problem, bases: dict, displacement: str, res, qdeim_fie
     ``weights``, ``is_ecm``, ``qdeim`` {field: points}, ``n_extra``, ``point_data``,
     ``strain_modes`` (n_p, 6, k), ``dual`` {field: {modes_at_points (n_p, n_comp, m), cond,
     rank}} (Gappy-POD operators and their conditioning), ``loads`` (the reduced load vectors,
-    :func:`.operators.load_tree`), ``timings`` {qdeim, operators}."""
+    :func:`.operators.load_tree`), ``hourglass`` (:func:`.operators.reduced_hourglass`, None
+    without hourglass-controlled elements), ``timings`` {qdeim, operators}."""
     t0 = time.perf_counter()
     qpts = {n: qdeim_points(bases[n][0], bases[n][2], comm, layout.ip_range[0])
             for n in qdeim_fields if n in bases}
@@ -273,7 +281,8 @@ def hyper_reduce(layout, problem, bases: dict, displacement: str, res, qdeim_fie
     out = dict(points=points, weights=weights, is_ecm=np.isin(points, res.points), qdeim=qpts,
                n_extra=int(extra.size), point_data=ops.point_data(layout, points, problem),
                strain_modes=ops.strains_at_points(layout, Phi, points), dual=dual,
-               loads=ops.load_tree(ops.reduced_loads(layout, problem, Phi)))
+               loads=ops.load_tree(ops.reduced_loads(layout, problem, Phi)),
+               hourglass=ops.reduced_hourglass(layout, problem, Phi))
     out["timings"] = dict(qdeim=t_q, operators=time.perf_counter() - t0)
     return out
 
@@ -302,7 +311,7 @@ def run_offline(store, config=None, comm=None, progress=print) -> dict:
         series = resolve_series(st, cfg["series"])
         mesh = st.mesh()
         problem = st.problem() if st.has_problem() else None
-        layout = RowLayout(mesh, comm)
+        layout = RowLayout(mesh, comm, element_thickness(mesh, problem))
         U, uinfo, dual, stress, times = read_snapshots(st, series, cfg, layout)
     t_read = time.perf_counter() - t0
     what = f"series '{series}'" if isinstance(series, str) else f"{len(series)} series ({', '.join(series)})"

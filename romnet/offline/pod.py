@@ -102,8 +102,10 @@ class RowLayout:
         block, global), ``n_ip``, ``row0`` (first local ip row).
     """
 
-    def __init__(self, mesh, comm=None):
+    def __init__(self, mesh, comm=None, thickness=None):
         self.comm = comm or mpi.comm()
+        #: (n_elements,) section thickness of plane elements (None: 1), see romnet.sections
+        self.thickness = None if thickness is None else np.asarray(thickness, dtype=float)
         c = self.comm
         self.rank, self.size = c.Get_rank(), c.Get_size()
         self.mesh = mesh
@@ -175,13 +177,17 @@ class RowLayout:
 
     def kernel(self, i, mass=False):
         """ElementKernel of own elements of ``self.blocks[i]`` on ext node numbering
-        (full integration rule, or the mass rule if ``mass``)."""
+        (the element's own rule, or the mass rule if ``mass``; plane elements with their
+        ``thickness``)."""
         key = (i, mass)
         if key not in self._kernels:
             d = self.blocks[i]
             et = get_element_type(d["etype"])
+            t = None
+            if self.thickness is not None and et.kinematics in ("plane_strain", "plane_stress"):
+                t = self.thickness[d["elements"]]
             self._kernels[key] = ElementKernel(et, self.mesh.coordinates[self.ext_nodes], d["conn_ext"],
-                                               quadrature=et.mass_quadrature if mass else None)
+                                               quadrature=et.mass_quadrature if mass else None, thickness=t)
         return self._kernels[key]
 
     def local_dV(self):

@@ -99,7 +99,8 @@ def rom_tree(pod: dict, reduced: dict, ecm: dict, lifting=None, **members) -> di
     pod : {field: :func:`pod_entry`}; reduced : the reduced points and operators of
     :func:`romnet.offline.pipeline.hyper_reduce` (``points``, ``weights``, ``is_ecm``,
     ``point_data``, ``qdeim``, ``strain_modes``, ``dual``, ``loads``: the tree of
-    :func:`romnet.offline.operators.load_tree`); ecm : :func:`ecm_entry`; lifting : the
+    :func:`romnet.offline.operators.load_tree`, ``hourglass``: None or the reduced hourglass
+    operator); ecm : :func:`ecm_entry`; lifting : the
     lifting of inhomogeneous constraints at the points (:mod:`romnet.offline.lifting`) or
     None; members : the other members (``settings``, ``snapshot_times``, ``series``,
     ``dirichlet``, ``report``, ``timings``, ``enrichment``, ...)."""
@@ -107,12 +108,15 @@ def rom_tree(pod: dict, reduced: dict, ecm: dict, lifting=None, **members) -> di
     operators = dict(strain_modes=reduced["strain_modes"], dual=reduced["dual"], loads=reduced["loads"])
     if lifting is not None:
         operators["lifting"] = lifting
+    if reduced.get("hourglass") is not None:  # hourglass-controlled elements (c3d8r, ...)
+        operators["hourglass"] = reduced["hourglass"]
     tree = dict(members)
     tree.update(
         pod=pod,
         points=dict(ip=reduced["points"], element=pdat["element"], block=pdat["block"],
                     local_ip=pdat["local_ip"], coordinates=pdat["coordinates"], material=pdat["material"],
-                    nodes=pdat["nodes"], shape=pdat["shape"], weight=reduced["weights"],
+                    nodes=pdat["nodes"], shape=pdat["shape"], plane_stress=pdat["plane_stress"],
+                    weight=reduced["weights"],
                     ecm=np.asarray(reduced["is_ecm"]).astype(np.int8)),
         ecm=ecm,
         qdeim={n: dict(points=np.asarray(p, dtype=np.int64)) for n, p in reduced["qdeim"].items()},
@@ -225,7 +229,10 @@ def _any_source():
 
 # --------------------------------------------------------------------------- reading
 def _check_version(attrs, path):
-    v = int(attrs.get("rom_schema_version", -1))
+    try:
+        v = int(attrs.get("rom_schema_version", -1))
+    except (TypeError, ValueError):
+        v = -1
     if attrs.get("format") != ROM_FORMAT or v != ROM_SCHEMA_VERSION:
         raise StoreError(f"{path}: /rom has schema version {v}, this romnet reads "
                          f"{ROM_SCHEMA_VERSION}; rerun `romnet offline`")

@@ -66,11 +66,11 @@ _T6 = ["11", "22", "33", "12", "23", "31"]
 @dataclass
 class TrainingSettings:
     """``[training]`` of a case.toml (``romnet train --case``, the step ``train``)."""
-    samples: int = setting(REQUIRED, Int(ge=1), "number of HF training runs (required by the step train)")
-    seed: int = setting(0, Int(ge=0), "run i uses the seed sequence (seed, i) of the temperature sampler")
-    increments: int = setting(None, Int(ge=1), "replace the stepping by this many equal increments")
+    samples: int = setting(REQUIRED, Int(ge=1, le=10**6), "number of HF training runs (required by the step train)")
+    seed: int = setting(0, Int(ge=0, le=2**63 - 1), "run i uses the seed sequence (seed, i) of the temperature sampler")
+    increments: int = setting(None, Int(ge=1, le=10**7), "replace the stepping by this many equal increments")
     fields: list = setting(list(DEFAULT_FIELDS), ListOf(Str(RUN_FIELDS)), "fields stored per run (U needed)")
-    elastic: int = setting(0, Int(ge=0), "thermo-elastic snapshots run after the HF runs "
+    elastic: int = setting(0, Int(ge=0, le=10**6), "thermo-elastic snapshots run after the HF runs "
                            "(romnet.offline.elastic_snapshots)")
 
 

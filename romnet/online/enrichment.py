@@ -41,6 +41,7 @@ import numpy as np
 
 from ..errors import InputError, StoreError
 from ..mpi import pull_rows, push_rows
+from ..sections import element_thickness
 from ..offline import operators as ops
 from ..offline.ecm import ecm, internal_force_integrand
 from ..offline.pipeline import hyper_reduce
@@ -72,7 +73,7 @@ class Enricher:
         self.hf = HFSolver(self.mesh, self.problem, comm=comm,
                            options=options or SolverOptions(verbose=False))
         self.comm = self.hf.comm
-        self.layout = RowLayout(self.mesh, self.comm)
+        self.layout = RowLayout(self.mesh, self.comm, element_thickness(self.mesh, self.store_problem))
         self.bases = None
         self.ecm_tol = None
 

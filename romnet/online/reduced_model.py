@@ -50,6 +50,8 @@ class ReducedModel:
     series: list = field(default_factory=list)  # training series (one or several)
     lifting: dict | None = None       # inhomogeneous constraints (offline.lifting): strain_at_points
                                       # (n_p, 6, n_l), dofs, values, sources
+    plane_stress: np.ndarray | None = None  # (n_p,) int8: point on a plane-stress element
+    hourglass: dict | None = None     # {"matrices": (n_mat, k, k), "modulus": (n_mat,)} or None
 
     @property
     def is_local(self) -> bool:
@@ -117,7 +119,11 @@ class ReducedModel:
                    displacement=disp, stress_field=ecm.get("stress_field", "stress"),
                    settings=rom.get("settings", {}) if isinstance(rom.get("settings"), dict) else {},
                    tree=rom, label=label, cluster=None if cluster is None else int(cluster),
-                   k=None if k is None else int(k), series=series_list(rom.get("series")), lifting=lifting)
+                   k=None if k is None else int(k), series=series_list(rom.get("series")), lifting=lifting,
+                   plane_stress=np.asarray(pts.get("plane_stress", np.zeros(np.size(pts["weight"]))),
+                                           dtype=np.int8),
+                   hourglass=({k_: np.asarray(v, dtype=float) for k_, v in op["hourglass"].items()}
+                              if "hourglass" in op else None))
 
     @classmethod
     def load(cls, store):

@@ -23,18 +23,18 @@ CRITERIA = ("indicator", "estimate")
 @dataclass
 class OnlineSettings:
     """``[online]``: the ROM runs of the online stage."""
-    samples: int = setting(None, Int(ge=1), "Monte Carlo: number of new temperature fields (unset: one run)")
-    seed: int = setting(1000, Int(ge=0), "Monte Carlo: sample i uses the seed sequence (seed, i) (keep it "
+    samples: int = setting(None, Int(ge=1, le=10**7), "Monte Carlo: number of new temperature fields (unset: one run)")
+    seed: int = setting(1000, Int(ge=0, le=2**63 - 1), "Monte Carlo: sample i uses the seed sequence (seed, i) (keep it "
                         "different from [training] seed)")
-    tolerance: float = setting(1e-3, Num(gt=0), "tolerance of the enrichment criterion (the indicator, or "
+    tolerance: float = setting(1e-3, Num(gt=0, le=1e6), "tolerance of the enrichment criterion (the indicator, or "
                                "the estimated error with criterion = \"estimate\")", renamed={"tol": "deprecated"})
-    hf_references: int = setting(0, Int(ge=0), "Monte Carlo: the first N samples also run with the HF solver")
+    hf_references: int = setting(0, Int(ge=0, le=10**7), "Monte Carlo: the first N samples also run with the HF solver")
     enrich: bool = setting(False, Bool, "adaptive enrichment (one HF increment where the criterion exceeds "
                            "tolerance)")
-    cluster: object = setting("classifier", OneOf(Const("classifier", "global"), Int(ge=0),
+    cluster: object = setting("classifier", OneOf(Const("classifier", "global"), Int(ge=0, le=999),
                                                   text='"classifier", "global" or a cluster index >= 0'),
                               "ROM to run: the classifier's local ROM, the global ROM, or local ROM c")
-    ratio: float = setting(None, Num(gt=0), "reduced Newton tolerance on ||R|| / F_ref (default: the "
+    ratio: float = setting(None, Num(gt=0, le=1), "reduced Newton tolerance on ||R|| / F_ref (default: the "
                            "reduced solver's, romnet.online.solver.OnlineOptions)")
     criterion: str = setting(CRITERIA[0], Const(*CRITERIA), "enrichment criterion: the raw indicator or the "
                              "estimated U error of the stored calibration (romnet calibrate)")

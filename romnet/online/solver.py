@@ -14,6 +14,12 @@ With inhomogeneous constraints (a lifting, :mod:`romnet.offline.lifting`) the st
 ``eps_p = B_p a + sum_k h_k(t) E_p,k`` (``E_p,k`` the strain of lifting field k at the
 point, ``h_k`` the loading's table of its condition).
 
+plus, with hourglass-controlled elements (c3d8r, ...), the exact linear term
+``f_int += K_hg a``, ``K += K_hg`` with ``K_hg = sum_m c_m Phi^T K_hg,m Phi`` (the stored
+per-material matrices, ``c_m`` the loading's constant modulus). Points on plane-stress
+elements integrate their law through :class:`romnet.fe.plane_stress.PlaneStressLaw`
+(sigma33 = 0; e33 is written into the point strain).
+
 Newton on ``R(a) = f_int(a) - F_ext(t) = 0`` from ``a_n``; converged when
 ``||R|| <= ratio * F_ref`` with ``F_ref = max(||F_ext||, ||sum_p w_p |B_p^T sigma_p| ||)``
 (the second term is the scale of the internal forces, so thermal-only loadings converge
@@ -38,6 +44,7 @@ import numpy as np
 
 from .. import mpi
 from ..errors import ConvergenceError, InputError
+from ..fe.plane_stress import PlaneStressLaw, wrap_law
 from ..materials import build_law
 from ..offline.lifting import check_sources, inhomogeneous, source_tables
 from ..offline.operators import LOAD_KINDS
@@ -115,9 +122,12 @@ class ReducedSolver:
         if mat.size and (mat.min() < 0 or mat.max() >= len(problem.materials)):
             raise InputError(f"reduced points refer to material {int(mat.max())} / {int(mat.min())}, the "
                              f"loading has {len(problem.materials)} material assignment(s)")
-        self.laws = [build_law(m.spec) for m in problem.materials]
+        ps = model.plane_stress if model.plane_stress is not None else np.zeros(model.n_points, np.int8)
+        self.laws = [wrap_law(build_law(m.spec), ps[model.material == i], m.element_set)
+                     for i, m in enumerate(problem.materials)]
         self.groups = [(law, np.flatnonzero(mat == i)) for i, law in enumerate(self.laws)]
         self.groups = [(law, idx) for law, idx in self.groups if idx.size]
+        self.K_hg = self._hourglass(model, problem)
         self.n_state = max([law.n_state for law in self.laws] + [1])
         self._setup_temperature(problem, sl)
         self._setup_loads(problem)
@@ -125,6 +135,21 @@ class ReducedSolver:
         self._setup_offsets(problem, sl)
 
     # ------------------------------------------------------------------ loading
+    def _hourglass(self, model, problem):
+        """(k, k) reduced hourglass stiffness of the loading (None without hourglass elements)."""
+        if model.hourglass is None:
+            return None
+        from ..offline.operators import hourglass_modulus_constant
+        mats, modulus = model.hourglass["matrices"], model.hourglass["modulus"]
+        K = np.zeros((self.k, self.k))
+        for j in np.flatnonzero(np.isfinite(modulus)):
+            if j >= len(self.laws):
+                raise InputError(f"the ROM's hourglass operator refers to material {j}, the loading has "
+                                 f"{len(self.laws)}")
+            law = getattr(self.laws[j], "law", self.laws[j])
+            K += hourglass_modulus_constant(law, problem, problem.materials[j].element_set) * mats[j]
+        return K
+
     def _setup_temperature(self, problem, sl):
         nodes = self.model.nodes[sl]
         self.shape = self.model.shape[sl]
@@ -243,13 +268,18 @@ class ReducedSolver:
         st.strain = np.einsum("pck,k->pc", self.B, st.a)
         if self.lift_E is not None:
             st.strain += self._lift_strain(t)
+        for law, idx in self.groups:
+            if isinstance(law, PlaneStressLaw):
+                st.strain[idx, 2] = law.thickness_strain(S[idx, :law.n_state])
         return st
 
     # ------------------------------------------------------------------ evaluation
     def integrate(self, eps, T, dt, states, tangent=True):
         """Law at this rank's points: stress (n, 6), tangent (n, 6, 6), states, ok (n,)
-        (the law sees ``eps + eps0``, its stress gets ``sig0``: initial state offsets)."""
+        (the law sees ``eps + eps0``, its stress gets ``sig0``: initial state offsets;
+        plane-stress points: ``eps[:, 2]`` is overwritten with the solved e33 less eps0)."""
         n = self.n_loc
+        eps_in = eps
         if self.eps0 is not None:
             eps = eps + self.eps0
         sig = np.zeros((n, 6))
@@ -262,6 +292,8 @@ class ReducedSolver:
             sig[idx] = r.stress
             if tangent:
                 D[idx] = r.tangent
+            if isinstance(law, PlaneStressLaw):
+                eps_in[idx, 2] = law.thickness_strain(r.state) - (0.0 if self.eps0 is None else self.eps0[idx, 2])
             new[idx, :law.n_state] = r.state
             ok[idx] = r.converged & np.all(np.isfinite(r.stress), axis=1)
         if self.sig0 is not None:
@@ -286,6 +318,9 @@ class ReducedSolver:
             buf = self.comm.allreduce(buf)
         f, K = buf[:k], buf[k:k + k * k].reshape(k, k)
         fabs, nbad = buf[k + k * k:2 * k + k * k], int(round(buf[-1]))
+        if self.K_hg is not None:  # exact linear hourglass term (replicated)
+            fh = self.K_hg @ a
+            f, K, fabs = f + fh, K + self.K_hg, fabs + np.abs(fh)
         return f, K, float(np.linalg.norm(fabs)), nbad, sig, eps, new
 
     # ------------------------------------------------------------------ Newton

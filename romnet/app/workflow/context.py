@@ -28,13 +28,21 @@ def load_script(path):
     sys.modules[name] = mod
     try:
         spec.loader.exec_module(mod)
-    except Exception:
+    except Exception as exc:
         del sys.modules[name]
-        raise
+        raise script_error(path, exc) from exc
     if not callable(getattr(mod, "build_case", None)):
         del sys.modules[name]
         raise ConfigError(f"{path}: the generator script defines no build_case(variant, seed)")
     return mod
+
+
+def script_error(path, exc) -> ConfigError:
+    """``<script>: <exception>`` for an exception raised by a case generator script (a case
+    directory is trusted Python; the traceback is shown with ``ROMNET_DEBUG=1``, which
+    re-raises the error chained to it)."""
+    from ...errors import printable
+    return ConfigError(f"{path}: {type(exc).__name__}: {printable(exc, 300)}")
 
 
 @dataclass

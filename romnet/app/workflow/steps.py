@@ -12,7 +12,8 @@ def step_import(ctx: Context):
     imp = ctx.cfg["import"]
 
     def run():
-        write_case(ctx.store, import_case(imp["code"], imp["path"], progress=ctx.say))
+        write_case(ctx.store, import_case(imp["code"], imp["path"], progress=ctx.say,
+                                          validation=ctx.cfg.get("validation")))
     ctx.on_root(run)
     ctx.say(f"   wrote {ctx.store}")
 
@@ -21,8 +22,17 @@ def step_generate(ctx: Context):
     from ...store import write_case
     gen = ctx.cfg["generate"]
     mod = ctx.script_module()
+    from ...errors import RomnetError
+    from ...validate import validate_case
+    from .context import script_error
     ctx.say(f"   {gen['script']}: build_case(variant={gen['variant']!r}, seed={gen['seed']})")
-    case = mod.build_case(gen["variant"], gen["seed"])
+    try:
+        case = mod.build_case(gen["variant"], gen["seed"])
+    except RomnetError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the script's own failure, reported as one line
+        raise script_error(gen["script"], exc) from exc
+    validate_case(case, gen["script"], ctx.cfg.get("validation"))
     ctx.on_root(write_case, ctx.store, case)
     ctx.say(f"   wrote {ctx.store}: {case.mesh.n_nodes} nodes ({case.mesh.n_nodes * case.mesh.dim} DOF), "
             f"{case.mesh.n_elements} elements")
