@@ -9,10 +9,14 @@ to build states, 20 % of the points unloading in the timed increment). Both inte
 methods are timed on the same last increment (best of ``repeat`` runs):
 
 * ``theta_method_a`` (backward Euler, Newton in the slip overstresses, consistent tangent);
-* ``runge_kutta`` (adaptive Cash–Karp, tolerance 1e-5; backward-Euler tangent at the end state).
+* ``runge_kutta`` (adaptive Cash–Karp, tolerance 1e-5; tangent from the substep sensitivities);
+* ``theta_method_a`` with nonlinear isotropic hardening (Q 30, b 8: the systems coupled by
+  the interaction matrices).
 
-Run: ``.venv/bin/python bench/bench_crystal.py [n_points]``. Goal (issue 18): >= 1e5
-updates/s for the 18-system law with tangent.
+The figure is per core from the CPU time of the process (the machine may be shared; wall
+time printed beside); one BLAS thread (threadpoolctl). Run: ``.venv/bin/python
+bench/bench_crystal.py [n_points]``. Goal (issue 18): >= 1e5 updates/s for the 18-system law
+with tangent. Figures: docs/materials.md, "Crystal law performance".
 """
 import os
 
@@ -22,6 +26,7 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXP
 import sys  # noqa: E402
 
 import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_gen_evp import time_last_increment  # noqa: E402
@@ -33,7 +38,7 @@ def tab(*pairs):
     return {"temperature": [float(t) for t, _ in pairs], "value": [float(v) for _, v in pairs]}
 
 
-def crystal_spec(method, R=None):
+def crystal_spec(method, R=None, iso=None):
     return {
         "law": "gen_evp",
         "elasticity": {"type": "cubic", "y1111": tab((20, 2.5e5), (1000, 2.0e5)),
@@ -44,32 +49,39 @@ def crystal_spec(method, R=None):
             {"name": "oct", "family": "octahedral",
              "flow": {"type": "hyperbolic", "K": tab((20, 900), (1000, 600)), "n": 6.0, "eps0": 1e-7,
                       "Kinf": 40.0},
-             "isotropic": {"type": "constant", "R0": tab((20, 120), (1000, 80))},
+             "isotropic": iso or {"type": "constant", "R0": tab((20, 120), (1000, 80))},
              "kinematic": {"type": "nonlinear", "C": 8e4, "D": 800.0, "m": 3.0, "M": 3000.0},
              "interaction": [1.0, 1.0, 0.6, 12.3, 1.6, 1.8]},
             {"name": "cub", "family": "cubic",
              "flow": {"type": "hyperbolic", "K": 1200.0, "n": 5.0, "eps0": 1e-7, "Kinf": 50.0},
-             "isotropic": {"type": "constant", "R0": 160.0},
+             "isotropic": dict(iso, R0=160.0) if iso else {"type": "constant", "R0": 160.0},
              "kinematic": {"type": "nonlinear", "C": 6e4, "D": 600.0},
              "interaction": [1.0, 0.5, 0.5]}],
         "integration": {"method": method, "tolerance": 1e-5 if method == "runge_kutta" else 1e-9},
     }
 
 
-def run(method, n, n_steps=5, dt=0.2, repeat=3, R=None):
-    best, res, state = time_last_increment(build_law(crystal_spec(method, R)), n, n_steps, dt, repeat)
+def run(method, n, n_steps=5, dt=0.2, repeat=3, R=None, iso=None):
+    law = build_law(crystal_spec(method, R, iso))
+    wall, cpu, res, state = time_last_increment(law, n, n_steps, dt, repeat, cpu=True)
     flowing = np.mean(res.state[:, 0] > state[:, 0])
-    print(f"{method:15s} points {n}  flowing {100 * flowing:5.1f} %  converged {int(res.converged.sum())}/{n}  "
-          f"max iterations/substeps {res.iterations:4d}  time {best:7.3f} s  updates/s {n / best:.3e}")
-    return n / best
+    label = method + (" nonlinear iso" if iso else "")
+    print(f"{label:28s} points {n}  flowing {100 * flowing:5.1f} %  converged {int(res.converged.sum())}/{n}  "
+          f"max iterations/substeps {res.iterations:4d}  CPU {cpu:7.3f} s  updates/s per core {n / cpu:.3e}  "
+          f"(wall {wall:7.3f} s: {n / wall:.3e}/s)")
+    return n / cpu
 
 
 def main(n=20_000):
     R = euler_bunge_matrix(30.0, 40.0, 10.0)
-    print("crystal gen_evp, 12 octahedral + 6 cubic systems, tangent=True, 1 thread, orientation "
-          "Bunge (30, 40, 10) deg")
-    for method in ("theta_method_a", "runge_kutta"):
-        run(method, n, R=R)
+    with threadpool_limits(1):
+        print("crystal gen_evp, 12 octahedral + 6 cubic systems, tangent=True, 1 thread, orientation "
+              "Bunge (30, 40, 10) deg; best of 3 (CPU time of this process: the one-core figure on a shared "
+              "machine)")
+        for method in ("theta_method_a", "runge_kutta"):
+            run(method, n, R=R)
+        run("theta_method_a", n, R=R, iso={"type": "nonlinear", "R0": tab((20, 120), (1000, 80)), "Q": 30.0,
+                                            "b": 8.0})
 
 
 if __name__ == "__main__":

@@ -218,6 +218,14 @@ def random_path(n, rng, amp=4e-3):
     return d * rng.uniform(0.5 * amp, amp, n)[:, None]
 
 
+def loaded_state(law, target, temp, dt, n_inc=3):
+    """State after loading proportionally to ``target`` in n_inc increments of dt."""
+    st = law.initial_state(target.shape[0])
+    for k in range(1, n_inc + 1):
+        st = law.integrate(target * k / n_inc, temp, dt, st, tangent=False).state
+    return st
+
+
 def test_runge_kutta_vs_converged_backward_euler():
     """Same multiaxial history: Runge-Kutta (10 increments, tolerance 1e-8) vs backward
     Euler with 100 sub-increments per increment (first order): stresses within 1e-3."""
@@ -272,9 +280,7 @@ def test_backward_euler_tangent_vs_finite_differences(iso, recovery):
     n = 12
     target = random_path(n, rng, 6e-3)
     temp = rng.uniform(100, 800, n)
-    st = law.initial_state(n)
-    for k in range(1, 4):
-        st = law.integrate(target * k / 3, temp, 0.5, st, tangent=False).state
+    st = loaded_state(law, target, temp, 0.5)
     for e in (target * 1.15, target * 0.9):
         res = law.integrate(e, temp, 0.5, st)
         fd = fd_tangent(law, e, temp, 0.5, st)
@@ -290,9 +296,7 @@ def test_runge_kutta_tangent_measured():
     rng = np.random.default_rng(6)
     n = 8
     target = random_path(n, rng, 6e-3)
-    st = law.initial_state(n)
-    for k in range(1, 4):
-        st = law.integrate(target * k / 3, 500.0, 0.5, st, tangent=False).state
+    st = loaded_state(law, target, 500.0, 0.5)
     e = target * 1.1
     res = law.integrate(e, 500.0, 0.5, st)
     fd = fd_tangent(law, e, 500.0, 0.5, st, h=1e-7)
@@ -363,3 +367,13 @@ def test_zset_crystal_material_reads_and_builds():
     assert np.allclose(law.orientation.R[0], [2 ** -0.5, 2 ** -0.5, 0])
     assert law.potentials[1].h == [1.0, 0.5, 0.5] and law.potentials[0].h[3] == 12.3
     assert law.state_names[:2] == ["p", "evp11"] and "cub_gamma6" in law.state_names
+
+
+def test_zset_crystal_unconfirmed_conventions_are_noted():
+    """romnet info shows the crystal conventions that could not be confirmed (hyperbolic flow
+    formula, order of the interaction coefficients); none for a Norton law without
+    interaction coefficients."""
+    from adapters.zset.material import crystal_notes, read_material
+    notes = crystal_notes(read_material(CRYSTAL_MAT))
+    assert len(notes) == 2 and "*flow hyperbolic" in notes[0] and "cubic, octahedral" in notes[1]
+    assert crystal_notes(simple_crystal()) == []

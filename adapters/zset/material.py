@@ -440,3 +440,19 @@ def _crystal_potential(kw, body, path, spec):
     if "flow" not in entry:
         raise InputError(f"**potential {family} without *flow", path, kw.number)
     pots.append(entry)
+
+
+def crystal_notes(spec) -> list:
+    """Notes (for ``romnet info``) on the crystal conventions of a material description that
+    romnet could not confirm against Z-set's documentation (docs/materials.md, "Sources and
+    what is unconfirmed")."""
+    notes = []
+    pots = spec.get("potentials") or []
+    if any((p.get("flow") or {}).get("type") == "hyperbolic" for p in pots):
+        notes.append("crystal *flow hyperbolic read as (f/K)^n + eps0 sinh(f/Kinf): Z-set's formula not confirmed")
+    fams = sorted({p.get("family") for p in pots if len(p.get("interaction") or []) > 1})
+    if fams:
+        notes.append(f"crystal *interaction coefficients of {', '.join(fams)} slip read in the code_aster/TFEL "
+                     "order (octahedral: self, coplanar, Hirth, collinear, glissile, Lomer; cubic: self, same "
+                     "plane, other planes): Z-set's order not confirmed")
+    return notes

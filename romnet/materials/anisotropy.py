@@ -132,6 +132,25 @@ class AnisotropicElasticity:
              for k, c in self.coefs.items()}
         return self._build(v)
 
+    def compliance(self, temperature) -> np.ndarray:
+        """(n, 6, 6) Mandel compliance (inverse stiffness) at the temperatures (n,): closed form
+        for cubic, the engineering-constant matrix for orthotropic, an inverse otherwise."""
+        temperature = np.atleast_1d(np.asarray(temperature, dtype=float))
+        if self.kind == "cubic":
+            v = {k: np.broadcast_to(np.asarray(c(temperature), dtype=float), temperature.shape)
+                 for k, c in self.coefs.items()}
+            c11, c12 = v["y1111"], v["y1122"]
+            det = (c11 - c12) * (c11 + 2.0 * c12)
+            s = np.zeros((temperature.size, 6, 6))
+            for i in range(3):
+                s[:, i, i] = (c11 + c12) / det
+                s[:, i + 3, i + 3] = 0.5 / v["y1212"]
+                for j in range(3):
+                    if i != j:
+                        s[:, i, j] = -c12 / det
+            return s
+        return np.linalg.inv(self.stiffness(temperature))
+
     def to_spec(self):
         out = {"type": self.kind}
         out.update({k: c.to_spec() for k, c in self.coefs.items()})
@@ -151,6 +170,13 @@ class IsotropicStiffness:
         temperature = np.atleast_1d(np.asarray(temperature, dtype=float))
         g, kappa = self.iso.moduli(temperature)
         return IsotropicElasticity.tangent(g, kappa, temperature.size)
+
+    def compliance(self, temperature):
+        """(n, 6, 6) Mandel compliance ``J / (3 kappa) + K / (2 G)``."""
+        temperature = np.atleast_1d(np.asarray(temperature, dtype=float))
+        g, kappa = self.iso.moduli(temperature)
+        return isotropic_tensor(1.0 / (3.0 * np.asarray(kappa, dtype=float)), 1.0 / (2.0 * np.asarray(g, dtype=float)),
+                                temperature.size)
 
     def to_spec(self):
         return {"type": "isotropic", **self.iso.to_spec()}

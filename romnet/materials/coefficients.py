@@ -24,16 +24,15 @@ class Coefficient:
     array) and an array shaped like ``temperature`` for a table.
     """
 
-    __slots__ = ("temperatures", "values", "key")
+    __slots__ = ("temperatures", "values", "key", "is_constant", "_value")
 
     def __init__(self, temperatures, values, key: str = "coefficient"):
         self.temperatures = np.asarray(temperatures, dtype=float)
         self.values = np.asarray(values, dtype=float)
         self.key = key
-
-    @property
-    def is_constant(self) -> bool:
-        return self.values.size == 1 or bool(np.all(self.values == self.values[0]))
+        #: True when every value is the same (the coefficient is then a float)
+        self.is_constant = self.values.size == 1 or bool(np.all(self.values == self.values[0]))
+        self._value = float(self.values[0])
 
     @property
     def min(self) -> float:
@@ -45,7 +44,7 @@ class Coefficient:
 
     def __call__(self, temperature):
         if self.is_constant:
-            return float(self.values[0])
+            return self._value
         return np.interp(temperature, self.temperatures, self.values)
 
     def to_spec(self):

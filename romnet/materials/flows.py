@@ -7,8 +7,8 @@
   (a Norton regime at low overstress and a hyperbolic-sine regime at high overstress, each
   coefficient with that role) is an assumption: see docs/materials.md, "Unconfirmed".
 
-:meth:`Flow.rate` returns ``(phi, dphi/df)`` for arrays of f >= 0 and coefficient values at
-the points' temperatures.
+:class:`~.crystal.CrystalLaw` evaluates the flows of all its slip systems at once (one
+(n, N) array, the exponent of each potential by :func:`ipow` where it is a constant integer).
 """
 from __future__ import annotations
 
@@ -18,7 +18,35 @@ from ..errors import MaterialError
 from .coefficients import parse_coefficient
 
 FLOW_COEFS = {"norton": ("K", "n"), "hyperbolic": ("K", "n", "eps0", "Kinf")}
-_MAX_SINH = 700.0
+#: largest integer exponent evaluated by products (:func:`ipow`)
+MAX_INT_EXPONENT = 64
+
+
+def int_exponent(coef, shift=0.0):
+    """``coef - shift`` as an int when the coefficient is constant and that value is an
+    integer in [0, MAX_INT_EXPONENT], else None."""
+    if not coef.is_constant:
+        return None
+    k = float(coef(0.0)) - shift
+    return int(k) if k == int(k) and 0 <= k <= MAX_INT_EXPONENT else None
+
+
+def ipow(x, k: int):
+    """x ** k for an int k >= 0 by products (left-to-right binary powering, in place on one
+    new array; several times faster than a float power); returns x itself for k = 1."""
+    if k == 0:
+        return np.ones_like(x)
+    if k == 1:
+        return x
+    bits = bin(k)[3:]                                   # the binary digits after the leading 1
+    out = np.multiply(x, x)
+    if bits[0] == "1":
+        out *= x
+    for b in bits[1:]:
+        out *= out
+        if b == "1":
+            out *= x
+    return out
 
 
 class Flow:
@@ -53,16 +81,3 @@ class Flow:
     def values(self, temperature):
         """Coefficient values at the temperatures (floats for constants)."""
         return {k: c(temperature) for k, c in self.coefs.items()}
-
-    def rate(self, f, c):
-        """(phi, dphi/df) at overstress f >= 0 (any shape broadcasting with c's arrays)."""
-        x = f / c["K"]
-        n = c["n"]
-        xn1 = x ** (n - 1.0)
-        phi = xn1 * x
-        dphi = n * xn1 / c["K"]
-        if self.kind == "hyperbolic":
-            a = np.minimum(f / c["Kinf"], _MAX_SINH)
-            phi = phi + c["eps0"] * np.sinh(a)
-            dphi = dphi + c["eps0"] / c["Kinf"] * np.cosh(a)
-        return phi, dphi
