@@ -15,7 +15,7 @@
 #
 # Environment (defaults in brackets):
 #   N            MPI ranks of the hifi and offline stages [2]
-#   MPIRUN       MPI launcher [$VENV/bin/mpirun if it exists, else mpirun]
+#   MPIRUN       MPI launcher [$ROMNET_MPIRUN, else $VENV/bin/mpirun if it exists, else mpirun]
 #   VENV         virtual environment holding romnet [<repo>/.venv]
 #   OUT          output folder [out/blade-local]
 #   VARIANT      blade mesh: small | large [small]
@@ -44,7 +44,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(dirname "$HERE")"
 VENV="${VENV:-$REPO/.venv}"
 N="${N:-2}"
-if [[ -z "${MPIRUN:-}" ]]; then
+MPIRUN="${MPIRUN:-${ROMNET_MPIRUN:-}}"
+if [[ -z "$MPIRUN" ]]; then
     if [[ -x "$VENV/bin/mpirun" ]]; then MPIRUN="$VENV/bin/mpirun"; else MPIRUN=mpirun; fi
 fi
 PYTHON="$VENV/bin/python"
@@ -91,7 +92,7 @@ say "case store done in $(elapsed "$t0") s"
 t0=$(stamp)
 say "hifi: $MPIRUN -n $N romnet hifi $CASE -o $HIFI"
 eval "EXTRA=($HIFI_ARGS)"
-"$MPIRUN" -n "$N" "$ROMNET" hifi "$CASE" -o "$HIFI" ${EXTRA[@]+"${EXTRA[@]}"}
+$MPIRUN -n "$N" "$ROMNET" hifi "$CASE" -o "$HIFI" ${EXTRA[@]+"${EXTRA[@]}"}
 say "hifi done in $(elapsed "$t0") s"
 [[ "$STOP_AFTER" == hifi ]] && exit 0
 
@@ -99,7 +100,7 @@ say "hifi done in $(elapsed "$t0") s"
 t0=$(stamp)
 say "offline: $MPIRUN -n $N romnet offline $HIFI --series hifi"
 eval "EXTRA=($OFFLINE_ARGS)"
-"$MPIRUN" -n "$N" "$ROMNET" offline "$HIFI" --series hifi --pod-tol "$POD_TOL" --ecm-tol "$ECM_TOL" \
+$MPIRUN -n "$N" "$ROMNET" offline "$HIFI" --series hifi --pod-tol "$POD_TOL" --ecm-tol "$ECM_TOL" \
     ${EXTRA[@]+"${EXTRA[@]}"}
 say "offline done in $(elapsed "$t0") s"
 [[ "$STOP_AFTER" == offline ]] && exit 0

@@ -14,6 +14,7 @@
 #   RUNS_PER_TASK  runs per task (default 1): tasks needed = ceil(samples / RUNS_PER_TASK)
 #   LAUNCH         MPI launcher of one HF run, e.g. "srun -n 8" (default: one process)
 #   TRAIN_ARGS     extra `romnet train` options, e.g. "--petsc-options '-ksp_type gmres'"
+#   ROMNET_CONTAINER  romnet in a container: put before its python (mpi_jobs/job_env.sh)
 #
 # A task killed by the time limit is resumed by submitting it again (complete runs of the
 # part are kept); a task whose range is past the family's end does nothing.
@@ -22,7 +23,7 @@ CASE="${CASE:?set CASE=case directory}"
 TASK="${TASK:?set TASK=task index (0-based)}"
 RUNS_PER_TASK="${RUNS_PER_TASK:-1}"
 LAUNCH="${LAUNCH:-}"
-read -r NAME SAMPLES < <(python - "$CASE" <<'PY'
+read -r NAME SAMPLES < <(${ROMNET_CONTAINER:-} python - "$CASE" <<'PY'
 import sys
 from romnet.app.config import load_case_config
 cfg = load_case_config(sys.argv[1])

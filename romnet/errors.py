@@ -81,3 +81,8 @@ class ConvergenceError(RomnetError):
 
 class ConfigError(RomnetError):
     """Invalid command-line or case.toml settings."""
+
+
+class DependencyError(RomnetError):
+    """A dependency (petsc4py, mpi4py, ...) missing or older than romnet supports, for what
+    was asked; the message says what is needed (docs/install.md)."""

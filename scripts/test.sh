@@ -3,7 +3,8 @@
 # ships real .rst samples), Debian's calculix-ccx (the CalculiX tests run it) and
 # calculix-ccx-test (CalculiX's own test decks: tests/test_ccx_suite.py, bench/ccx_suite.py),
 # the pybaqus sdist with real Abaqus .fil files (fetched on first use by tests/data_fetch.py).
-# Tests that need two MPI ranks start `mpirun -n 2` themselves, with the venv's mpirun.
+# Tests that need two MPI ranks start `mpirun -n 2` themselves, with the venv's mpirun (or
+# ROMNET_MPIRUN: scripts/test-system-mpi.sh runs this script on Debian's Open MPI + PETSc).
 set -euo pipefail
 export ROMNET_EXTRAS=ansys
 source "$(dirname "${BASH_SOURCE[0]}")/ensure-env.sh"

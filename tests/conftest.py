@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -49,7 +50,11 @@ def writable_copy(name: str, dst: Path) -> Path:
 
 
 def mpirun_cmd(n: int = 2):
-    """[mpirun, -n, n] from the venv (mpich wheel) or PATH; None if there is none."""
+    """[launcher..., -n, n]: ``ROMNET_MPIRUN`` (a command with its flags, e.g. "mpirun
+    --allow-run-as-root --oversubscribe" for Open MPI as root: scripts/test-system-mpi.sh),
+    else the venv's mpirun (mpich wheel), else mpirun on PATH; None if there is none."""
+    if os.environ.get("ROMNET_MPIRUN"):
+        return shlex.split(os.environ["ROMNET_MPIRUN"]) + ["-n", str(n)]
     cand = Path(sys.executable).parent / "mpirun"
     exe = str(cand) if cand.exists() else shutil.which("mpirun")
     return [exe, "-n", str(n)] if exe else None
@@ -58,7 +63,8 @@ def mpirun_cmd(n: int = 2):
 def run_mpi(script: Path, *args, n: int = 2, timeout: float = 300) -> subprocess.CompletedProcess:
     cmd = mpirun_cmd(n)
     if cmd is None:
-        pytest.fail("no mpirun found: the mpich wheel should provide one in the venv")
+        pytest.fail("no mpirun found (venv, PATH) and ROMNET_MPIRUN unset: install an MPI "
+                    "(the mpich extra, or the system's) or set ROMNET_MPIRUN")
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", "1")
     res = subprocess.run(cmd + [sys.executable, str(script), *map(str, args)], capture_output=True,

@@ -40,7 +40,14 @@ def pybaqus_dir() -> Path:
             pytest.skip("cannot fetch the pybaqus sdist with pip download (offline?): "
                         + (res.stderr.strip().splitlines() or ["?"])[-1])
     with tarfile.open(tars[-1]) as tf:
-        tf.extractall(cache, filter="data")
+        if hasattr(tarfile, "data_filter"):
+            tf.extractall(cache, filter="data")
+        else:  # Python < 3.11.4 (Debian 12's 3.11.2): no extraction filters, check the names
+            bad = [m.name for m in tf.getmembers() if m.name.startswith("/") or ".." in Path(m.name).parts
+                   or not (m.isfile() or m.isdir())]
+            if bad:
+                pytest.fail(f"{tars[-1]}: unsafe member(s) {bad[:3]}")
+            tf.extractall(cache)
     found = sorted(cache.glob("pybaqus-*/tests/abaqus/fil"))
     if not found:
         pytest.skip(f"{tars[-1].name} has no tests/abaqus/fil folder")

@@ -9,7 +9,9 @@ import pytest
 
 from hifi_cases import box_plastic_case
 from romnet.hifi import HFSolver, SolverOptions
-from romnet.hifi.linear import DIRECT_MAX_DOFS, iterative_rtol, petsc
+from romnet.errors import DependencyError, RomnetError
+from romnet.hifi.linear import DIRECT_MAX_DOFS, check_petsc_version, iterative_rtol, petsc
+from romnet.hifi.petsc_assembly import assembly_kinds
 from romnet.meshing import box
 from romnet.problem import Temperature
 
@@ -125,3 +127,59 @@ def test_temperature_element_mean():
     s2 = HFSolver(mesh, pb, options=SolverOptions(linear="scipy", verbose=False))
     assert not np.allclose(s2.model.temperature(0.5), got)
     assert box  # meshing import used by hifi_cases
+
+
+def test_petsc_older_than_supported_is_refused(monkeypatch):
+    """Below PETSC_MIN_VERSION (3.18) romnet says what it needs instead of failing later
+    with an AttributeError; petsc(), the HF solver and the report all say it."""
+    import sys
+    import types
+
+    import romnet.hifi.linear as lin
+    check_petsc_version((3, 18, 5))
+    check_petsc_version((4, 0, 0))
+    with pytest.raises(DependencyError, match=r"needs PETSc/petsc4py >= 3\.18, found 3\.17\.4 \(/x\)"):
+        check_petsc_version((3, 17, 4), "/x")
+    old = types.ModuleType("petsc4py")
+    old.__file__ = "/opt/petsc-3.17/petsc4py/__init__.py"
+    old.PETSc = types.SimpleNamespace(Sys=types.SimpleNamespace(getVersion=lambda: (3, 17, 1)))
+    monkeypatch.setitem(sys.modules, "petsc4py", old)
+    monkeypatch.setitem(sys.modules, "petsc4py.PETSc", old.PETSc)
+    monkeypatch.setattr(lin, "_PETSC", None)
+    monkeypatch.setattr(lin, "_PETSC_ERROR", None)
+    with pytest.raises(DependencyError, match=r"found 3\.17\.1 \(/opt/petsc-3\.17/petsc4py\)"):
+        lin.petsc()
+    mesh, pb = box_plastic_case(n=(2, 1, 1), n_inc=1)
+    with pytest.raises(DependencyError, match="docs/install.md"):
+        HFSolver(mesh, pb, options=SolverOptions(verbose=False))
+    assert "3.17.1" in lin.petsc_description()["error"]
+
+
+@needs_petsc
+def test_csr_assembly_same_matrix_as_coo():
+    """The CSR assembly (petsc4py 3.18 has no COO methods) builds the same sparsity
+    pattern and values as PETSc's COO assembly, and the same Newton iterates (direct and
+    CG + GAMG with block size 3); on a petsc4py without COO only CSR exists."""
+    kinds = assembly_kinds(petsc())
+    if "coo" not in kinds:
+        pytest.skip(f"petsc4py {petsc().Sys.getVersion()} has no Mat.setPreallocationCOO: CSR is its only "
+                    "assembly (run by every PETSc test here)")
+    mesh, pb = box_plastic_case(n=(6, 4, 4), n_inc=3, strain_max=4e-3)
+    pb.stepping.ratio = 1e-8
+    for dmax in (None, 0):
+        s_coo, U_coo, its_coo = _run(mesh, pb, linear="petsc", direct_max_dofs=dmax, petsc_assembly="coo")
+        s_csr, U_csr, its_csr = _run(mesh, pb, linear="petsc", direct_max_dofs=dmax, petsc_assembly="csr")
+        assert (s_coo.backend.assembly.kind, s_csr.backend.assembly.kind) == ("coo", "csr")
+        assert its_coo == its_csr
+        assert np.linalg.norm(U_csr - U_coo) <= 1e-12 * np.linalg.norm(U_coo)
+    assert s_coo.backend.assembly.size == s_csr.backend.assembly.size
+    values = np.random.default_rng(0).normal(size=s_coo.backend.assembly.size)
+    mats = []
+    for s in (s_coo, s_csr):
+        s.backend.assembly.set_values(values)
+        mats.append(s.backend.A.getValuesCSR())
+    (ip0, ix0, v0), (ip1, ix1, v1) = mats
+    assert np.array_equal(ip0, ip1) and np.array_equal(ix0, ix1)
+    assert np.max(np.abs(v1 - v0)) <= 1e-14 * np.max(np.abs(v0))
+    with pytest.raises(RomnetError, match="not available"):
+        _run(mesh, pb, linear="petsc", petsc_assembly="nope")

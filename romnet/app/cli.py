@@ -129,8 +129,9 @@ def cmd_run(args):
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="romnet", description=__doc__.splitlines()[0] + " Reduced-order "
                                 "models of nonlinear structural mechanics.")
-    from .. import __version__
-    p.add_argument("--version", action="version", version=f"romnet {__version__}")
+    from .environment import ReportAction
+    p.add_argument("--version", action=ReportAction, help="romnet's version and stack (Python, numpy, ..., "
+                   "MPI, PETSc: versions and where they come from), then exit")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = command(sub, "import", cmd_import)

@@ -17,7 +17,11 @@ DOFs, masters anywhere, spanning the partition) and ``T^T K T`` a ``MatPtAP`` (s
 products); :meth:`reduce` / :meth:`expand` apply ``T^T`` / ``T``.
 
 PETSc: this module is the only place that imports petsc4py, and it imports mpi4py
-first (see INSTALL-NOTES). Defaults (measured, docs/hifi.md "Linear solver"): below
+first (see INSTALL-NOTES). romnet supports PETSc/petsc4py >= ``PETSC_MIN_VERSION`` (3.18,
+Debian 12's, the oldest the test suite runs on: docs/install.md); an older one is refused
+with a :class:`romnet.errors.DependencyError` saying what is needed. The tangent is
+assembled by :mod:`romnet.hifi.petsc_assembly` (COO where petsc4py has it, else CSR).
+Defaults (measured, docs/hifi.md "Linear solver"): below
 ``DIRECT_MAX_DOFS`` (20 000) DOFs ``-ksp_type preonly -pc_type lu
 -pc_factor_mat_solver_type mumps``; above, ``-ksp_type cg`` (every law has a symmetric
 tangent) or ``-ksp_type gmres`` (right preconditioned, restart 100; non-symmetric
@@ -35,33 +39,91 @@ scipy: SuperLU (``scipy.sparse.linalg.splu``) on the CSR matrix, serial only.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..errors import RomnetError
+from ..errors import DependencyError, RomnetError
+from .petsc_assembly import make_assembly
 
-__all__ = ["petsc", "ScipyBackend", "PetscBackend", "make_backend", "LinearSolveError"]
+__all__ = ["petsc", "petsc_description", "check_petsc_version", "PETSC_MIN_VERSION",
+           "ScipyBackend", "PetscBackend", "make_backend", "LinearSolveError"]
+
+#: oldest PETSc (and petsc4py, same numbering) romnet runs with: the whole test suite
+#: passes on Debian 12's 3.18.5 (scripts/test-system-mpi.sh, docs/install.md)
+PETSC_MIN_VERSION = (3, 18)
+#: how to get a PETSc romnet can use (error messages)
+PETSC_HINT = (f"install petsc4py >= {'.'.join(map(str, PETSC_MIN_VERSION))} built against your PETSc "
+              "(docs/install.md), e.g. pip install 'romnet[petsc]' (PETSc 3.25 binary wheel, Python >= 3.12)")
 
 _PETSC = None
+_PETSC_ERROR = None
 
 
 class LinearSolveError(RomnetError):
     """The linear solver failed (singular matrix, KSP divergence)."""
 
 
+def check_petsc_version(version, where=""):
+    """Raise :class:`DependencyError` when the PETSc ``version`` (major, minor, patch) is
+    older than :data:`PETSC_MIN_VERSION`; ``where``: the petsc4py found (message)."""
+    if tuple(version[:2]) < PETSC_MIN_VERSION:
+        found = ".".join(map(str, version)) + (f" ({where})" if where else "")
+        need = ".".join(map(str, PETSC_MIN_VERSION))
+        raise DependencyError(f"romnet needs PETSc/petsc4py >= {need}, found {found}: {PETSC_HINT}; "
+                              "or uninstall it to run the HF solver with scipy on one rank")
+
+
 def petsc():
-    """The PETSc module (petsc4py) or None when it is not importable."""
-    global _PETSC
+    """The PETSc module (petsc4py) or None when it is not importable; raises
+    :class:`DependencyError` when it is older than :data:`PETSC_MIN_VERSION`."""
+    global _PETSC, _PETSC_ERROR
     if _PETSC is None:
         try:
             from mpi4py import MPI  # noqa: F401  (must come before petsc4py)
             from petsc4py import PETSc
-            _PETSC = PETSc
-        except Exception:  # ImportError, or a broken binary install
-            _PETSC = False
+        except Exception as exc:  # ImportError, or a broken binary install
+            _PETSC, _PETSC_ERROR = False, f"{type(exc).__name__}: {exc}"
+        else:
+            try:
+                check_petsc_version(PETSc.Sys.getVersion(), _petsc4py_location())
+            except DependencyError as exc:
+                _PETSC, _PETSC_ERROR = False, exc
+            else:
+                _PETSC = PETSc
+    if isinstance(_PETSC_ERROR, DependencyError):
+        raise _PETSC_ERROR
     return _PETSC or None
+
+
+def _petsc4py_location():
+    import petsc4py
+    return str(Path(petsc4py.__file__).parent)
+
+
+def petsc_description():
+    """What PETSc romnet uses, for reports (``romnet --version``): dict with ``version``
+    (str) or ``error`` (why not importable / too old), ``petsc4py`` (its folder),
+    ``petsc_dir`` / ``petsc_arch`` (the PETSc build it was configured with), ``distribution``
+    (the pip distribution that installed petsc4py, "" if none is recorded) and
+    ``packages`` (external solvers and partitioners present: MUMPS, hypre, ...)."""
+    try:
+        PETSc = petsc()
+    except DependencyError as exc:
+        return {"error": str(exc)}
+    if PETSc is None:
+        return {"error": f"petsc4py not importable ({_PETSC_ERROR})"}
+    import petsc4py
+    from importlib.metadata import packages_distributions, version
+    cfg = petsc4py.get_config()
+    dists = [f"{d} {version(d)}" for d in packages_distributions().get("petsc4py", [])]
+    packages = [p for p in ("mumps", "superlu_dist", "hypre", "ptscotch", "parmetis", "metis",
+                            "scalapack", "hdf5") if PETSc.Sys.hasExternalPackage(p)]
+    return {"version": ".".join(map(str, PETSc.Sys.getVersion())), "petsc4py": _petsc4py_location(),
+            "petsc_dir": cfg.get("PETSC_DIR", ""), "petsc_arch": cfg.get("PETSC_ARCH", ""),
+            "distribution": ", ".join(dists), "packages": packages}
 
 
 class _Base:
@@ -115,8 +177,7 @@ class ScipyBackend(_Base):
     def __init__(self, layout, comm, coo_rows, coo_cols, constrained, symmetric=False):
         if comm.Get_size() != 1:
             raise RomnetError("the scipy linear solver is serial; running on "
-                              f"{comm.Get_size()} ranks needs petsc4py (pip install "
-                              "dolfinx-solver-real, or any petsc4py build)")
+                              f"{comm.Get_size()} ranks needs petsc4py: {PETSC_HINT}")
         super().__init__(layout, comm, coo_rows, coo_cols, constrained, symmetric)
         n = self.n_dofs
         keys = np.asarray(coo_rows, dtype=np.int64) * n + np.asarray(coo_cols, dtype=np.int64)
@@ -231,7 +292,9 @@ PC_LAG_SLACK = 5
 
 
 class PetscBackend(_Base):
-    """Distributed backend: ghosted Vec, MPIAIJ matrix with COO assembly, KSP.
+    """Distributed backend: ghosted Vec, MPIAIJ matrix assembled from the COO pattern
+    (:mod:`romnet.hifi.petsc_assembly`; ``assembly``: None = COO when petsc4py has it,
+    else CSR), KSP.
 
     Defaults (every one overridable by PETSc options): fewer than ``direct_max_dofs`` DOFs
     -> ``preonly`` + MUMPS LU; more -> CG
@@ -244,12 +307,12 @@ class PetscBackend(_Base):
     name = "petsc"
 
     def __init__(self, layout, comm, coo_rows, coo_cols, constrained, symmetric=False,
-                 petsc_options="", coordinates=None, direct_max_dofs=None, pc_lag=True):
+                 petsc_options="", coordinates=None, direct_max_dofs=None, pc_lag=True,
+                 assembly=None):
         super().__init__(layout, comm, coo_rows, coo_cols, constrained, symmetric)
         PETSc = petsc()
         if PETSc is None:
-            raise RomnetError("petsc4py is not importable (pip install dolfinx-solver-real, or "
-                              "any petsc4py build)")
+            raise RomnetError(f"petsc4py is not importable: {PETSC_HINT}")
         self.PETSc = PETSc
         pcomm = comm
         IT = PETSc.IntType
@@ -264,7 +327,7 @@ class PetscBackend(_Base):
         self.x = PETSc.Vec().createGhost(layout.ghost_dofs.astype(IT), size=(n, N), comm=pcomm)
         self.g = PETSc.Vec().createMPI((n, N), comm=pcomm)     # global-index ADD assembly
         self.A = PETSc.Mat().createAIJ(((n, N), (n, N)), bsize=dim, comm=pcomm)
-        self.A.setPreallocationCOO(np.asarray(coo_rows, dtype=IT), np.asarray(coo_cols, dtype=IT))
+        self.assembly = make_assembly(PETSc, self.A, layout, comm, coo_rows, coo_cols, assembly)
         self.A.setOption(PETSc.Mat.Option.KEEP_NONZERO_PATTERN, True)
         if symmetric:
             self.A.setOption(PETSc.Mat.Option.SYMMETRIC, True)
@@ -428,7 +491,7 @@ class PetscBackend(_Base):
         if self.iterative and not self.user_rtol:
             self.ksp.setTolerances(rtol=iterative_rtol(ratio))
         t0 = time.perf_counter()
-        self.A.setValuesCOO(np.asarray(values, dtype=PETSc.ScalarType), addv=PETSc.InsertMode.INSERT)
+        self.assembly.set_values(values)
         t1 = time.perf_counter()
         self.xc.zeroEntries()
         self.xc.array[self.constrained] = np.asarray(dg)[self.constrained]
@@ -501,8 +564,10 @@ class PetscBackend(_Base):
 
 
 def make_backend(kind, layout, comm, coo_rows, coo_cols, constrained, symmetric=False,
-                 petsc_options="", coordinates=None, direct_max_dofs=None, pc_lag=True):
-    """kind: "auto" (PETSc when importable, else scipy on one rank), "scipy" or "petsc"."""
+                 petsc_options="", coordinates=None, direct_max_dofs=None, pc_lag=True,
+                 assembly=None):
+    """kind: "auto" (PETSc when importable, else scipy on one rank), "scipy" or "petsc";
+    assembly: PETSc matrix assembly (:func:`romnet.hifi.petsc_assembly.make_assembly`)."""
     if kind not in ("auto", "scipy", "petsc"):
         raise RomnetError(f"linear solver {kind!r} unknown (auto, scipy, petsc)")
     if kind == "auto":
@@ -510,4 +575,4 @@ def make_backend(kind, layout, comm, coo_rows, coo_cols, constrained, symmetric=
     if kind == "scipy":
         return ScipyBackend(layout, comm, coo_rows, coo_cols, constrained, symmetric)
     return PetscBackend(layout, comm, coo_rows, coo_cols, constrained, symmetric, petsc_options,
-                        coordinates, direct_max_dofs, pc_lag)
+                        coordinates, direct_max_dofs, pc_lag, assembly)

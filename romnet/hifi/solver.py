@@ -55,7 +55,9 @@ class SolverOptions:
     everywhere) or "element_mean" (mean of the element's nodal temperatures at every ip);
     pc_lag: iterative linear solvers keep the
     preconditioner built at the first Newton iteration of an increment for its later
-    iterations while it stays effective (:meth:`romnet.hifi.linear.PetscBackend.solve`)."""
+    iterations while it stays effective (:meth:`romnet.hifi.linear.PetscBackend.solve`);
+    petsc_assembly: PETSc matrix assembly, None (COO when petsc4py has it, else CSR: 3.18),
+    "coo" or "csr" (:mod:`romnet.hifi.petsc_assembly`; same matrix to round-off)."""
     linear: str = "auto"
     petsc_options: str = ""
     max_cuts: int = 6
@@ -67,6 +69,7 @@ class SolverOptions:
     direct_max_dofs: int | None = None
     temperature_at_ips: str | None = None
     pc_lag: bool = True
+    petsc_assembly: str | None = None
 
 
 @dataclass
@@ -128,10 +131,10 @@ class HFSolver:
         if self.options.linear == "scipy" and self.size > 1:
             raise RomnetError(f"the scipy linear solver is serial; {self.size} ranks need petsc4py")
         if self.options.linear == "auto" and self.size > 1:
-            from .linear import petsc
+            from .linear import PETSC_HINT, petsc
             if petsc() is None:
                 raise RomnetError(f"running on {self.size} ranks needs petsc4py (not importable); "
-                                  "install it (pip install dolfinx-solver-real) or run on one rank")
+                                  f"{PETSC_HINT}; or run on one rank")
         self.elem_part = partition_elements(mesh, self.comm, self.options.use_mesh_partition)
         self.layout = Layout(mesh, self.elem_part, self.rank, self.size)
         if self.options.first_tangent not in ("loading", "current"):
@@ -150,7 +153,7 @@ class HFSolver:
                                     self.options.petsc_options,
                                     coordinates=mesh.coordinates[self.layout.local_nodes[:self.layout.n_owned_nodes]],
                                     direct_max_dofs=self.options.direct_max_dofs,
-                                    pc_lag=self.options.pc_lag)
+                                    pc_lag=self.options.pc_lag, assembly=self.options.petsc_assembly)
         times = np.asarray(problem.stepping.times, dtype=float)
         self.constraints.update(float(times[1] if times.size > 1 else times[0]),
                                 np.zeros(self.layout.n_owned), self.backend)
