@@ -333,6 +333,14 @@ def run_montecarlo(store, settings: dict, sampler, comm=None, progress=None, lea
     return out
 
 
+def _per_increment_ms(samples) -> float:
+    """Mean reduced solve time per increment (ms) of some samples (the online cost of the ROM
+    as it was then, without the enrichments' HF increments)."""
+    s = [(r.get("solve_s"), r.get("increments")) for r in samples if r.get("solve_s") is not None]
+    n = sum(i for _, i in s if i)
+    return 1e3 * sum(t for t, _ in s) / n if n else float("nan")
+
+
 def summarize(samples) -> dict:
     """Aggregate figures of the Monte Carlo samples (NaN when there is nothing to aggregate):
     ROM wall times (``plain``: samples run without enrichment nor fallback), enrichments,
@@ -369,6 +377,8 @@ def summarize(samples) -> dict:
                 speedup_min=agg("speedup", np.min), u_rel_err_max=agg("u_rel_err_max", np.max),
                 p_rel_err_max=agg("p_rel_err_max", np.max), u_rel_err_median=per_output("u_rel_err"),
                 p_rel_err_median=per_output("p_rel_err"),
+                ms_per_increment_first_quarter=_per_increment_ms(samples[:q]),
+                ms_per_increment_last_quarter=_per_increment_ms(samples[-q:]),
                 enrichments_first_quarter=int(enr[:q].sum()) if enr.size else 0,
                 enrichments_last_quarter=int(enr[-q:].sum()) if enr.size else 0,
                 enrichment_s=float(sum(r.get("enrichment_s", 0.0) for r in samples)),

@@ -180,8 +180,10 @@ def _section_learning(ctx, mc, lines, figs, costs):
     lines += ["## Learning", "", f"Enrichments are {'kept (a new ROM version per sample that enriched)' if learn else 'discarded after each sample'}; "
               f"criterion `{mc['settings'].get('criterion')}`. Enrichments in the first / last quarter of the "
               f"sequence: {s.get('enrichments_first_quarter')} / {s.get('enrichments_last_quarter')}; ROM after "
-              f"the sequence: {s.get('modes_last')} U modes, {s.get('points_last')} reduced points; time in "
-              f"enrichments {_fmt(s.get('enrichment_s'))} s of {_fmt(s.get('sequence_s'))} s.", ""]
+              f"the sequence: {s.get('modes_last')} U modes, {s.get('points_last')} reduced points; reduced "
+              f"solve per increment {_fmt(s.get('ms_per_increment_first_quarter'))} ms in the first quarter, "
+              f"{_fmt(s.get('ms_per_increment_last_quarter'))} ms in the last; time in enrichments "
+              f"{_fmt(s.get('enrichment_s'))} s of {_fmt(s.get('sequence_s'))} s.", ""]
     if any("modes" in r for r in samples):
         figs["learning"] = plots.learning(samples, ctx.out / "learning.png")
         lines += ["![learning](learning.png)", ""]
