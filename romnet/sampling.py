@@ -39,7 +39,7 @@ from .errors import InputError
 from .problem import Problem, Temperature
 
 __all__ = ["HotSpotSampler", "sample_parameters", "temperature_field", "sample_temperature",
-           "key_scales", "with_temperature", "temperature_family"]
+           "key_scales", "with_temperature", "sampled_problem", "temperature_family"]
 
 
 @dataclass
@@ -148,9 +148,13 @@ def temperature_family(problem: Problem, coordinates, n: int, seed: int = 0,
     seed sequence ``(seed, i)`` (independent streams, stable when ``n`` changes).
 
     Returns a list of ``(problem_i, T_i (n_nodes,), params_i)``."""
+    return [sampled_problem(problem, coordinates, [int(seed), i], sampler) for i in range(int(n))]
+
+
+def sampled_problem(problem: Problem, coordinates, seed, sampler: HotSpotSampler | None = None):
+    """``(problem_i, T_i (n_nodes,), params_i)``: ``problem`` with the temperature of the
+    seeded sample ``seed`` (e.g. the seed sequence ``(family seed, i)``) on the nodes
+    ``coordinates`` (:func:`with_temperature`)."""
     s = sampler or HotSpotSampler(dim=np.asarray(coordinates).shape[1])
-    out = []
-    for i in range(int(n)):
-        T, p = sample_temperature(coordinates, [int(seed), i], s)
-        out.append((with_temperature(problem, T, s.t_ref), T, p))
-    return out
+    T, p = sample_temperature(coordinates, seed, s)
+    return with_temperature(problem, T, s.t_ref), T, p

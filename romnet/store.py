@@ -89,7 +89,7 @@ _LOCKED = None
 
 # --------------------------------------------------------------------------- writing
 @contextmanager
-def _atomic_replace(path: Path):
+def atomic_replace(path: Path):
     """Yield a temporary path next to ``path`` (:func:`romnet.locking.temporary_path`);
     rename it over ``path`` if the block completes (with the permission bits of the file it
     replaces), delete it otherwise (also on KeyboardInterrupt). The write lock of ``path``
@@ -107,6 +107,9 @@ def _atomic_replace(path: Path):
             except OSError:
                 pass
             raise
+
+
+_atomic_replace = atomic_replace
 
 
 def write_case(path, case: Case, *, extra=None):
@@ -306,6 +309,12 @@ def schema_errors(path, where):
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError, RuntimeError,
             OverflowError) as exc:
         raise StoreError(f"{path}: {where}: malformed ({type(exc).__name__}: {printable(exc, 160)})") from None
+
+
+def read_group_tree(g, skip=()) -> dict:
+    """An open h5py group as nested dicts (:meth:`CaseStore.read_tree`): for the owners of
+    files that are not case stores (learned ROM versions)."""
+    return _read_tree(g, tuple(skip))
 
 
 def _read_tree(g, skip) -> dict:

@@ -1,18 +1,17 @@
-"""The library Monte Carlo (romnet.online.montecarlo): the fallback of a local ROM to the
-enriched global ROM follows the [online] criterion -- the raw indicator, or with
-criterion = "estimate" the calibrated estimate of the U error -- and the settings default
-from the [online] schema."""
+"""The library Monte Carlo (romnet.online.montecarlo): the ROM the classifier chose runs
+with enrichment itself (a local ROM learns like the global one, issue 17); only a local ROM
+whose reduced Newton fails falls back to the global ROM; the settings default from the
+[online] schema; the loaded outputs of a problem and the held-out summary."""
 import numpy as np
 import pytest
 
-from romnet.online.montecarlo import run_sample
+from romnet.errors import ConvergenceError
+from romnet.online.montecarlo import holdout_summary, loaded_outputs, run_sample
 
 
 class _Run:
-    def __init__(self, label, indicator, estimate):
+    def __init__(self, label):
         self.selection = {"label": label, "cluster": None, "predicted": None}
-        self.indicator = np.asarray(indicator)
-        self.estimated_error = {"U": np.asarray(estimate)}
 
 
 class _Model:
@@ -20,18 +19,19 @@ class _Model:
 
 
 class _Rom:
-    """A local ROM whose indicator stays below the tolerance while its estimated U error
-    does not (the case the estimate criterion exists for: elastic increments)."""
+    """A local ROM; ``fail``: its reduced Newton fails."""
 
-    def __init__(self):
-        self.calls = []
+    def __init__(self, fail=False):
+        self.calls, self.fail = [], fail
 
     def selection(self, pb, cluster):
         return _Model(), None
 
     def run(self, pb, cluster=None, enrich=False, criterion=None, **kw):
         self.calls.append((cluster, enrich, criterion))
-        return _Run("global" if cluster == "global" else "local 0 of 2", [0.0, 1e-3], [0.0, 5e-2])
+        if self.fail and cluster != "global":
+            raise ConvergenceError("reduced increment did not converge")
+        return _Run("global" if cluster == "global" else "local 0 of 2")
 
 
 class _Comm:
@@ -39,14 +39,50 @@ class _Comm:
         pass
 
 
-@pytest.mark.parametrize("criterion, falls_back", [("indicator", False), ("estimate", True)])
-def test_fallback_follows_the_criterion(criterion, falls_back):
+@pytest.mark.parametrize("criterion", ["indicator", "estimate"])
+def test_the_chosen_rom_is_enriched(criterion):
     rom = _Rom()
     on = dict(cluster="classifier", enrich=True, tolerance=1e-2, criterion=criterion)
     res, first, _, fallback, failure = run_sample(rom, None, on, None, _Comm())
-    assert failure is None and fallback is falls_back
-    if falls_back:
-        assert rom.calls == [(None, False, None), ("global", True, "estimate")]
-        assert res.selection["label"] == "global" and first.selection["label"] == "local 0 of 2"
-    else:
-        assert rom.calls == [(None, False, None)] and first is None
+    assert failure is None and not fallback and first is None
+    assert rom.calls == [(None, True, criterion)] and res.selection["label"] == "local 0 of 2"
+
+
+def test_failed_local_rom_falls_back_to_global():
+    rom = _Rom(fail=True)
+    on = dict(cluster="classifier", enrich=True, tolerance=1e-2, criterion="indicator")
+    res, _, _, fallback, failure = run_sample(rom, None, on, None, _Comm())
+    assert failure is None and fallback and res.selection["label"] == "global"
+    assert rom.calls == [(None, True, "indicator"), ("global", True, "indicator")]
+    # held-out runs never enrich; without enrichment a failure is recorded, not retried
+    rom = _Rom()
+    run_sample(rom, None, on, None, _Comm(), enrich=False)
+    assert rom.calls == [(None, False, "indicator")]
+    rom = _Rom(fail=True)
+    res, _, _, fallback, failure = run_sample(rom, None, on, None, _Comm(), enrich=False)
+    assert res is None and not fallback and failure and rom.calls == [(None, False, "indicator")]
+
+
+def test_loaded_outputs_of_the_blade_cycle():
+    """Mechanical loads and temperature follow the cycle 0 -> 10 -> 110 -> 120 s: the end
+    (t = 120 s, everything back to zero) is the only unloaded output after the start."""
+    import sys
+    from conftest import REPO
+    sys.path.insert(0, str(REPO / "cases" / "blade"))
+    import geometry
+    import problem as blade
+    pb, _, _ = blade.build_problem(geometry.blade_mesh("small"), seed=0)
+    times = np.array([t for t, _, _ in pb.stepping.outputs()])
+    loaded = loaded_outputs(pb, times)
+    assert not loaded[0] and not loaded[-1] and loaded[1:-1].all()
+
+
+def test_holdout_summary_counts_missed_and_wasted():
+    rec = dict(u_rel_err=[0, 1e-2, 2e-2, 1e-4, 1e-3], p_rel_err=[np.nan, 0.1, 0.2, 0.05, 0.3],
+               p_best_err=[np.nan, 0.05, 0.1, 0.05, 0.1], loaded=[False, True, True, True, False],
+               fired=[False, False, True, True, False], speedup=30.0, wall_time_s=0.1, hf_wall_time_s=3.0,
+               missed=1, wasted=1, increments=4)
+    s = holdout_summary([rec])
+    assert s["u_loaded_median"] == pytest.approx(1e-2) and s["u_loaded_max"] == pytest.approx(2e-2)
+    assert s["u_unloaded_median"] == pytest.approx(1e-3) and s["p_median"] == pytest.approx(0.15)
+    assert s["missed"] == pytest.approx(0.25) and s["wasted"] == pytest.approx(0.25) and s["speedup_median"] == 30

@@ -133,8 +133,12 @@ def test_new_loading_uses_predict_cluster(family):
     print(f"\nnew loadings: clusters {sorted(seen)}")
     with pytest.raises(InputError, match="local ROMs"):
         rom.run(pb, cluster=5)
-    with pytest.raises(InputError, match="local ROM"):
-        rom.run(pb, cluster=0, enrich=True)
+    # a local ROM can be enriched (issue 17: the ROM that ran learns); learn=False: the ROM
+    # object goes back to the stored local ROM afterwards (the store is not written)
+    n0 = rom.local[0].n_modes
+    res = rom.run(pb, cluster=0, enrich=True, tol=1e-12, learn=False)
+    assert res.enrichments and res.model.is_local and res.model.cluster == 0
+    assert res.model.n_modes > n0 and rom.local[0].n_modes == n0 and res.version is None
 
 
 def test_offline_on_several_series(family, tmp_path):

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "romnet.app.online_cli",      # romnet online
     "romnet.app.calibrate_cli",   # romnet calibrate
     "romnet.app.export_cli",      # romnet export
+    "romnet.app.rom_cli",         # romnet rom (learned ROM versions)
 )
 
 

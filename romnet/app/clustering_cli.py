@@ -13,7 +13,7 @@ options override them.
 from __future__ import annotations
 
 from ..offline.settings import DISSIMILARITIES, ClusterSettings, OfflineSettings
-from ..offline.training import DEFAULT_FIELDS, TrainingSettings
+from ..offline.training import DEFAULT_FIELDS, POOL_FACTOR, SCORES, STRATEGIES, TrainingSettings
 from .options import command, say, settings
 
 
@@ -41,14 +41,17 @@ def parse_runs(spec: str) -> list:
 
 
 def _case_training(case_dir):
-    """(the [training] table, the generator script's SAMPLER or None) of a case directory."""
+    """(the [training] table, the generator script's SAMPLER or None, the [offline] keys of
+    the pipeline (the greedy strategy's ROMs)) of a case directory."""
+    from ..settings import specs
     from .config import load_case_config
     from .options import note
     from .workflow.context import load_script
     cfg = load_case_config(case_dir, note)
     gen = cfg.get("generate")
     mod = load_script(gen["script"]) if gen and gen.get("script") else None
-    return cfg["training"], getattr(mod, "SAMPLER", None)
+    offline = {k: v for k, v in cfg.get("offline", {}).items() if k not in specs(ClusterSettings)}
+    return cfg["training"], getattr(mod, "SAMPLER", None), offline
 
 
 def cmd_train(args):
@@ -57,14 +60,18 @@ def cmd_train(args):
     Samples N temperature fields (hot spot + smooth perturbation, seeded), runs the HF solver
     once per field with the store's problem (other loads kept) and appends series
     train_000, train_001, ... and the /training index to the store. Complete runs are kept
-    when the command is run again."""
+    when the command is run again. --strategy greedy runs --initial of them, then each time
+    the candidate of runs 0..pool-1 that the ROM of the runs made so far (built with the
+    [offline] settings of --case) scores worst, until N runs are complete; /rom is then the
+    ROM of the N runs."""
     from ..errors import InputError
     from ..hifi import SolverOptions
-    from ..offline.training import run_training
-    tr, sampler = _case_training(args.case) if args.case else ({}, None)
+    from ..online.greedy_training import train_family
+    tr, sampler, offline = _case_training(args.case) if args.case else ({}, None, {})
     tr = {**tr, **{k: v for k, v in dict(samples=args.samples, seed=args.seed, increments=args.increments,
                                           fields=args.fields.split(",") if args.fields else None,
-                                          elastic=args.elastic).items() if v is not None}}
+                                          elastic=args.elastic, strategy=args.strategy, pool=args.pool,
+                                          initial=args.initial, score=args.score).items() if v is not None}}
     if tr.get("samples") is None:
         raise InputError("romnet train: give --samples N (or --case CASE_DIR with [training] samples)")
     seed = tr.get("seed", TrainingSettings.seed)
@@ -73,8 +80,8 @@ def cmd_train(args):
     fields = tr.get("fields") or list(DEFAULT_FIELDS)
     opts = SolverOptions(linear=args.linear, petsc_options=args.petsc_options or "", verbose=False)
     runs = parse_runs(args.runs) if args.runs else None
-    run_training(args.store, n_samples=tr["samples"], seed=seed, sampler=sampler, fields=fields, options=opts,
-                 n_increments=tr.get("increments"), progress=say, runs=runs)
+    train_family(args.store, {**tr, "fields": fields}, sampler, offline=offline, options=opts, runs=runs,
+                 progress=say)
     if elastic:
         from ..offline.elastic_snapshots import run_elastic_snapshots
         run_elastic_snapshots(args.store, elastic, seed=seed, sampler=sampler, fields=fields, options=opts,
@@ -142,6 +149,12 @@ def register(subparsers):
                         "--runs: run them once on the merged store)")
     s.add_argument("--runs", help="run only these indices of the family, e.g. 0:10 or 0:10,15 (one task "
                    "of a job array, on its own copy of the case store; gather with romnet train-merge)")
+    s.add_argument("--strategy", choices=STRATEGIES, help=f"which runs: random (runs 0..N-1) or greedy (each "
+                   f"next run the candidate the current ROM scores worst; default {TrainingSettings.strategy})")
+    s.add_argument("--pool", type=int, help=f"greedy: candidates are runs 0..pool-1 (default {POOL_FACTOR} x N)")
+    s.add_argument("--initial", type=int, help=f"greedy: random runs first (default {TrainingSettings.initial})")
+    s.add_argument("--score", choices=SCORES, help=f"greedy: indicator whose max over a candidate's ROM run is "
+                   f"its score (default {TrainingSettings.score})")
     s.add_argument("--linear", default="auto", help="HF linear solver: auto | scipy | petsc")
     s.add_argument("--petsc-options", help="PETSc options string for the HF solver")
     m = command(subparsers, "train-merge", cmd_train_merge)

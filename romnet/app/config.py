@@ -13,6 +13,7 @@ table           schema (keys, kinds, defaults, one-line docs)
                 :class:`romnet.offline.settings.ClusterSettings`
 ``[online]``    :class:`romnet.online.settings.OnlineSettings` (the same dialect as
                 ``romnet online --config``)
+``[learning]``  :class:`romnet.online.settings.LearningSettings`
 ``[report]``    :class:`ReportSettings` (speedup_runs)
 ``[cycles]``    :class:`romnet.app.cycles.CycleSettings`
 ``[validation]`` :class:`romnet.validate.ValidationSettings` (relaxed data checks of the
@@ -42,7 +43,7 @@ from pathlib import Path
 from ..errors import ConfigError, printable
 from ..offline.settings import ClusterSettings, OfflineSettings
 from ..offline.training import TrainingSettings
-from ..online.settings import OnlineSettings
+from ..online.settings import LearningSettings, OnlineSettings
 from ..settings import REQUIRED, Int, ListOf, Name, PathKind, Str, check_table, setting, specs
 from ..validate import ValidationSettings, settings_from
 from .cycles import CycleSettings, check_settings
@@ -94,10 +95,10 @@ class ReportSettings:
 #: table -> schemas
 TABLES = {"case": (CaseSettings,), "import": (ImportSettings,), "generate": (GenerateSettings,),
           "training": (TrainingSettings,), "offline": (OfflineSettings, ClusterSettings),
-          "online": (OnlineSettings,), "report": (ReportSettings,), "cycles": (CycleSettings,),
-          "validation": (ValidationSettings,)}
+          "online": (OnlineSettings,), "learning": (LearningSettings,), "report": (ReportSettings,),
+          "cycles": (CycleSettings,), "validation": (ValidationSettings,)}
 #: tables whose defaults are filled in by the reader
-FILLED = ("case", "import", "generate", "training", "online", "report")
+FILLED = ("case", "import", "generate", "training", "online", "learning", "report")
 #: step -> the table whose required keys it needs
 NEEDS = {"import": "import", "train": "training"}
 

@@ -384,7 +384,7 @@ def run_cycle_extrapolation(store, out_dir, settings: dict, progress=print) -> d
         if "enrich" in line or line.startswith("online"):
             say("  " + line.strip())
     res = rom.run(loading=pb_run, enrich=bool(cfg["enrich"]), tol=float(cfg["tolerance"]),
-                  progress=online_say, update_store=True)
+                  progress=online_say, learn=True)
     comm.Barrier()
     t_on = time.perf_counter() - t0
     say(f"cycles: online, {n_cyc} cycles ({n_cyc * n_inc} increments): {t_on:.2f} s, "

@@ -162,6 +162,27 @@ class HFSolver:
         self.max_iterations = int(self.options.max_iterations if self.options.max_iterations is not None
                                   else st.max_iterations)
 
+    def set_loading(self, problem) -> bool:
+        """Run a new loading on the same discretisation (a Monte Carlo sample, an online
+        enrichment of another run): the temperature, load magnitudes and tables of
+        ``problem`` replace this solver's, the partition, matrix pattern, preconditioner
+        set-up and constraint elimination are kept. Only when ``problem`` has the same
+        materials, constraints and load sets (else False: build a new solver). Collective
+        (no communication)."""
+        from ..problem import as_jsonable
+        old = self.problem
+
+        def same(attr):
+            return as_jsonable(getattr(old, attr, None)) == as_jsonable(getattr(problem, attr, None))
+        sets = (lambda pb: ([p.face_set for p in pb.pressure], [c.element_set for c in pb.centrifugal],
+                            type(pb.temperature) is type(old.temperature)))
+        if not (same("materials") and same("dirichlet") and same("constraints") and same("initial")
+                and sets(problem) == sets(old) and problem.stepping is not None):
+            return False
+        self.problem = self.model.problem = self.constraints.problem = problem
+        self.loads = Loads(self.mesh, problem, self.layout, self.model)
+        return True
+
     def matrix_values(self, D, temperature=None):
         """COO values of the tangent (the element matrices, then the explicit diagonal);
         ``temperature`` (local ips) for the hourglass stiffness of c3d8r-like elements."""

@@ -92,7 +92,7 @@ from .. import mpi
 from .nnls import WarmNNLS, nnls_normal
 from .settings import OfflineSettings
 
-__all__ = ["ECMResult", "ecm", "internal_force_integrand", "normalisation", "ZERO_TOL", "NNLS_SOLVERS"]
+__all__ = ["ECMResult", "ecm", "cubature_error", "internal_force_integrand", "normalisation", "ZERO_TOL", "NNLS_SOLVERS"]
 
 #: groups whose exact integrals are below this fraction of the integrals of the integrand's
 #: magnitude are measured against ``ZERO_TOL * A_g`` (module docstring)
@@ -261,11 +261,12 @@ class _NormalSet:
         self.M, self.c = self.M[np.ix_(keep, keep)], self.c[keep]
         return keep
 
-    def start(self, ids, rows):
-        """The warm-start points (empty set before)."""
+    def start(self, ids, rows, w0=None):
+        """The warm-start points (empty set before); ``w0``: their weights from an earlier
+        cubature (the NNLS starts from that feasible point: usually one factorisation)."""
         self.ids, self.rows = list(ids), rows
         self.M, self.c = rows @ rows.T, rows @ self.b
-        self._solve()
+        self._solve(w0)
 
     def add(self, q, row) -> bool:
         """Point ``q`` enters; False when it ends with weight 0."""
@@ -295,7 +296,7 @@ class _QRSet:
         self.tm["nnls"] += time.perf_counter() - t
         self.tm["nnls_fallbacks"] = self.s.fallbacks
 
-    def start(self, ids, rows):
+    def start(self, ids, rows, w0=None):
         self._timed(list(ids), rows.T)
 
     def add(self, q, row) -> bool:
@@ -307,9 +308,14 @@ class _QRSet:
 
 
 # ============================================================================ ECM
-def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=CHUNK_ROWS) -> dict:
+def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=CHUNK_ROWS,
+                  group_floor=0.0) -> dict:
     """Group normalisation of the module docstring (one blocked pass over ``G``, one
-    Allreduce of 2 n_col values). Returns a replicated dict:
+    Allreduce of 2 n_col values); with ``group_floor`` > 0 (a number, or one per group) the
+    norms are also floored at ``group_floor * max_g B_g`` (groups far smaller than the largest one are then measured
+    against a fraction of it instead of their own size: learning ROMs, whose many small
+    principal stress components would otherwise each ask for their own points).
+    Returns a replicated dict:
 
     ``b`` (n_col,) exact integrals G^T dV; ``A`` (n_col,) integrals of |G|;
     ``group_b``, ``group_A``, ``group_norm`` (n_groups,) = B_g, A_g, N_g;
@@ -325,6 +331,9 @@ def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=C
     gB = np.sqrt(np.bincount(groups, weights=b_all ** 2))
     gA = np.sqrt(np.bincount(groups, weights=A_all ** 2))
     norm_g = np.maximum(gB, zero_tol * gA)
+    floor = np.broadcast_to(np.asarray(group_floor, dtype=float), gB.shape)
+    if gB.size and np.any(floor > 0):
+        norm_g = np.maximum(norm_g, floor * gB.max())
     keep_g = (gA > 1e-14 * (gA.max() if gA.size else 1.0)) & (norm_g > 0)
     cols = np.flatnonzero(keep_g[groups])
     scale = np.zeros(n_all)
@@ -334,9 +343,29 @@ def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=C
                 group=grp)
 
 
+def cubature_error(G, dV, points, weights, comm=None, ip_offset=0, groups=None, zero_tol=ZERO_TOL,
+                   group_floor=0.0, chunk_rows=CHUNK_ROWS) -> float:
+    """Max group error (the measure of :func:`ecm`: same normalisation) of a given cubature
+    (global ip ``points``, ``weights``) on the integrand ``G``: one pass over ``G`` plus the
+    rows of the points. Lets a caller keep a cubature that still integrates an updated
+    integrand (online enrichment) instead of re-running the greedy. Collective."""
+    comm = comm or mpi.comm()
+    G = np.asarray(G, dtype=np.float64)
+    n_loc, n_all = G.shape
+    groups = np.arange(n_all) if groups is None else np.asarray(groups)
+    nz = normalisation(G, dV, comm, groups, zero_tol, chunk_rows, group_floor)
+    cols, grp = nz["columns"], nz["group"]
+    if cols.size == 0:
+        return 0.0
+    rows = _Selector(comm, ip_offset, n_loc, TIE_RTOL).rows(G, points)[:, cols]
+    s = nz["scale"][cols]
+    r = (nz["b"][cols] - rows.T @ np.asarray(weights, dtype=float)) * s
+    return float(np.sqrt(np.bincount(grp, weights=r ** 2)).max())
+
+
 def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None, warm_start=None, max_points=None,
         max_iterations=None, progress=None, zero_tol=ZERO_TOL, patience=None, tie_rtol=TIE_RTOL,
-        chunk_rows=CHUNK_ROWS, nnls_solver="warm") -> ECMResult:
+        chunk_rows=CHUNK_ROWS, nnls_solver="warm", group_floor=0.0, warm_weights=None) -> ECMResult:
     """Greedy ECM with global error control (module docstring).
 
     G : (n_ip_local, n_col) integrand at this rank's integration points (global indices
@@ -346,9 +375,12 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
     dV : (n_ip_local,) integration weights x detJ.
     groups : (n_col,) group of every column (default: one group per column).
     zero_tol : floor of a group's normalisation relative to its integrand's magnitude.
+    group_floor : floor of a group's normalisation relative to the largest group, a number
+        or one per group (:func:`normalisation`; 0: none, the offline default).
     patience : stop after this many steps without a new smallest max error (default
         ``max(100, max_points // 2)``).
-    warm_start : global ip indices put in ``P`` first (module docstring).
+    warm_start : global ip indices put in ``P`` first (module docstring); ``warm_weights``:
+        their weights in an earlier cubature, the start of the warm NNLS (``nnls_solver="warm"``).
     nnls_solver : ``"warm"`` (default: warm-started Lawson-Hanson on the normal equations,
         :func:`.nnls.nnls_normal`), ``"qr"`` (the same on an incrementally updated QR
         factor, :class:`.nnls.WarmNNLS`) or ``"scipy"`` (``scipy.optimize.nnls`` from
@@ -367,7 +399,7 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
     n_loc, n_all = G.shape
     groups = np.arange(n_all) if groups is None else np.asarray(groups)
 
-    nz = normalisation(G, dV, comm, groups, zero_tol, chunk_rows)
+    nz = normalisation(G, dV, comm, groups, zero_tol, chunk_rows, group_floor)
     cols, s_all, grp = nz["columns"], nz["scale"], nz["group"]
     s = s_all[cols]
     b = nz["b"][cols] * s
@@ -389,8 +421,10 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
 
     act = _QRSet(b, tm) if nnls_solver == "qr" else _NormalSet(b, nnls_solver == "warm", tm)
     if warm_start is not None and len(warm_start):
-        P0 = [int(i) for i in np.unique(np.asarray(warm_start, dtype=np.int64))]
-        act.start(P0, sel.rows(G, P0)[:, cols] * s)
+        P0, first = np.unique(np.asarray(warm_start, dtype=np.int64), return_index=True)
+        w0 = None if warm_weights is None else np.maximum(np.asarray(warm_weights, dtype=float)[first], 0.0)
+        P0 = [int(i) for i in P0]
+        act.start(P0, sel.rows(G, P0)[:, cols] * s, w0)
     r = act.residual()
     err = errors(r)
     history = [(len(act.ids), float(err.max()))]

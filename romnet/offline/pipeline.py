@@ -243,14 +243,15 @@ def build_rom_tree(layout, problem, U, uinfo, dual, stress, times, cfg, comm, sa
     return tree, distributed, report
 
 
-def hyper_reduce(layout, problem, bases: dict, displacement: str, res, qdeim_fields, comm) -> dict:
+def hyper_reduce(layout, problem, bases: dict, displacement: str, res, qdeim_fields, comm, qdeim=None) -> dict:
     """Steps 5-6 of the offline stage, shared with online enrichment: the reduced points and
     the operators at them.
 
     bases : {field: (modes (own rows, n_modes), kind "nodal" / "integ", n_comp)} (the
     displacement basis ``displacement`` and the dual bases); res : the
     :class:`.ecm.ECMResult`; qdeim_fields : the dual fields whose QDEIM points are added
-    (zero weight; those without a basis are skipped). Returns the dict :func:`.rom_store.rom_tree`
+    (zero weight; those without a basis are skipped); qdeim : {field: points} given instead
+    of computed (enrichment: :func:`.qdeim.deim_extend` keeps the earlier ones). Returns the dict :func:`.rom_store.rom_tree`
     takes: ``points`` (sorted global ips: the ECM points and the QDEIM extras),
     ``weights``, ``is_ecm``, ``qdeim`` {field: points}, ``n_extra``, ``point_data``,
     ``strain_modes`` (n_p, 6, k), ``dual`` {field: {modes_at_points (n_p, n_comp, m), cond,
@@ -258,8 +259,8 @@ def hyper_reduce(layout, problem, bases: dict, displacement: str, res, qdeim_fie
     :func:`.operators.load_tree`), ``hourglass`` (:func:`.operators.reduced_hourglass`, None
     without hourglass-controlled elements), ``timings`` {qdeim, operators}."""
     t0 = time.perf_counter()
-    qpts = {n: qdeim_points(bases[n][0], bases[n][2], comm, layout.ip_range[0])
-            for n in qdeim_fields if n in bases}
+    qpts = dict(qdeim) if qdeim is not None else \
+        {n: qdeim_points(bases[n][0], bases[n][2], comm, layout.ip_range[0]) for n in qdeim_fields if n in bases}
     extra = np.setdiff1d(np.unique(np.concatenate([np.zeros(0, np.int64)] + list(qpts.values()))), res.points)
     points = np.concatenate([res.points, extra])
     weights = np.concatenate([res.weights, np.zeros(extra.size)])

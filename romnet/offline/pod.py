@@ -74,7 +74,8 @@ from ..errors import InputError
 from ..fe import ElementKernel, get_element_type
 from .settings import OfflineSettings
 
-__all__ = ["RowLayout", "NodalL2", "IntegL2", "Euclidean", "PODBasis", "tsqr", "pod", "pod_update",
+__all__ = ["RowLayout", "NodalL2", "IntegL2", "Euclidean", "PODBasis", "tsqr", "pod", "pod_update", "extend_basis",
+           "recompress_basis",
            "pod_correlation", "truncation_rank", "sign_fix"]
 
 #: rows of A per streaming-QR chunk (x number of columns -> ~ memory of one chunk)
@@ -380,9 +381,14 @@ class PODBasis:
 
     modes : (n_rows_local, n_modes) this rank's rows, orthonormal in the inner product.
     singular_values : (n_sv,) every singular value computed (descending); the first
-        n_modes belong to the modes.
+        n_modes belong to the modes. For a basis extended by :func:`extend_basis` the
+        first n_modes are the energy weights of the modes (the norms of the rows of
+        ``coefficients``), no longer sorted.
     total_energy : sum of squared singular values of all snapshots seen so far (updates
         included), discarded_energy : part of it not represented by the modes.
+    coefficients : (n_modes, n_c) replicated, or None (then ``diag(sigma)``): the snapshots
+        this basis represents are ``modes @ coefficients`` (up to the discarded energy) --
+        what :func:`recompress_basis` compresses again.
     """
 
     modes: np.ndarray
@@ -393,6 +399,7 @@ class PODBasis:
     max_modes: int | None = None
     n_snapshots: int = 0
     info: dict = field(default_factory=dict)
+    coefficients: np.ndarray | None = None
 
     @property
     def n_modes(self) -> int:
@@ -405,6 +412,11 @@ class PODBasis:
     def relative_error(self) -> float:
         """sqrt(discarded / total): relative Frobenius projection error of all snapshots."""
         return float(np.sqrt(self.discarded_energy / self.total_energy)) if self.total_energy > 0 else 0.0
+
+    @property
+    def coef(self) -> np.ndarray:
+        """(n_modes, n_c) snapshot coefficients (``diag(sigma)`` for a plain POD basis)."""
+        return np.diag(self.sigma) if self.coefficients is None else self.coefficients
 
 
 def truncation_rank(s, tol=None, max_modes=None, total_energy=None, extra_discarded=0.0):
@@ -534,6 +546,69 @@ def pod_update(basis: PODBasis, S_new, inner, comm=None, tol=None, max_modes=Non
                  f"{np.sqrt(disc / E) if E else 0:.2e}")
     return PODBasis(new, s, E, disc, tol, max_modes, basis.n_snapshots + p,
                     {**basis.info, "updated": basis.info.get("updated", 0) + 1})
+
+
+def extend_basis(basis: PODBasis, S_new, inner, comm=None, tol=1e-3, max_new=None):
+    """Greedy extension for learning ROMs: each snapshot of ``S_new`` (n_rows_local, p) is
+    projected on the current modes (Gram-Schmidt twice in ``inner``) and its residual
+    becomes a new mode when ``||residual|| > tol ||snapshot||`` (relative to the snapshot
+    itself, not to the energy of all snapshots seen: a new hot spot is kept even when its
+    energy is small next to the training family's). The existing modes are unchanged, so
+    reduced coordinates in the old basis stay valid (padded with zeros).
+
+    Returns ``(new basis, added)``: the modes ``[old, new]``, ``coefficients`` with one
+    column per snapshot appended (``info["principal"]``: how many leading columns are the
+    principal directions of an earlier POD, the rest are snapshots), ``singular_values`` the energy weights of the modes
+    (norms of the coefficient rows), energies updated (a residual that is not kept counts
+    as discarded); ``added`` the number of new modes. ``max_new`` caps the new modes.
+    Collective; the result is the same on any number of ranks (replicated Gram products)."""
+    comm = comm or mpi.comm()
+    S_new = np.asarray(S_new, dtype=np.float64)
+    Phi = basis.modes
+    C = basis.coef
+    principal = int(basis.info.get("principal", C.shape[1]))
+    added, disc, E = 0, basis.discarded_energy, basis.total_energy
+    for j in range(S_new.shape[1]):
+        s = S_new[:, j:j + 1]
+        ns2 = float(gram(inner.row_blocks(s), None, comm)[0, 0])
+        E += ns2
+        c = np.zeros(Phi.shape[1])
+        r = s.copy()
+        for _ in range(2):
+            if Phi.shape[1]:
+                cj = gram(inner.row_blocks(Phi), inner.row_blocks(r), comm)[:, 0]
+                r -= Phi @ cj[:, None]
+                c += cj
+        nr = float(np.sqrt(max(gram(inner.row_blocks(r), None, comm)[0, 0], 0.0)))
+        keep = ns2 > 0 and nr > tol * np.sqrt(ns2) and (max_new is None or added < max_new)
+        if keep:
+            Phi = np.hstack([Phi, r / nr])
+            C = np.vstack([C, np.zeros((1, C.shape[1]))])
+            c = np.append(c, nr)
+            added += 1
+        else:
+            disc += nr * nr
+        C = np.hstack([C, c[:, None]])
+    w = np.sqrt(np.einsum("ij,ij->i", C, C))
+    return (PODBasis(Phi, w, E, disc, basis.tolerance, basis.max_modes, basis.n_snapshots + S_new.shape[1],
+                     {**basis.info, "extended": basis.info.get("extended", 0) + added, "principal": principal}, C),
+            added)
+
+
+def recompress_basis(basis: PODBasis, tol=None, max_modes=None):
+    """Truncated POD of the snapshots a (greedy-extended) basis represents: SVD of its
+    ``coefficients`` C = U S W^T, new modes ``modes @ U[:, :n]`` with n from ``tol``
+    (relative RMS error over every snapshot seen, earlier discards included) and
+    ``max_modes``. Returns ``(new basis, R)`` with R = U[:, :n] (old -> new reduced
+    coordinates: ``a_new = R^T a_old``). Replicated small algebra, no communication."""
+    U, sv, _ = np.linalg.svd(basis.coef, full_matrices=False)
+    n = truncation_rank(sv, tol, max_modes, total_energy=basis.total_energy,
+                        extra_discarded=basis.discarded_energy)
+    R = U[:, :n] * sign_fix(U[:, :n])
+    disc = basis.discarded_energy + float(np.sum(sv[n:] ** 2))
+    return (PODBasis(basis.modes @ R, sv, basis.total_energy, disc, basis.tolerance, basis.max_modes,
+                     basis.n_snapshots, {**basis.info, "recompressed": basis.info.get("recompressed", 0) + 1,
+                                         "principal": n}, np.diag(sv[:n])), R)
 
 
 def S_new_energy(inner, S, comm):

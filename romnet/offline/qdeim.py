@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import mpi
 
-__all__ = ["qdeim_rows", "qdeim_points"]
+__all__ = ["qdeim_rows", "qdeim_points", "deim_extend"]
 
 
 def qdeim_rows(Phi, comm=None, row_offset=0, n_select=None):
@@ -61,3 +61,52 @@ def qdeim_points(Phi, n_comp=1, comm=None, point_offset=0):
     rows per point; this rank's rows start at point ``point_offset``."""
     rows = qdeim_rows(Phi, comm, row_offset=point_offset * n_comp)
     return np.unique(rows // n_comp)
+
+
+def deim_extend(Phi, n_comp, points, first, comm=None, point_offset=0):
+    """Points for the modes ``first ..`` of a basis whose modes ``0 .. first-1`` are
+    interpolated at ``points`` (sorted global point indices): DEIM's greedy step per new mode
+    j -- interpolate mode j from the earlier modes at the current points (least squares),
+    add the point of largest residual (over its ``n_comp`` rows, global argmax, ties to the
+    smallest index). For a basis extended by appending modes (learning ROMs), this keeps the
+    earlier points and costs O(n_rows x j) per new mode instead of a new pivoted QR.
+    Phi : (n_points_local * n_comp, m) this rank's rows (points from ``point_offset``).
+    Returns the sorted union. Collective; the same on any number of ranks."""
+    comm = comm or mpi.comm()
+    Phi = np.asarray(Phi, dtype=np.float64)
+    n_loc = Phi.shape[0] // n_comp
+    pts = [int(p) for p in np.asarray(points, dtype=np.int64)]
+    for j in range(int(first), Phi.shape[1]):
+        P = np.asarray(sorted(set(pts)), dtype=np.int64)
+        rows_at = _rows_at(Phi[:, :j + 1], n_comp, P, comm, point_offset)       # (|P| n_comp, j+1)
+        if j and P.size:
+            c = np.linalg.lstsq(rows_at[:, :j], rows_at[:, j], rcond=None)[0]
+            r = Phi[:, j] - Phi[:, :j] @ c
+        else:
+            r = Phi[:, j].copy()
+        nrm = np.einsum("ic,ic->i", r.reshape(n_loc, n_comp), r.reshape(n_loc, n_comp)) if n_loc else np.zeros(0)
+        loc_taken = P - point_offset
+        loc_taken = loc_taken[(loc_taken >= 0) & (loc_taken < n_loc)]
+        nrm[loc_taken] = -1.0
+        if n_loc:
+            i = int(np.argmax(nrm))
+            mine = (float(nrm[i]), -(point_offset + i))
+        else:
+            mine = (-1.0, 1)
+        best = mine if comm.Get_size() == 1 else max(comm.allgather(mine))
+        if best[0] <= 0:
+            continue
+        pts.append(-best[1])
+    return np.asarray(sorted(set(pts)), dtype=np.int64)
+
+
+def _rows_at(Phi, n_comp, P, comm, point_offset):
+    """Rows of the points P (all components) of a row-distributed basis, replicated."""
+    n_loc = Phi.shape[0] // n_comp
+    out = np.zeros((P.size, n_comp, Phi.shape[1]))
+    loc = P - point_offset
+    m = (loc >= 0) & (loc < n_loc)
+    out[m] = Phi.reshape(n_loc, n_comp, -1)[loc[m]]
+    if comm.Get_size() > 1:
+        out = comm.allreduce(out)
+    return out.reshape(P.size * n_comp, -1)

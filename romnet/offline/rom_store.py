@@ -20,22 +20,33 @@ Schema: ``docs/rom-schema.md``. Every other module goes through the public funct
 A ROM inside ``/rom`` is addressed by its path ``at`` relative to ``/rom``: ``""`` the
 global ROM, ``"clusters/<k>/<ccc>"`` a local ROM; a new version of either is written with
 ``write_rom(store, tree, distributed, at=...)``.
+
+Learned versions (:mod:`.rom_versions`: the index next to the store): the store's ``/rom``
+is version 0; :func:`write_rom_version` writes version v as its own file holding the whole
+``/rom`` tree with, for every basis, only the mode columns appended since its parent (a
+``modes`` dataset with attributes ``first`` -- its first column's index in the basis -- and
+``base`` -- the version holding columns ``0 .. first-1``; ``first = 0``: self-contained).
+:func:`read_rom` and :func:`read_modes` read the *current* version by default
+(``version=`` selects another one), following that chain; nothing else needs to know
+where a version lives.
 """
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 
 import numpy as np
 
 from .. import __version__, mpi
 from ..errors import StoreError
-from ..store import CHUNK_VALUES, CaseStore, rewrite_store
+from ..store import CHUNK_VALUES, CaseStore, atomic_replace, open_h5, read_group_tree, rewrite_store
+from . import rom_versions as versions
 from .ecm import ZERO_TOL
 
 __all__ = ["ROM_FORMAT", "ROM_SCHEMA_VERSION", "JSON_ATTRS", "encode_json", "cluster_key", "rom_path",
            "pod_entry", "ecm_entry", "rom_tree", "write_rom", "read_rom", "read_modes", "has_rom",
-           "selected_k", "rom_summary", "series_list"]
+           "selected_k", "rom_summary", "series_list", "rom_base", "resolve_version", "write_rom_version"]
 
 ROM_FORMAT = "romnet-rom"
 ROM_SCHEMA_VERSION = 1
@@ -210,6 +221,7 @@ def _target_group(f, path, at):
         g.attrs["rom_schema_version"] = ROM_SCHEMA_VERSION
         g.attrs["romnet_version"] = __version__
         g.attrs["created"] = datetime.now(UTC).isoformat(timespec="seconds")
+        g.attrs["token"] = uuid.uuid4().hex      # identifies this /rom for its learned versions
         return g
     if "rom" not in f:
         raise StoreError(f"{path}: no /rom to write /rom/{at} into (run `romnet offline` first)")
@@ -279,12 +291,92 @@ def series_list(value) -> list:
     return [str(v) for v in value]
 
 
-def read_rom(store, modes=True, at: str = "") -> dict:
+def rom_base(store) -> dict:
+    """``{"created", "token"}`` of the store's ``/rom`` (version 0), which its learned
+    versions extend (:mod:`.rom_versions`)."""
+    with CaseStore.opened(store) as st:
+        a = _rom_attrs(st)
+        return {"created": str(a.get("created", "")), "token": str(a.get("token", ""))}
+
+
+def resolve_version(store, version=None) -> int:
+    """The ROM version to read: ``version`` if given (checked), else the current one (0 when
+    the store has no learned versions or they extend an older ``/rom``)."""
+    with CaseStore.opened(store) as st:
+        base = rom_base(st)
+        idx = versions.read_index(st.path, base)
+    known = {0} | {int(v["version"]) for v in idx["versions"]}
+    v = int(idx.get("current", 0)) if version is None else int(version)
+    if v not in known:
+        raise StoreError(f"{store}: no ROM version {v} (versions: {sorted(known)})")
+    return v
+
+
+def _version_file(store_path, v):
+    path = versions.version_file(store_path, v)
+    if not path.is_file():
+        raise StoreError(f"{path}: learned ROM version {v} is missing (the index lists it)")
+    return path
+
+
+def _version_member(f, path, at):
+    full = "rom/" + at.strip("/") if at.strip("/") else "rom"
+    if full not in f:
+        raise StoreError(f"{path}: no ROM at /{full}")
+    return full
+
+
+def _fill_modes(st, v, tree, prefix):
+    """Fill the ``modes`` of every basis under ``tree`` (a version's tree read without them)."""
+    for k, sub in list(tree.items()):
+        if not isinstance(sub, dict):
+            continue
+        if k == "pod":
+            for field, entry in sub.items():
+                if isinstance(entry, dict) and "n_points" in entry:
+                    n = int(entry["n_points"]) * int(entry["n_comp"])
+                    entry["modes"] = _version_columns(st, v, f"{prefix}pod/{field}/modes", slice(0, n)).T
+        else:
+            _fill_modes(st, v, sub, f"{prefix}{k}/")
+
+
+def _version_columns(st, v, dspath, cols):
+    """(n_modes, len(cols)) of the basis dataset ``/rom/<dspath>`` of version ``v``,
+    following the chain of appended blocks down to version 0 (the store's /rom)."""
+    if v == 0:
+        return st.read(f"rom/{dspath}", cols=cols)
+    path = _version_file(st.path, v)
+    with open_h5(path, "r") as f:
+        if f"rom/{dspath}" not in f:
+            raise StoreError(f"{path}: no /rom/{dspath}")
+        ds = f[f"rom/{dspath}"]
+        first, base = int(ds.attrs.get("first", 0)), int(ds.attrs.get("base", 0))
+        own = ds[:, cols] if ds.shape[0] else np.zeros((0, len(range(*cols.indices(ds.shape[1])))))
+    if first == 0:
+        return own
+    prev = _version_columns(st, base, dspath, cols)
+    if prev.shape[0] != first:
+        raise StoreError(f"{path}: /rom/{dspath} extends {first} columns of version {base}, which has "
+                         f"{prev.shape[0]}")
+    return np.vstack([prev, own])
+
+
+def read_rom(store, modes=True, at: str = "", version=None) -> dict:
     """The ROM at ``/rom/<at>`` (default the whole ``/rom``: the global ROM with its
-    clusters, calibration, ...) as nested dicts (attributes decoded from JSON). With
+    clusters, calibration, ...) as nested dicts (attributes decoded from JSON), of the
+    current version (``version``: another one; 0 = the store's own ``/rom``). With
     ``modes=False`` the (large) POD mode datasets are left out."""
     with CaseStore.opened(store) as st:
-        return st.read_tree(_member(st, at), skip=() if modes else ("modes",))
+        v = resolve_version(st, version)
+        if v == 0:
+            return st.read_tree(_member(st, at), skip=() if modes else ("modes",))
+        path = _version_file(st.path, v)
+        with open_h5(path, "r") as f:
+            tree = read_group_tree(f[_version_member(f, path, at)], skip=("modes",))
+        if modes:
+            _fill_modes(st, v, tree, (at.strip("/") + "/") if at.strip("/") else "")
+        tree["version"] = v
+        return tree
 
 
 def selected_k(store) -> int | None:
@@ -295,19 +387,105 @@ def selected_k(store) -> int | None:
         return int(st.attrs("rom/clusters")["selected"]) if st.has("rom/clusters") else None
 
 
-def read_modes(store, field: str, points=None, at: str = "") -> np.ndarray:
-    """POD modes of ``field`` of the ROM at ``/rom/<at>`` as (n_points_sel * n_comp,
-    n_modes) rows (node- or ip-major, components fastest) for a contiguous slice of points
-    (one hyperslab)."""
+def read_modes(store, field: str, points=None, at: str = "", version=None) -> np.ndarray:
+    """POD modes of ``field`` of the ROM at ``/rom/<at>`` (current version, or
+    ``version``) as (n_points_sel * n_comp, n_modes) rows (node- or ip-major, components
+    fastest) for a contiguous slice of points (one hyperslab per version block)."""
     with CaseStore.opened(store) as st:
-        base = _member(st, at)
-        if not st.has(f"{base}/pod/{field}"):
-            where = "the ROM" if not at else f"the ROM at /rom/{at}"
-            raise StoreError(f"{st.path}: {where} has no POD basis for '{field}'")
-        a = st.attrs(f"{base}/pod/{field}")
+        v = resolve_version(st, version)
+        where = "the ROM" if not at else f"the ROM at /rom/{at}"
+        if v == 0:
+            base = _member(st, at)
+            if not st.has(f"{base}/pod/{field}"):
+                raise StoreError(f"{st.path}: {where} has no POD basis for '{field}'")
+            a = st.attrs(f"{base}/pod/{field}")
+        else:
+            path = _version_file(st.path, v)
+            with open_h5(path, "r") as f:
+                base = _version_member(f, path, at)
+                if f"{base}/pod/{field}" not in f:
+                    raise StoreError(f"{path}: {where} has no POD basis for '{field}'")
+                a = dict(f[f"{base}/pod/{field}"].attrs)
         n_p, n_c = int(a["n_points"]), int(a["n_comp"])
         lo, hi, _ = (slice(None) if points is None else points).indices(n_p)
-        return st.read(f"{base}/pod/{field}/modes", cols=slice(lo * n_c, hi * n_c)).T
+        member = (at.strip("/") + "/") if at.strip("/") else ""
+        return _version_columns(st, v, f"{member}pod/{field}/modes", slice(lo * n_c, hi * n_c)).T
+
+
+def write_rom_version(store, rom: dict, blocks: dict, parent: int, log: dict, comm=None) -> int:
+    """Write a learned ROM version (:mod:`.rom_versions`) and make it the current one.
+
+    rom : the whole ``/rom`` tree (global ROM, ``clusters``, ``calibration``, ...) without
+        mode datasets, replicated; written from rank 0.
+    blocks : {basis dataset path under /rom (e.g. ``"pod/U/modes"``, ``"clusters/2/000/pod/U/modes"``):
+        (local new columns (n_rows_local, k_new), row_start, n_rows_total, first)}: the
+        columns ``first ..`` of that basis (``first = 0``: all of them; else columns
+        ``0 .. first-1`` are those of version ``parent``). Every basis of ``rom`` needs an
+        entry (``k_new = 0`` for an unchanged one).
+    log : JSON-able summary recorded in the index (samples, enrichments, sizes).
+    Collective; returns the new version number."""
+    comm = comm or mpi.comm()
+    rank, size = comm.Get_rank(), comm.Get_size()
+    keys = sorted(blocks)
+    err, v = None, None
+    if rank == 0:
+        try:
+            base = rom_base(store)
+            v = versions.next_version(store, base)
+        except Exception as exc:  # noqa: BLE001 (re-raised on every rank)
+            err = str(exc) or type(exc).__name__
+    if size > 1:
+        err, v = comm.bcast((err, v), root=0)
+    if err:
+        raise StoreError(err)
+    if rank != 0:
+        for key in keys:
+            local, r0, _, _ = blocks[key]
+            comm.send((r0, np.ascontiguousarray(local)), dest=0, tag=_TAG)
+        err = comm.bcast(None, root=0)
+        if err:
+            raise StoreError(f"{store}: writing ROM version {v} failed on rank 0: {err}")
+        return v
+    received, expected = 0, (size - 1) * len(keys)
+    try:
+        path = versions.version_file(store, v)
+        with atomic_replace(path) as tmp:
+            with open_h5(tmp, "w") as f:
+                f.attrs["format"] = "romnet-rom-version"
+                f.attrs["version"] = int(v)
+                f.attrs["parent"] = int(parent)
+                g = f.create_group("rom")
+                g.attrs["format"] = ROM_FORMAT
+                g.attrs["rom_schema_version"] = ROM_SCHEMA_VERSION
+                g.attrs["romnet_version"] = __version__
+                g.attrs["created"] = datetime.now(UTC).isoformat(timespec="seconds")
+                g.attrs["version"] = int(v)
+                _write_tree(g, rom)
+                for key in keys:
+                    local, r0, n_rows, first = blocks[key]
+                    k = local.shape[1]
+                    ds = g.create_dataset(key, shape=(k, n_rows), dtype="f8",
+                                          chunks=(1, max(1, min(n_rows, CHUNK_VALUES))) if k and n_rows else None)
+                    ds.attrs["first"] = int(first)
+                    ds.attrs["base"] = int(parent)
+                    if k and local.shape[0]:
+                        ds[:, r0:r0 + local.shape[0]] = local.T
+                    for r in range(1, size):
+                        r0r, blk = comm.recv(source=r, tag=_TAG)
+                        received += 1
+                        if k and blk.shape[0]:
+                            ds[:, r0r:r0r + blk.shape[0]] = blk.T
+        versions.add_version(store, rom_base(store), v, parent, log)
+    except BaseException as exc:
+        while received < expected:
+            comm.recv(source=_any_source(), tag=_TAG)
+            received += 1
+        if size > 1:
+            comm.bcast(str(exc) or type(exc).__name__, root=0)
+        raise
+    if size > 1:
+        comm.bcast("", root=0)
+    return v
 
 
 def rom_summary(store) -> str:
@@ -343,4 +521,7 @@ def rom_summary(store) -> str:
         if "timings" in a:
             t = json.loads(a["timings"])
             lines.append("  offline timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in t.items()))
+        txt = versions.describe_versions(st.path, rom_base(st))
+        if txt:
+            lines.append(txt)
         return "\n".join(lines)

@@ -33,6 +33,12 @@ the results to the same store (in place, rank 0 writes):
 
 Running ``romnet train`` again with the same seed and a larger ``--samples`` adds runs; a
 different seed (or sampler) than the stored one is refused (the family would be mixed).
+``[training] strategy`` says which runs of the family are made: ``"random"`` (default) runs
+0 .. samples-1 (the fields are random samples); ``"greedy"`` runs ``initial`` of them, then
+each time the candidate among runs 0 .. pool-1 that the ROM of the runs made so far scores
+worst (:mod:`romnet.online.greedy_training`, in the online layer since it runs ROMs); its
+runs are written by :func:`run_training` (``runs=[i]``), so the family index stays that of
+one family of ``pool`` samples with some runs made.
 ``--runs A:B`` runs a slice of the family only (one task of a job array, each task on its
 own copy of the case store); ``romnet train-merge`` gathers the parts into one store
 (:mod:`romnet.offline.training_merge`).
@@ -48,18 +54,25 @@ import numpy as np
 
 from .. import mpi
 from ..errors import InputError, RomnetError
-from ..sampling import HotSpotSampler, sample_parameters, temperature_field, with_temperature
-from ..settings import REQUIRED, Int, ListOf, Str, setting
+from ..sampling import HotSpotSampler, sampled_problem
+from ..settings import REQUIRED, Const, Int, ListOf, Str, setting
 from ..store import CHUNK_VALUES, CaseStore, open_h5
 
 __all__ = ["DEFAULT_FIELDS", "SERIES_PREFIX", "run_training", "training_series", "read_training",
            "training_family", "TrainingSettings", "series_name", "write_run_series", "write_index_row", "grow_index",
-           "canonical_attr", "root_write", "family_case", "completed_runs", "INDEX_ROWS"]
+           "canonical_attr", "root_write", "family_case", "completed_runs", "INDEX_ROWS", "with_increments",
+           "STRATEGIES", "SCORES", "POOL_FACTOR"]
 
 DEFAULT_FIELDS = ("U", "stress", "p", "plastic_strain")
 #: fields a training run can store (:meth:`romnet.hifi.HFSolver.output_fields`)
 RUN_FIELDS = ("U", "RU", "strain", "stress", "p", "plastic_strain", "state")
 SERIES_PREFIX = "train_"
+#: ``[training] strategy``: random sampling (runs 0 .. samples-1) or greedy (romnet.online.greedy_training)
+STRATEGIES = ("random", "greedy")
+#: ``[training] score`` of the greedy strategy: the indicator fields (romnet.online.indicator)
+SCORES = ("stress", "p")
+#: default ``[training] pool`` = POOL_FACTOR x samples
+POOL_FACTOR = 4
 _T6 = ["11", "22", "33", "12", "23", "31"]
 
 
@@ -72,6 +85,15 @@ class TrainingSettings:
     fields: list = setting(list(DEFAULT_FIELDS), ListOf(Str(RUN_FIELDS)), "fields stored per run (U needed)")
     elastic: int = setting(0, Int(ge=0, le=10**6), "thermo-elastic snapshots run after the HF runs "
                            "(romnet.offline.elastic_snapshots)")
+    strategy: str = setting(STRATEGIES[0], Const(*STRATEGIES), "which fields are run: \"random\" runs 0 .. "
+                            "samples-1 of the family; \"greedy\" runs `initial` of them, then each time the "
+                            "candidate of the pool the current ROM scores worst (romnet.online.greedy_training)")
+    pool: int = setting(None, Int(ge=1), f"greedy: the candidates are runs 0 .. pool-1 of the family (default "
+                        f"{POOL_FACTOR} x samples; at least samples)")
+    initial: int = setting(2, Int(ge=1), "greedy: runs 0 .. initial-1 are run first (random sampling), the "
+                           "others are chosen greedily (at most samples)")
+    score: str = setting(SCORES[0], Const(*SCORES), "greedy: a candidate's score, the largest relative Gappy "
+                         "residual of this field (stress or p indicator) over its run on the current ROM")
 
 
 def series_name(i: int) -> str:
@@ -232,9 +254,7 @@ def run_training(store, n_samples, seed=TrainingSettings.seed, sampler: HotSpotS
                              store)
     selected = range(int(n_samples)) if runs is None else runs
     mesh, problem, done = family_case(store, comm, completed_runs)
-    if n_increments is not None:
-        t = np.asarray(problem.stepping.times, dtype=float)
-        problem.stepping.times = np.linspace(t[0], t[-1], int(n_increments) + 1)
+    problem = with_increments(problem, n_increments)
     sampler = sampler or HotSpotSampler(dim=mesh.dim)
     fields = list(fields)
     bad = [f for f in fields if f not in RUN_FIELDS]
@@ -266,9 +286,7 @@ def run_training(store, n_samples, seed=TrainingSettings.seed, sampler: HotSpotS
             report["skipped"].append(name)
             say(f"  [{i + 1}/{n_samples}] {name}: already complete, kept")
             continue
-        params = sample_parameters([int(seed), i], sampler)
-        T = temperature_field(mesh.coordinates, params)
-        pb = with_temperature(problem, T, sampler.t_ref)
+        pb, T, params = sampled_problem(problem, mesh.coordinates, [int(seed), i], sampler)
         run = hf_outputs(mesh, pb, fields=fields, comm=comm, options=opts)
 
         def write():
@@ -285,6 +303,15 @@ def run_training(store, n_samples, seed=TrainingSettings.seed, sampler: HotSpotS
     say(f"romnet train: {len(report['ran'])} run(s), {len(report['skipped'])} kept, "
         f"{time.perf_counter() - t_all:.1f} s")
     return report
+
+
+def with_increments(problem, n_increments):
+    """``problem`` with its stepping replaced by ``n_increments`` equal increments over the
+    same time interval (in place; returned); None keeps the stepping."""
+    if n_increments is not None:
+        t = np.asarray(problem.stepping.times, dtype=float)
+        problem.stepping.times = np.linspace(t[0], t[-1], int(n_increments) + 1)
+    return problem
 
 
 def family_case(store, comm, done_runs):

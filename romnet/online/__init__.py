@@ -15,6 +15,8 @@ enrichment by one HF increment (``docs/online.md``).
 * :mod:`.api` -- :func:`load_rom`, :meth:`OnlineROM.run`, :class:`OnlineResult`.
 * :mod:`.montecarlo` -- :func:`run_montecarlo`: ROM runs over new temperature fields,
   with HF references (``romnet run``, step ``online``).
+* :mod:`.greedy_training` -- :func:`run_greedy_training`: ``[training] strategy = "greedy"``,
+  the next HF training run is the candidate field the current ROM scores worst.
 * :mod:`.settings` -- :class:`OnlineSettings`, the ``[online]`` table.
 """
 from .api import OnlineResult, OnlineROM, load_rom, read_loading

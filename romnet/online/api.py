@@ -39,7 +39,7 @@ from ..problem import Problem, Temperature
 from ..offline.calibration_store import fits_of
 from ..offline.rom_store import read_rom
 from ..store import CaseStore
-from .indicator import PIndicator, estimate_error
+from .indicator import PIndicator, estimate_error, learned_fits
 from .reconstruction import Gappy, reconstruct_dual, reconstruct_U
 from .reduced_model import models_from_tree
 from .settings import CRITERIA, OnlineSettings
@@ -106,6 +106,9 @@ class OnlineResult:
     indicators: dict = field(default_factory=dict)
     estimated_error: dict = field(default_factory=dict)
     cycles: np.ndarray | None = None
+    fired: np.ndarray | None = None
+    version: int | None = None
+    write_seconds: float = 0.0
     lift: np.ndarray | None = None    # (n_t, n_l) table values of the ROM's lifting (imposed values)
 
     @property
@@ -152,6 +155,12 @@ class OnlineROM:
         #: /rom/calibration (indicator -> estimated error, :mod:`.calibration`); None without
         self.calibration = models[0].tree.get("calibration") if models else None
         self.classifier = classifier.predict_temperature if (self.local and classifier is not None) else None
+        #: the ``[learning]`` settings of the enrichments (:class:`romnet.online.settings.LearningSettings`)
+        self.learning = {}
+        #: JSON-able facts recorded with the next learned version (e.g. the Monte Carlo sample)
+        self.run_log = None
+        self._enricher = None
+        self._frozen = None
 
     @property
     def model(self):
@@ -230,34 +239,42 @@ class OnlineROM:
 
     # ------------------------------------------------------------------ run
     def run(self, loading=None, times=None, enrich=False, tol=OnlineSettings.tolerance, progress=None,
-            options=None, indicator_field="p", update_store=True, hf_options=None, cluster=None,
-            criterion=OnlineSettings.criterion, error_kind="U") -> OnlineResult:
+            options=None, indicator_field="p", learn=None, hf_options=None, cluster=None,
+            criterion=OnlineSettings.criterion, error_kind="U", stress_tol=None, update_store=None,
+            error_tol=OnlineSettings.error_tolerance, p_error_tol=OnlineSettings.p_error_tolerance) -> OnlineResult:
         """Solve the reduced problem on ``loading`` at output ``times`` (default: the
         loading's stepping).
 
         ``enrich``: when the enrichment criterion exceeds ``tol`` at an increment, one HF
-        increment enriches the ROM (:mod:`.enrichment`) and the increment is redone; with
-        ``update_store`` the enriched ROM replaces the store's ``/rom``. ``criterion``:
-        ``"indicator"`` (default) compares the raw indicator of ``indicator_field``
-        (relative Gappy residual of p) with ``tol``; ``"estimate"`` compares the
-        estimated ``error_kind`` error (``"U"`` or ``"p"``) of the stored calibration
-        (``/rom/calibration``, :mod:`.calibration`) with ``tol``, i.e. ``tol`` is then a
-        tolerance on the relative error itself.
+        increment enriches the ROM that runs (global or local, :mod:`.enrichment`) and the
+        increment is redone. ``criterion``: ``"indicator"`` (default) compares the raw
+        indicator of ``indicator_field`` (relative Gappy residual of p) with ``tol`` -- and,
+        with ``stress_tol``, the stress indicator with ``stress_tol`` (either fires);
+        ``"estimate"`` compares the estimated ``error_kind`` error (``"U"`` or ``"p"``) of the
+        stored calibration (``/rom/calibration``, :mod:`.calibration`) with ``tol``, i.e.
+        ``tol`` is then a tolerance on the relative error itself; ``"learned"`` estimates the
+        U error from the stress indicator and the p error from the p indicator by fits on the
+        errors measured at the ROM's own earlier enrichments (:func:`.indicator.learned_fits`,
+        refitted after each one) and fires where either exceeds ``error_tol`` / ``p_error_tol``
+        (with too few enrichments yet, the raw thresholds ``tol`` and ``stress_tol`` instead).
+        ``learn`` (default: the ``[learning] learn`` setting of :attr:`learning`, true): keep
+        what the run's enrichments added -- a new ROM version of the store
+        (:mod:`romnet.offline.rom_versions`), also used by this object's next runs; False:
+        the next run starts from the ROM as it was (``update_store`` is the old spelling).
         ``cluster``: with local ROMs, None lets the classifier choose, an index forces that
         local ROM, ``"global"`` the global ROM (:meth:`select`); ``res.selection`` says
         which ROM ran."""
         t_all = time.perf_counter()
         comm = self.comm
         say = progress if (progress and comm.Get_rank() == 0) else (lambda *a, **k: None)
+        if learn is None:
+            learn = bool(self.learning.get("learn", True)) if update_store is None else bool(update_store)
         model, selection = self.selection(loading, cluster)
         if criterion not in CRITERIA:
             raise InputError(f"criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
-        if enrich and model.is_local:
-            raise InputError("enrichment of a local ROM is not supported (run with cluster='global')")
-        if enrich and update_store and self.local:
-            raise InputError("enrichment would rewrite /rom without its local ROMs; use "
-                             "update_store=False (or a store without clusters)")
         fits = fits_of(self.calibration)
+        if criterion == "learned":
+            fits = learned_fits(_events(model, []))
         if enrich and criterion == "estimate" and error_kind not in fits:
             raise InputError(f"{self.store}: criterion 'estimate' needs a calibration of the {error_kind} error "
                              "(/rom/calibration: run `romnet calibrate`)")
@@ -273,6 +290,8 @@ class OnlineROM:
         inds = {n: PIndicator(model, n) for n in names}
         if indicator_field not in inds and enrich:
             raise InputError(f"enrichment needs the '{indicator_field}' dual basis for the indicator")
+        if enrich and stress_tol is not None and "stress" not in inds:
+            raise InputError(f"{model.label} ROM has no stress basis for the stress indicator (stress_tol)")
         state = solver.initial_state(sched[0])
         res = OnlineResult(sched, np.zeros((len(sched), model.n_modes)), np.zeros(len(sched)), model,
                            selection=selection)
@@ -282,10 +301,11 @@ class OnlineROM:
             res.lift = np.array([solver.lifting_values(t) for t in sched])
         res.indicators = {n: np.zeros(len(sched)) for n in inds}
         res.estimated_error = {k: np.zeros(len(sched)) for k in fits}
+        res.fired = np.zeros(len(sched), dtype=bool)
         coords = [state.a.copy()]
         pvals = {n: [] for n in model.dual}
         gap = {n: [] for n in model.dual}
-        gappy = {n: Gappy(model.dual[n]) for n in model.dual}
+        gappy = model.gappy()
 
         def record(st):
             pf = solver.point_fields(st)
@@ -296,15 +316,23 @@ class OnlineROM:
             return pf
 
         def measure(pf):
-            """({indicator field: eta}, {error kind: estimate}, value compared with tol)."""
+            """({indicator field: eta}, {error kind: estimate}, fires)."""
             etas = {n: float(ind(pf[n].reshape(model.n_points, -1))) for n, ind in inds.items()}
             est = {k: float(estimate_error(f, etas[f.get("indicator", "p")])) for k, f in fits.items()
                    if f.get("indicator", "p") in etas}
+            if criterion == "learned":
+                fires = (est["U"] > error_tol if "U" in est else stress_tol is not None and etas.get("stress", 0.0) > stress_tol) \
+                    or (est["p"] > p_error_tol if "p" in est else etas.get(indicator_field, 0.0) > tol)
+                return etas, est, fires
             value = est.get(error_kind, np.inf) if criterion == "estimate" else etas.get(indicator_field, 0.0)
-            return etas, est, value
+            fires = value > tol or (criterion == "indicator" and stress_tol is not None
+                                    and etas.get("stress", 0.0) > stress_tol)
+            return etas, est, fires
 
         def describe(etas, est):
             txt = f"indicator {etas.get(indicator_field, 0.0):.3e}"
+            if stress_tol is not None and "stress" in etas:
+                txt += f", stress {etas['stress']:.3e}"
             if est:
                 txt += " (est. error " + ", ".join(f"{k} {v:.2e}" for k, v in est.items()) + ")"
             return txt
@@ -317,31 +345,36 @@ class OnlineROM:
             + ")")
         what = f"estimated {error_kind} error" if criterion == "estimate" else "indicator"
         say(f"online: {model.summary()}; {len(sched) - 1} increments"
-            + (f"; enrichment when the {what} > {tol:g}" if enrich else ""))
+            + (f"; enrichment when the {what} > {tol:g}" if enrich else "")
+            + (f" or the stress indicator > {stress_tol:g}" if enrich and stress_tol is not None else ""))
         for j in range(1, len(sched)):
             t1 = float(sched[j])
             ts = time.perf_counter()
             new, info = solver.step(state, t1)
             secs = time.perf_counter() - ts
             pf = solver.point_fields(new)
-            etas, est, value = measure(pf)
-            if enrich and value > tol:
-                from .enrichment import Enricher
+            etas, est, fires = measure(pf)
+            res.fired[j] = fires
+            if enrich and fires:
                 if enricher is None:
-                    enricher = Enricher(self.store, source, comm=comm, options=hf_options, progress=say)
-                say(f"  increment {j} t={t1:g}: {describe(etas, est)} > {tol:g}: enriching")
+                    enricher = self.enricher(hf_options, say)
+                    enricher.set_loading(source)
+                    if self._frozen is None:          # what to go back to if the run does not learn
+                        self._frozen = (list(self.models), enricher.snapshot())
+                say(f"  increment {j} t={t1:g}: {describe(etas, est)}: enriching {model.label} ROM")
                 out = enricher.enrich(model, history, state, t1, solver)
                 log = out["log"]
                 log.update(increment=j, time=t1, indicator_before=etas.get(indicator_field, 0.0),
-                           estimate_before=est.get(error_kind), criterion=criterion)
+                           indicators_before=dict(etas), estimate_before=est.get(error_kind), criterion=criterion)
                 model = out["model"]
                 # express the recorded outputs in the new bases
-                coords = [out["transforms"][model.displacement] @ c for c in coords]
-                history = [(t, out["transforms"][model.displacement] @ a) for t, a in history]
+                T = out["transforms"][model.displacement]
+                coords = [T @ c for c in coords]
+                history = [(t, T @ a) for t, a in history]
                 for n in model.dual:
                     Tn = out["transforms"].get(n)
                     gap[n] = [Tn @ c for c in gap[n]] if Tn is not None else gap[n]
-                gappy = {n: Gappy(model.dual[n]) for n in model.dual}
+                gappy = model.gappy()
                 problem = enricher.problem  # full loading in memory (the new points need other nodes)
                 solver = ReducedSolver(model, problem, comm, options or OnlineOptions())
                 inds = {n: PIndicator(model, n) for n in inds}
@@ -350,16 +383,19 @@ class OnlineROM:
                 new, info = solver.step(state, t1)
                 secs = time.perf_counter() - ts
                 pf = solver.point_fields(new)
-                etas, est, value = measure(pf)
+                etas, est, _ = measure(pf)
                 log["indicator_after"] = etas.get(indicator_field, 0.0)
                 log["estimate_after"] = est.get(error_kind)
-                if out.get("U_hf") is not None:
-                    log["redo_vs_hf"] = enricher.distance_to_hf(model, new.a, out["U_hf"])
+                log["redo_vs_hf"] = enricher.distance_to_hf(model, new.a, out["U_hf"])
                 res.enrichments.append(log)
                 res.hf_increments += 1
+                self._replace(model)
+                if criterion == "learned":                 # refit on every enrichment of this ROM
+                    fits = learned_fits(_events(model, res.enrichments))
+                    res.estimated_error.update({k: np.zeros(len(sched)) for k in fits if k not in res.estimated_error})
                 say(f"    enriched: {log['modes_before']} -> {log['modes_after']} U modes, "
-                    f"{log['points_before']} -> {log['points_after']} points, {describe(etas, est)}"
-                    + (f", redone increment vs HF {log['redo_vs_hf']:.1e}" if "redo_vs_hf" in log else ""))
+                    f"{log['points_before']} -> {log['points_after']} points, error before {log['error_before']:.1e}, "
+                    f"{describe(etas, est)}, redone increment vs HF {log['redo_vs_hf']:.1e}, {log['seconds']:.2f} s")
             for n in model.dual:
                 if n in pf:
                     v = pf[n].reshape(model.n_points, -1)
@@ -382,17 +418,60 @@ class OnlineROM:
         res.coords = np.asarray(coords)
         res.point_values = pvals
         res.gappy = {n: np.asarray(v) for n, v in gap.items()}
-        if res.enrichments and update_store:
-            enricher.write(model, res.enrichments)
-            say(f"  enriched ROM written to {self.store} ({len(res.enrichments)} enrichment(s))")
         res.wall_time = time.perf_counter() - t_all
+        if res.enrichments:
+            if learn:
+                tw = time.perf_counter()
+                res.version = enricher.write_version(self.models, dict(enrichments=res.enrichments,
+                                                                       **(self.run_log or {})))
+                res.write_seconds = time.perf_counter() - tw
+                self._frozen = None
+                say(f"  learned: ROM version {res.version} written ({len(res.enrichments)} enrichment(s), "
+                    f"{res.write_seconds:.2f} s)")
+            else:
+                self._restore()
         return res
+
+    # ------------------------------------------------------------------ learning
+    def enricher(self, hf_options=None, say=None):
+        """The :class:`.enrichment.Enricher` of this ROM (built at the first enrichment and
+        kept: its HF solver and bases serve every later run)."""
+        from .enrichment import Enricher
+        if self._enricher is None:
+            self._enricher = Enricher(self.store, comm=self.comm, options=hf_options, settings=self.learning,
+                                      progress=say)
+        self._enricher.say = say or self._enricher.say
+        return self._enricher
+
+    def _replace(self, model):
+        """Make an enriched model the one this ROM runs from now on (kept in memory; written
+        as a version by :meth:`run` when learning)."""
+        for i, m in enumerate(self.models):
+            if m.label == model.label:
+                self.models[i] = model
+        self.local = [m for m in self.models if getattr(m, "is_local", False)]
+
+    def _restore(self):
+        """Undo the enrichments of a run that does not learn."""
+        if self._frozen is not None:
+            self.models, snap = self._frozen
+            self.local = [m for m in self.models if getattr(m, "is_local", False)]
+            if self._enricher is not None:
+                self._enricher.restore(snap)
+        self._frozen = None
 
 
 #: dual fields whose Gappy residual is computed at every increment when the ROM has them:
 #: p (the indicator, Casenave et al. 2019) and stress (measured to follow the displacement
 #: error closely: docs/online.md, "Calibration")
 INDICATOR_FIELDS = ("p", "stress")
+
+
+def _events(model, run_log) -> list:
+    """The enrichments of ``model``'s ROM: its stored log and those of the current run."""
+    stored = model.tree.get("enrichment", {}).get("log", [])
+    stored = stored if isinstance(stored, list) else []
+    return stored + [e for e in run_log if e.get("rom") == model.label]
 
 
 def _indicator_fields(model, indicator_field, fits):

@@ -1,36 +1,43 @@
-"""Adaptive enrichment of a ROM by one HF increment (Casenave et al. 2019).
+"""Adaptive enrichment of a ROM by one HF increment, kept across runs (a ROM that learns).
 
-When the enrichment criterion exceeds the tolerance at the increment t_n -> t_{n+1} (the
-indicator, or the calibrated estimate of the error: :meth:`romnet.online.api.OnlineROM.run`):
+Casenave et al. 2019 enrich a ROM with one HF increment where its error indicator exceeds a
+tolerance. Here the enriched ROM is also *kept* (a new ROM version, :mod:`romnet.offline.rom_versions`),
+for the global ROM and for every local ROM, so a sequence of queries (a Monte Carlo) makes
+the ROM better; the growth is bounded by recompression. One :class:`Enricher` serves all
+the runs of an :class:`romnet.online.api.OnlineROM` (its HF solver, layout and bases are
+built once). When the enrichment criterion fires at the increment t_n -> t_{n+1}:
 
-1. HF state at t_n: ``U_n = Phi a_n`` on the whole mesh; internal variables at ALL
-   integration points by integrating the law along the reconstructed strain history
-   ``eps(Phi a_j)`` of every accepted (sub-)increment from the start of the run (the ROM's
-   internal variables exist at the reduced points only);
-2. ONE HF increment t_n -> t_{n+1} (:meth:`romnet.hifi.HFSolver.step` from that state);
-3. incremental POD update (:func:`romnet.offline.pod.pod_update`) of U and of every dual
-   basis with the HF result (tensors in Mandel form);
+1. HF state at t_n: ``U_n = Phi a_n`` on the whole mesh; the law states at every
+   integration point by Gappy-POD of the ``state`` basis from the ROM's states at its
+   reduced points (``state = "gappy"``, O(mesh x modes)); without a ``state`` basis, or
+   with ``state = "replay"``, by integrating the law along the reconstructed strain
+   history of the run (exact for the ROM's trajectory, O(mesh x increments));
+2. ONE HF increment t_n -> t_{n+1} (the HF solver of the first enrichment, given each
+   new loading with :meth:`romnet.hifi.HFSolver.set_loading`: no new partition or
+   preconditioner set-up);
+3. greedy extension of U and of every dual basis (:func:`romnet.offline.pod.extend_basis`):
+   the HF fields' residual against the basis becomes a new mode when larger than
+   ``add_tolerance`` times the field -- the existing modes are unchanged, so the reduced
+   coordinates of the run stay valid (padded with zeros). When a basis passes its budget
+   (``max_modes`` / ``max_dual_modes``) it is recompressed (:func:`romnet.offline.pod.recompress_basis`:
+   truncated POD at the ROM's tolerance of every snapshot it represents) and its
+   coordinates rotated;
 4. the offline ECM (:func:`romnet.offline.ecm.ecm`) warm-started from the current ECM
-   points, with the incrementally factorized NNLS (``nnls_solver="qr"``), on the reduced
-   internal forces of the updated stress basis' principal snapshots ``s_j psi_j`` (those
-   with ``s_j > ecm_tol s_0``) with the updated displacement modes; then the offline steps
-   5-6 (:func:`romnet.offline.pipeline.hyper_reduce`): QDEIM points of the updated dual
-   bases, operators recomputed at the new points (loads with the ROM store's own problem
-   so magnitudes keep their meaning); the new tree is assembled by the ``/rom`` owner
-   (:func:`romnet.offline.rom_store.rom_tree`);
-5. returned: the new model, ``a_n`` in the new basis, the law states at the new points at
-   t_n, the transforms old -> new coordinates (``Phi_new^T M Phi_old``; the same in
-   the dual bases' products) and the HF displacement at t_{n+1} -- the caller redoes the
-   increment and logs how close the redone reduced solution is to the HF one
-   (:meth:`Enricher.distance_to_hf`, ``redo_vs_hf`` in the log).
+   points (from scratch after a recompression of U), on the reduced internal forces of
+   the stress basis' weighted modes ``w_j psi_j`` (``w_j > ecm_tol max w``) with the U
+   modes, group norms floored at ``group_floor`` times the largest; then the offline steps
+   5-6 (:func:`romnet.offline.pipeline.hyper_reduce`: QDEIM points of the dual bases,
+   operators at the points); the tree is assembled by the ``/rom`` owner;
+5. returned: the new model, ``a_n`` and the states at its points at t_n, the transforms
+   old -> new coordinates, the HF displacement at t_{n+1} (the caller redoes the increment
+   and logs how close the redone reduced solution is to the HF one, ``redo_vs_hf``) and the
+   ROM's error at t_{n+1} before the enrichment (``error_before``: the HF increment is a
+   measurement of the ROM's error, used by the reports).
 
-:meth:`Enricher.write` replaces the store's ``/rom`` atomically
-(:func:`romnet.offline.rom_store.write_rom`) with the enriched ROM and an
-``/rom/enrichment`` log (attribute ``log``, JSON list), so the next run starts improved;
-a stored ``/rom/calibration`` is kept (the mapping describes the indicator, which keeps its
-meaning for the enriched ROM: measured, docs/online.md).
-Cost: O(mesh) per enrichment (and O(mesh x increments) for step 1); the reduced solve
-itself stays mesh-independent.
+:meth:`Enricher.write_version` writes the enriched ROMs as a new version (only the new mode
+columns are written; the log says which sample and increment added what).
+Cost per enrichment: one HF increment + O(mesh x modes) (Gappy state, basis extension,
+ECM passes, QDEIM, operators); the reduced solve stays mesh-independent.
 """
 from __future__ import annotations
 
@@ -43,230 +50,443 @@ from ..errors import InputError, StoreError
 from ..mpi import pull_rows, push_rows
 from ..sections import element_thickness
 from ..offline import operators as ops
-from ..offline.ecm import ecm, internal_force_integrand
+from ..offline.ecm import ECMResult, cubature_error, ecm, internal_force_integrand
 from ..offline.pipeline import hyper_reduce
-from ..offline.pod import IntegL2, NodalL2, PODBasis, RowLayout, gram, pod_update
-from ..offline.rom_store import ecm_entry, pod_entry, read_modes, rom_tree, write_rom
+from ..offline.pod import IntegL2, NodalL2, PODBasis, RowLayout, extend_basis, recompress_basis
+from ..offline.qdeim import deim_extend, qdeim_points
+from ..offline.rom_store import (ecm_entry, pod_entry, read_modes, read_rom, resolve_version, rom_path,
+                                 rom_tree, write_rom_version)
 from ..store import CaseStore
+from .reconstruction import Gappy
 from .reduced_model import ReducedModel
+from .settings import LearningSettings
 
-__all__ = ["Enricher"]
+__all__ = ["Enricher", "member_of"]
+
+
+def member_of(model) -> str:
+    """Path inside ``/rom`` of a model: ``""`` the global ROM, ``clusters/<k>/<ccc>`` a local one."""
+    return "" if model.cluster is None else rom_path(model.k, model.cluster)
+
+
+class _Member:
+    """The bases (this rank's rows) of one ROM being learned, and what to keep from its tree."""
+
+    def __init__(self, bases, ecm_tol, qdeim_fields, n_stored, qdeim):
+        self.bases = bases                  # {field: (PODBasis, inner, info)}
+        self.ecm_tol = ecm_tol
+        self.qdeim_fields = qdeim_fields
+        self.qdeim = qdeim                  # {field: points interpolating its modes}
+        self.n_stored = n_stored            # {field: modes in the last written version}
+        self.recompressed = set()           # fields recompressed since the last version
+        self.changed = False
 
 
 class Enricher:
-    """Enrichment machinery for one run: mesh, HF solver on the loading, offline layout
-    (rows per rank) and the current POD bases (own rows)."""
+    """Enrichment machinery of one online ROM, kept across its runs: mesh, offline row
+    layout, one HF solver (new loadings set on it), the bases of every ROM enriched so far.
 
-    def __init__(self, rom_store, loading_source, comm=None, options=None, progress=None):
-        from ..hifi import HFSolver, SolverOptions
+    settings : the ``[learning]`` table (:class:`romnet.online.settings.LearningSettings`)."""
+
+    def __init__(self, rom_store, comm=None, options=None, settings=None, progress=None):
+        from .. import mpi
         self.store = Path(rom_store)
         self.say = progress or (lambda *a, **k: None)
+        self.cfg = {**_defaults(), **(settings or {})}
+        if self.cfg["state"] not in ("gappy", "replay"):
+            raise InputError(f"[learning] state: {self.cfg['state']!r} unknown (gappy, replay)")
+        self.comm = comm or mpi.comm()
         with CaseStore(self.store) as st:
             self.mesh = st.mesh()
             self.store_problem = st.problem() if st.has_problem() else None
-        if isinstance(loading_source, (str, Path)):
-            with CaseStore(loading_source) as st:
-                self.problem = st.problem()
-        else:
-            self.problem = loading_source
-        self.comm = comm
-        self.hf = HFSolver(self.mesh, self.problem, comm=comm,
-                           options=options or SolverOptions(verbose=False))
-        self.comm = self.hf.comm
+        self.options = options
+        self.hf = None
+        self.problem = None
         self.layout = RowLayout(self.mesh, self.comm, element_thickness(self.mesh, self.store_problem))
-        self.bases = None
-        self.ecm_tol = None
+        self.members = {}
+        self.version = resolve_version(self.store)
+
+    # ------------------------------------------------------------------ loading
+    def set_loading(self, problem):
+        """The loading of the next enrichments (a :class:`romnet.problem.Problem`, or a case
+        store path): the HF solver is built at the first call, later loadings are set on it."""
+        from ..hifi import HFSolver, SolverOptions
+        if isinstance(problem, (str, Path)):
+            with CaseStore(problem) as st:
+                problem = st.problem()
+        if self.hf is None or not self.hf.set_loading(problem):
+            if self.hf is not None:
+                self.hf.close()
+            self.hf = HFSolver(self.mesh, problem, comm=self.comm,
+                               options=self.options or SolverOptions(verbose=False))
+        self.problem = problem
+        self._shadow = None          # (t, law states at the HF ips) along the current run
+
+    def snapshot(self):
+        """State of the learned bases (for :meth:`restore`: a run that does not learn)."""
+        return {k: (dict(m.bases), dict(m.n_stored), set(m.recompressed), m.changed, dict(m.qdeim))
+                for k, m in self.members.items()}
+
+    def restore(self, snap):
+        """Back to a :meth:`snapshot` (members first read after it are dropped)."""
+        for k in list(self.members):
+            if snap is None or k not in snap:
+                del self.members[k]
+                continue
+            m = self.members[k]
+            m.bases, m.n_stored, m.recompressed, m.changed, m.qdeim = (dict(snap[k][0]), dict(snap[k][1]),
+                                                                        set(snap[k][2]), snap[k][3], dict(snap[k][4]))
+
+    def close(self):
+        if self.hf is not None:
+            self.hf.close()
+            self.hf = None
 
     # ------------------------------------------------------------------ bases
-    def _load_bases(self, model):
+    def member(self, model) -> _Member:
+        """The bases of ``model``'s ROM (read once, this rank's rows; then kept in memory)."""
+        key = member_of(model)
+        if key in self.members:
+            return self.members[key]
         if model.lifting is not None:
             raise InputError("enrichment of a ROM with imposed values (a lifting of inhomogeneous "
                              "constraints) is not supported")
         L = self.layout
-        self.bases = {}
         with CaseStore(self.store) as st:              # this rank's rows of every basis, one open
-            modes = {n: read_modes(st, n, slice(*(L.node_range if info["kind"] == "nodal" else L.ip_range)))
+            modes = {n: read_modes(st, n, slice(*(L.node_range if info["kind"] == "nodal" else L.ip_range)),
+                                   at=key)
                      for n, info in model.pod_info.items()}
+        bases = {}
         for n, info in model.pod_info.items():
             c = int(info["n_comp"])
             inner = NodalL2(L, c) if info["kind"] == "nodal" else IntegL2(L, c)
             tol = float(info.get("tolerance", -1))
             mm = int(info.get("max_modes", -1))
+            coef = info.get("coefficients")
             basis = PODBasis(modes[n], np.asarray(info["singular_values"], dtype=float),
                              float(info["total_energy"]), float(info["discarded_energy"]),
                              tol if tol >= 0 else None, mm if mm >= 0 else None, int(info["n_snapshots"]),
                              {"inner_product": info["inner_product"],
-                              "reorthogonalized": bool(info.get("reorthogonalized", False))})
-            self.bases[n] = (basis, inner, info)
+                              "reorthogonalized": bool(info.get("reorthogonalized", False)),
+                              "principal": int(info.get("principal", modes[n].shape[1]))},
+                             None if coef is None else np.asarray(coef, dtype=float))
+            bases[n] = (basis, inner, info)
         if "tolerance" not in model.tree.get("ecm", {}):
             raise StoreError(f"{self.store}: /rom/ecm has no tolerance: not a ROM of this romnet (rerun "
                              "`romnet offline`)")
-        self.ecm_tol = float(model.tree["ecm"]["tolerance"])
-        self.qdeim_fields = model.settings.get("qdeim_fields") or list(model.dual)
+        ecm_tol = float(self.cfg["ecm_tolerance"] or model.tree["ecm"]["tolerance"])
+        qdeim = model.settings.get("qdeim_fields") or [n for n in model.dual if n != "state"]
+        qf = [n for n in qdeim if n in bases]
+        stored_q = model.tree.get("qdeim", {})
+        m = _Member(bases, ecm_tol, qf, {n: b.n_modes for n, (b, _, _) in bases.items()},
+                    {n: np.asarray(stored_q[n]["points"], dtype=np.int64) for n in qf if n in stored_q})
+        self.members[key] = m
+        return m
 
     # ------------------------------------------------------------------ HF state
-    def hf_states(self, model, history, t_n):
-        """Law states at the HF solver's local ips at t_n, integrated along the reconstructed
-        strain history [(t_j, a_j)] (a_j in the current basis), and U_n at the HF solver's
-        local nodes (owned + ghost), (n_local_nodes, dim). Each rank fetches only the rows of
-        the displacement modes at its own HF nodes (:func:`romnet.mpi.pull_rows`)."""
-        hf, mdl, dim = self.hf, self.hf.model, self.mesh.dim
-        Phi_own = self.bases[model.displacement][0].modes          # (n_own*dim, k), offline rows
-        k = Phi_own.shape[1]
-        Phi = pull_rows(Phi_own.reshape(-1, dim, k), self.layout.node_range[0], hf.layout.local_nodes,
-                        self.comm).reshape(-1, k)                  # (n_local_nodes*dim, k)
-        states = mdl.initial_states()
-        t_prev = history[0][0]
+    def _gappy_states(self, model, mem, spts):
+        """Packed law states (own ip rows of the offline layout, n_ip_local x n_state) by
+        Gappy-POD of the ``state`` basis from their values ``spts`` (n_p, n_state) at the points."""
+        basis = mem.bases["state"][0]
+        c = Gappy(model.dual["state"]).coefficients(np.asarray(spts)[None])[0]
+        return (basis.modes @ c).reshape(self.layout.n_ip_local, -1)
+
+    def _replay_states(self, Phi_hf, history, t_n):
+        """Law states at the HF solver's ips at t_n along the run's reconstructed strain
+        history ``[(t_j, a_j)]`` (coordinates in the current basis). The states reached are
+        kept (the run's *shadow*): a later enrichment of the same run continues from them, so
+        a run with enrichments integrates the law over the mesh once per increment at most
+        (:meth:`set_loading` starts a new run)."""
+        mdl = self.hf.model
+        if self._shadow is not None and self._shadow[0] <= t_n + 1e-12 * max(1.0, abs(t_n)):
+            t_prev, states = self._shadow
+        else:
+            t_prev, states = history[0][0], mdl.initial_states()
         for t, a in history[1:]:
+            if t <= t_prev + 1e-12 * max(1.0, abs(t_prev)):
+                continue
             if t > t_n + 1e-12 * max(1.0, abs(t_n)):
                 break
-            eps = mdl.strain(Phi @ a)
-            _, _, states, ok, _ = mdl.integrate(eps, mdl.temperature(t), t - t_prev, states, tangent=False)
+            _, _, states, _, _ = mdl.integrate(mdl.strain(Phi_hf @ a), mdl.temperature(t), t - t_prev, states,
+                                               tangent=False)
             t_prev = t
-        U_n = (Phi @ history_last_before(history, t_n)).reshape(-1, dim)
-        return U_n, states
+        self._shadow = (t_prev, states)
+        return states
 
     # ------------------------------------------------------------------ enrichment
-    def enrich(self, model, history, state, t1, solver=None) -> dict:
+    def enrich(self, model, history, state, t1, solver) -> dict:
+        """One enrichment of ``model`` at t_n = state.t -> t1 (module docstring)."""
         from ..hifi import HFState
         t_start = time.perf_counter()
-        if self.bases is None:
-            self._load_bases(model)
-        hf, L, comm = self.hf, self.layout, self.comm
+        if self.hf is None:
+            raise InputError("Enricher.enrich: no loading (call set_loading first)")
+        mem = self.member(model)
+        hf, L, comm, dim = self.hf, self.layout, self.comm, self.mesh.dim
+        lay, mdl = hf.layout, hf.model
         t_n = float(state.t)
-        U_n, states = self.hf_states(model, history, t_n)
-        lay = hf.layout
-        new, hf_info = hf.step(HFState.from_local(hf, t_n, U_n[:lay.n_owned_nodes], states), t1)
-        # the HF results, redistributed from the HF partition to the own rows of the offline
-        # layout (all-to-all; nothing gathered on one rank): nodal U, ip fields (Mandel)
-        a, b = L.node_range
-        ia, ib = L.ip_range
-        U1 = push_rows(lay.local_nodes[:lay.n_owned_nodes], np.asarray(new.U).reshape(-1, self.mesh.dim),
-                       a, b, comm)                                  # (n_own, dim)
-        ipg = hf.model.ip_global
-        p_loc, ep_loc = hf.model.plastic_fields(new.states)
-        fields = {"stress": new.stress, "strain": new.strain, "p": p_loc[:, None], "plastic_strain": ep_loc,
-                  "state": hf.model.pack_states(new.states)}
-        mand = {n: push_rows(ipg, v, ia, ib, comm) for n, v in fields.items() if n in self.bases}
-        S_n = push_rows(ipg, hf.model.pack_states(states), ia, ib, comm)   # states at t_n, own ip rows
-        # -------------------------------------------------- POD updates
-        k_old = {n: b.n_modes for n, (b, _, _) in self.bases.items()}
-        old_modes = {n: b.modes for n, (b, _, _) in self.bases.items()}
-        for n, (basis, inner, info) in list(self.bases.items()):
-            if info["kind"] == "nodal":
-                S = U1[:, :int(info["n_comp"])].reshape(-1, 1)
-            else:
-                if n not in mand:
-                    self.say(f"    enrichment: no HF value for dual field '{n}': basis unchanged")
-                    continue
-                S = mand[n].reshape(-1, 1)
-            nb = pod_update(basis, S, inner, comm, name=n)
-            self.bases[n] = (nb, inner, info)
-        transforms = {}
-        for n, (basis, inner, info) in self.bases.items():
-            transforms[n] = gram(inner.row_blocks(basis.modes), inner.row_blocks(old_modes[n]), comm)
         disp = model.displacement
-        Phi = self.bases[disp][0].modes
-        # -------------------------------------------------- ECM (warm start) + QDEIM
-        sb = self.bases[model.stress_field][0]
-        s = sb.sigma
-        keep = np.flatnonzero(s > self.ecm_tol * s[0]) if s.size else np.zeros(0, int)
-        sig = (sb.modes[:, keep] * s[keep]).reshape(L.n_ip_local, 6, keep.size)
-        eps = ops.mode_strains(L, Phi)
-        G, groups = internal_force_integrand(sig, eps)
-        del eps
-        warm = model.ip[model.weights > 0]
-        res = ecm(G, L.local_dV(), comm, ip_offset=ia, tol=self.ecm_tol, groups=groups, warm_start=warm,
-                  nnls_solver="qr")
+        Phi_own = mem.bases[disp][0].modes
+        k = Phi_own.shape[1]
+        Phi = pull_rows(Phi_own.reshape(-1, dim, k), L.node_range[0], lay.local_nodes, comm).reshape(-1, k)
+        how = self.cfg["state"] if "state" in mem.bases and "state" in model.dual else "replay"
+        pf = solver.point_fields(state)
+        if how == "gappy":
+            S_own = self._gappy_states(model, mem, pf["state"])
+            S_hf = pull_rows(S_own, L.ip_range[0], mdl.ip_global, comm)
+            states = mdl.unpack_states(S_hf)
+        else:
+            states = self._replay_states(Phi, history, t_n)
+            S_own = push_rows(mdl.ip_global, mdl.pack_states(states), *L.ip_range, comm)
+        U_n = (Phi @ state.a).reshape(-1, dim)
+        t_hf = time.perf_counter()
+        new, hf_info = hf.step(HFState.from_local(hf, t_n, U_n[:lay.n_owned_nodes], states), t1)
+        t_hf = time.perf_counter() - t_hf
+        # HF results on the own rows of the offline layout (all-to-all, nothing gathered)
+        U1 = push_rows(lay.local_nodes[:lay.n_owned_nodes], np.asarray(new.U).reshape(-1, dim),
+                       *L.node_range, comm)                                    # (n_own, dim)
+        p_loc, ep_loc = mdl.plastic_fields(new.states)
+        fields = {"stress": new.stress, "strain": new.strain, "p": p_loc[:, None], "plastic_strain": ep_loc,
+                  "state": mdl.pack_states(new.states)}
+        mand = {n: push_rows(mdl.ip_global, v, *L.ip_range, comm) for n, v in fields.items() if n in mem.bases}
+        # the ROM's errors at t1 before the enrichment (one more reduced step, from the same state):
+        # U, and p by Gappy-POD (relative, floored at 1e-2 of the RMS training p)
+        new_rom, _ = solver.step(state, t1)
+        error_before = self.distance(mem, disp, new_rom.a, U1)
+        p_error_before = self._p_error(model, mem, solver, new_rom, mand.get("p"))
+        # -------------------------------------------------- bases: greedy extension, budget
+        k_old = {n: b.n_modes for n, (b, _, _) in mem.bases.items()}
+        transforms, added = {}, {}
+        for n, (basis, inner, info) in list(mem.bases.items()):
+            S = U1[:, :int(info["n_comp"])].reshape(-1, 1) if info["kind"] == "nodal" else \
+                (mand[n].reshape(-1, 1) if n in mand else None)
+            if S is None:
+                transforms[n] = np.eye(basis.n_modes)
+                continue
+            nb, added[n] = extend_basis(basis, S, inner, comm, tol=self.cfg["add_tolerance"])
+            T = np.eye(nb.n_modes, basis.n_modes)                              # padding: a_new = T a_old
+            budget = self.cfg["max_modes"] if info["kind"] == "nodal" else self.cfg["max_dual_modes"]
+            if budget and nb.n_modes > budget:
+                tol = basis.tolerance if basis.tolerance is not None else None
+                nb, R = recompress_basis(nb, tol, budget)
+                T = R.T @ T
+                mem.recompressed.add(n)
+                self.say(f"    {n} basis over its budget ({budget} modes): recompressed to {nb.n_modes}")
+            mem.bases[n] = (nb, inner, info)
+            transforms[n] = T
+        mem.changed = True
+        Phi_new = mem.bases[disp][0].modes
+        # -------------------------------------------------- ECM (warm start) + QDEIM + operators
+        t_ecm = time.perf_counter()
+        sig, groups_floor = _ecm_stresses(mem.bases[model.stress_field][0], mem.ecm_tol, L.n_ip_local,
+                                          self.cfg["group_floor"], self.cfg["snapshot_groups"])
+        G, groups = internal_force_integrand(sig, ops.mode_strains(L, Phi_new))
+        del sig
+        floors = np.append(groups_floor, 0.0)                 # the volume column: its own group
+        warm = None if disp in mem.recompressed else model.ip[model.weights > 0]
+        res = None
+        if warm is not None:                       # the cubature may still integrate the updated integrand
+            t_c = time.perf_counter()
+            err0 = cubature_error(G, L.local_dV(), warm, model.weights[model.weights > 0], comm, L.ip_range[0],
+                                  groups, group_floor=floors)
+            if err0 <= mem.ecm_tol:
+                res = ECMResult(np.asarray(warm, dtype=np.int64), model.weights[model.weights > 0].copy(), err0,
+                                np.zeros(0), 0, True, [(len(warm), err0)], G.shape[1], time.perf_counter() - t_c,
+                                f"kept: the {len(warm)} points integrate the updated integrand to {err0:.3e} "
+                                f"<= tol {mem.ecm_tol:g}")
+        if res is None:
+            res = ecm(G, L.local_dV(), comm, ip_offset=L.ip_range[0], tol=mem.ecm_tol, groups=groups,
+                      warm_start=warm, group_floor=floors, max_points=self.cfg["max_points"], nnls_solver="warm",
+                      warm_weights=None if warm is None else model.weights[model.weights > 0])
         del G
-        # -------------------------------------------------- QDEIM, operators (offline steps 5-6)
+        for n in mem.qdeim_fields:                       # DEIM points of the new modes (earlier ones kept)
+            bb, _, info = mem.bases[n]
+            if n in mem.qdeim and n not in mem.recompressed:
+                mem.qdeim[n] = deim_extend(bb.modes, int(info["n_comp"]), mem.qdeim[n], k_old[n], comm, L.ip_range[0])
+            else:
+                mem.qdeim[n] = qdeim_points(bb.modes, int(info["n_comp"]), comm, L.ip_range[0])
         red = hyper_reduce(L, self.store_problem, {n: (bb.modes, info["kind"], int(info["n_comp"]))
-                                                   for n, (bb, _, info) in self.bases.items()},
-                           disp, res, self.qdeim_fields, comm)
+                                                   for n, (bb, _, info) in mem.bases.items()},
+                           disp, res, mem.qdeim_fields, comm, qdeim=mem.qdeim)
+        t_ecm = time.perf_counter() - t_ecm
+        tree = self._tree(model, mem, red, res)
+        new_model = ReducedModel.from_tree(self.store, tree, label=model.label, cluster=model.cluster, k=model.k)
+        self._modes_override(new_model, mem)
         points = red["points"]
-        tree = self._tree(model, red, res)
-        new_model = ReducedModel.from_tree(self.store, tree, label=model.label)
-        self._model_modes_override(new_model)
-        S_pts = L.gather_ip_rows(S_n, points)
-        a_n = transforms[disp] @ state.a
         log = dict(t_from=t_n, t_to=float(t1), hf_iterations=int(hf_info.iterations), hf_cuts=int(hf_info.cuts),
-                   modes_before=int(k_old[disp]), modes_after=int(Phi.shape[1]),
-                   dual_modes_after={n: int(b.n_modes) for n, (b, _, i) in self.bases.items()
-                                     if i["kind"] == "integ"},
+                   state=how, error_before=error_before, p_error_before=p_error_before,
+                   added={n: int(v) for n, v in added.items()},
+                   modes_before=int(k_old[disp]), modes_after=int(Phi_new.shape[1]),
+                   dual_modes_after={n: int(b.n_modes) for n, (b, _, i) in mem.bases.items() if i["kind"] == "integ"},
                    points_before=int(model.n_points), points_after=int(points.size),
                    ecm_error=float(res.error), ecm_converged=bool(res.converged), ecm_seconds=float(res.seconds),
-                   seconds=time.perf_counter() - t_start)
-        return dict(model=new_model, a_n=a_n, states_at_points=S_pts, transforms=transforms, log=log,
-                    U_hf=U1)
+                   hf_seconds=t_hf, rebuild_seconds=t_ecm, seconds=time.perf_counter() - t_start,
+                   rom=model.label, recompressed=sorted(mem.recompressed))
+        return dict(model=new_model, a_n=transforms[disp] @ state.a,
+                    states_at_points=L.gather_ip_rows(S_own, points), transforms=transforms, log=log, U_hf=U1)
 
-    def distance_to_hf(self, model, a, U_hf):
-        """Relative distance ``||Phi a - U_hf|| / ||U_hf||`` (Euclidean over all nodal DOF)
-        of a reduced solution to the HF increment's result; ``U_hf``: this rank's rows of
-        the offline layout (n_own, dim) (collective; replicated result)."""
-        Phi = self.bases[model.displacement][0].modes
+    def _p_error(self, model, mem, solver, st, p_hf):
+        """Relative error of the ROM's p (Gappy-POD at the state ``st``) against the HF p
+        (own ip rows), floored at 1e-2 of the RMS norm of the p snapshots; NaN without p."""
+        if p_hf is None or "p" not in mem.bases or "p" not in model.dual:
+            return float("nan")
+        basis = mem.bases["p"][0]
+        pts = solver.point_fields(st)["p"].reshape(model.n_points, -1)
+        c = model.gappy()["p"].coefficients(pts[None])[0]
+        d = basis.modes @ c - np.asarray(p_hf).reshape(-1)
+        sums = np.array([d @ d, float(np.sum(np.square(p_hf)))])
+        if self.comm.Get_size() > 1:
+            sums = self.comm.allreduce(sums)
+        floor = 1e-2 * np.sqrt(basis.total_energy / max(1, basis.n_snapshots))
+        den = max(np.sqrt(sums[1]), floor)
+        return float(np.sqrt(sums[0]) / den) if den > 0 else float("nan")
+
+    def distance(self, mem, disp, a, U_hf):
+        """Relative distance ``||Phi a - U_hf|| / max(||U_hf||, floor)`` (Euclidean over the
+        nodal DOF) of reduced coordinates ``a`` in the member's current U basis to an HF
+        displacement given as this rank's rows of the offline layout (n_own, dim); the floor,
+        1e-2 of the RMS norm of the snapshots the basis represents, keeps an unloaded state's
+        small residual displacement from reading as a large error (as :func:`romnet.metrics.relative_errors`
+        floors at 1e-2 of the largest output). Collective, replicated."""
+        basis = mem.bases[disp][0]
+        Phi = basis.modes
         U_hf = np.asarray(U_hf).reshape(-1)
         d = Phi @ np.asarray(a) - U_hf
-        sums = self.comm.allreduce(np.array([d @ d, U_hf @ U_hf])) if self.comm.Get_size() > 1 \
-            else np.array([d @ d, U_hf @ U_hf])
-        return float(np.sqrt(sums[0] / sums[1])) if sums[1] > 0 else 0.0
+        sums = np.array([d @ d, U_hf @ U_hf])
+        if self.comm.Get_size() > 1:
+            sums = self.comm.allreduce(sums)
+        floor = 1e-2 * _rms_norm(basis, mem.bases[disp][1], self.comm)
+        den = max(np.sqrt(sums[1]), floor)
+        return float(np.sqrt(sums[0]) / den) if den > 0 else 0.0
 
-    def _model_modes_override(self, model):
-        """The enriched model's full modes live in memory until written: make
-        ``model.modes(field, slice)`` return them (replicated via the layout rows)."""
-        enr = self
+    def distance_to_hf(self, model, a, U_hf):
+        """:meth:`distance` for ``model``'s ROM (the redone increment vs the HF one)."""
+        return self.distance(self.member(model), model.displacement, a, U_hf)
+
+    def _modes_override(self, model, mem):
+        """The enriched model's full modes live in memory (until written): ``model.modes(field,
+        slice)`` returns them (every rank's rows, allgathered: reconstruction only)."""
+        comm = self.comm
 
         def modes(field=None, points=None):
             field = field or model.displacement
-            basis, _, info = enr.bases[field]
-            c = int(info["n_comp"])
-            n_pts = int(info["n_points"])
-            full = enr._full_rows(basis.modes, info)
-            sl = slice(None) if points is None else points
-            a, b, _ = sl.indices(n_pts)
+            basis, _, info = mem.bases[field]
+            c, n_pts = int(info["n_comp"]), int(info["n_points"])
+            full = basis.modes if comm.Get_size() == 1 else np.concatenate(comm.allgather(basis.modes), axis=0)
+            a, b, _ = (slice(None) if points is None else points).indices(n_pts)
             return full[a * c:b * c]
         model.modes = modes
 
-    def _full_rows(self, local, info):
-        if self.comm.Get_size() == 1:
-            return local
-        return np.concatenate(self.comm.allgather(local), axis=0)
-
     # ------------------------------------------------------------------ tree / write
-    def _tree(self, model, red, res):
-        """The enriched ROM's tree (``/rom`` owner's :func:`rom_tree`): the updated bases,
-        the new points and operators; settings, training times, Dirichlet check, timings,
-        report, enrichment log and calibration kept from the ROM being enriched."""
+    def _tree(self, model, mem, red, res):
+        """The enriched ROM's tree (``/rom`` owner's :func:`rom_tree`); settings, training times,
+        constraint check, timings, report, enrichment log and calibration kept."""
         old = model.tree
-        pod = {n: pod_entry(b, info["kind"], info["n_points"], info["n_comp"], info.get("components", []),
-                            info.get("convention", "storage"))
-               for n, (b, _, info) in self.bases.items()}
+        pod = {}
+        for n, (b, _, info) in mem.bases.items():
+            pod[n] = pod_entry(b, info["kind"], info["n_points"], info["n_comp"], info.get("components", []),
+                               info.get("convention", "storage"))
+            pod[n]["coefficients"] = np.asarray(b.coef)
+            pod[n]["principal"] = int(b.info.get("principal", b.coef.shape[1]))
         ecm_old = old.get("ecm", {})
         kept = {k: old[k] for k in ("settings", "dirichlet", "timings", "report", "calibration") if old.get(k)}
-        return rom_tree(pod, red, ecm_entry(res, self.ecm_tol, ecm_old.get("stress_field", "stress"),
+        return rom_tree(pod, red, ecm_entry(res, mem.ecm_tol, ecm_old.get("stress_field", "stress"),
                                             ecm_old.get("displacement_field", model.displacement)),
                         series=old.get("series", ""),
                         snapshot_times=np.asarray(old.get("snapshot_times", np.zeros(0))),
                         enrichment=dict(old.get("enrichment", {})), **kept)
 
-    def write(self, model, log):
-        """Replace the store's /rom by the enriched ROM (atomic), appending ``log``."""
-        tree = dict(model.tree)
-        prev = tree.get("enrichment", {}).get("log", [])
-        prev = prev if isinstance(prev, list) else []
-        tree["enrichment"] = dict(log=prev + list(log), count=len(prev) + len(log))
+    def write_version(self, models, log) -> int:
+        """Write the enriched ROMs ``models`` (the current model of every member: global and
+        local ROMs, enriched or not) as a new learned version; ``log`` (JSON-able) is
+        recorded in the index and, per enriched ROM, appended to its ``enrichment`` log.
+        Only the mode columns added since the last version are written (all of them after a
+        recompression). Collective; returns the version number."""
+        base_tree = read_rom(self.store, modes=False, version=self.version)
+        for key in ("version",):
+            base_tree.pop(key, None)
+        blocks = {}
         L = self.layout
-        distributed = {}
-        for n, (b, _, info) in self.bases.items():
-            c = int(info["n_comp"])
-            start = (L.node_range[0] if info["kind"] == "nodal" else L.ip_range[0]) * c
-            distributed[f"pod/{n}/modes"] = (b.modes, int(start), int(info["n_points"]) * c)
-        write_rom(self.store, tree, distributed, self.comm)
+        for model in models:
+            key = member_of(model)
+            tree = dict(model.tree)
+            mem = self.members.get(key)
+            if mem is not None and mem.changed:
+                prev = tree.get("enrichment", {}).get("log", [])
+                entries = [e for e in log.get("enrichments", []) if e.get("rom") == model.label]
+                tree["enrichment"] = dict(log=(prev if isinstance(prev, list) else []) + entries,
+                                          count=len(prev if isinstance(prev, list) else []) + len(entries))
+            model.tree = tree                          # the in-memory model now carries the written log
+            _set_member(base_tree, key, {k: v for k, v in tree.items() if k != "version"})
+            for n, info in tree["pod"].items():
+                c, n_pts = int(info["n_comp"]), int(info["n_points"])
+                start = (L.node_range[0] if info["kind"] == "nodal" else L.ip_range[0]) * c
+                path = (key + "/" if key else "") + f"pod/{n}/modes"
+                if mem is not None and n in mem.bases:
+                    b = mem.bases[n][0]
+                    first = 0 if n in mem.recompressed else mem.n_stored[n]
+                    blocks[path] = (b.modes[:, first:], int(start), n_pts * c, int(first))
+                else:
+                    blocks[path] = (np.zeros((0, 0)), int(start), n_pts * c, int(info["n_modes"]))
+        v = write_rom_version(self.store, base_tree, blocks, self.version, log, self.comm)
+        for mem in self.members.values():
+            mem.n_stored = {n: b.n_modes for n, (b, _, _) in mem.bases.items()}
+            mem.recompressed = set()
+            mem.changed = False
+        self.version = v
+        return v
 
 
-def history_last_before(history, t_n):
-    """Reduced coordinates of the last history entry at time <= t_n."""
-    a = history[0][1]
-    for t, x in history:
-        if t <= t_n + 1e-12 * max(1.0, abs(t_n)):
-            a = x
-    return a
+def _ecm_stresses(basis, ecm_tol, n_ip_local, floor, snapshots=False):
+    """Stresses of the ECM integrand of a learning ROM and the floor of each one's group:
+    the basis' principal directions ``w_j psi_j`` (``w_j > ecm_tol max w``; floored at
+    ``floor`` x the largest group: the training family's small components do not each need
+    their own points) and every stress snapshot added since the last (re)compression, from
+    the basis' coefficients (not floored: each enriched state's reduced forces are
+    integrated to the ECM tolerance, so the enrichment fixes the hyper-reduction error at
+    that state too, not only the basis) -- with ``snapshots``; without, the weights of all the
+    basis' modes (the enriched ones: their residual norms) and every group floored.
+    Returns ((n_ip_local, 6, n_s), (n_s,))."""
+    C = basis.coef
+    k_p = min(int(basis.info.get("principal", C.shape[1])), C.shape[1]) if snapshots else C.shape[1]
+    w = np.sqrt(np.einsum("ij,ij->i", C[:, :k_p], C[:, :k_p])) if k_p else np.zeros(0)
+    w = np.pad(w, (0, basis.n_modes - w.size))
+    keep = np.flatnonzero(w > ecm_tol * w.max()) if w.size and w.max() > 0 else np.zeros(0, int)
+    cols = [basis.modes[:, keep] * w[keep]]
+    if C.shape[1] > k_p:
+        cols.append(basis.modes @ C[:, k_p:])
+    S = np.concatenate(cols, axis=1)
+    floors = np.concatenate([np.full(keep.size, float(floor)), np.zeros(C.shape[1] - k_p)])
+    return S.reshape(n_ip_local, 6, -1), floors
+
+
+def _rms_norm(basis, inner, comm) -> float:
+    """RMS Euclidean norm of the snapshots a basis represents (``modes @ coefficients``)."""
+    X = basis.modes @ basis.coef
+    e = np.array([float(np.sum(X * X)), float(X.shape[1])])
+    if comm.Get_size() > 1:
+        e[0] = comm.allreduce(e[0])
+    return float(np.sqrt(e[0] / max(e[1], 1.0)))
+
+
+def _set_member(tree, key, sub):
+    """Put the member tree ``sub`` at path ``key`` ("" = the top) of the whole /rom tree."""
+    if not key:
+        clusters = tree.get("clusters")
+        calibration = tree.get("calibration")
+        tree.clear()
+        tree.update({k: v for k, v in sub.items() if k not in ("clusters",)})
+        if clusters is not None:
+            tree["clusters"] = clusters
+        if calibration is not None and "calibration" not in sub:
+            tree["calibration"] = calibration
+        return
+    node = tree
+    parts = key.split("/")
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node[parts[-1]] = sub
+
+
+def _defaults() -> dict:
+    from ..settings import defaults
+    return defaults(LearningSettings)

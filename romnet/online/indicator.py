@@ -26,7 +26,8 @@ import numpy as np
 
 from .reconstruction import Gappy
 
-__all__ = ["PIndicator", "calibrate", "estimate_error", "calibration_report", "calibration_table"]
+__all__ = ["PIndicator", "calibrate", "estimate_error", "learned_fits", "MIN_EVENTS", "calibration_report",
+           "calibration_table"]
 
 
 class PIndicator:
@@ -36,7 +37,7 @@ class PIndicator:
                            f"(has: {list(model.dual)})")
         self.field = field
         P = model.dual[field]
-        self.gappy = Gappy(P)
+        self.gappy = model.gappy()[field] if hasattr(model, "gappy") else Gappy(P)
         info = model.dual_info[field]
         s = np.asarray(info.get("singular_values", []), dtype=float)[:P.shape[2]]
         n_s = max(1, int(info.get("n_snapshots", 1)))
@@ -66,6 +67,31 @@ def calibrate(indicators, errors) -> dict:
     r2 = 1.0 - float(np.sum(res ** 2)) / float(np.sum((y - y.mean()) ** 2)) if np.ptp(y) > 0 else 0.0
     return dict(slope=float(slope), intercept=float(icpt), r2=r2, n=int(x.size),
                 rms_log_residual=float(np.sqrt(np.mean(res ** 2))), max_factor=float(10 ** np.abs(res).max()))
+
+
+#: enrichments of a ROM needed before its learned criterion replaces the raw thresholds
+MIN_EVENTS = 6
+
+
+def learned_fits(events, min_events=MIN_EVENTS) -> dict:
+    """Fits of the errors measured at a ROM's enrichments against its indicators just before
+    them (criterion ``"learned"``): ``{"U": fit on the stress indicator, "p": fit on the p
+    indicator}`` (:func:`calibrate` form, usable by :func:`estimate_error`; a kind is
+    absent with fewer than ``min_events`` usable events). Each enrichment measures the ROM's
+    error at that increment against the HF increment (``error_before``, ``p_error_before``
+    of the enrichment log): the ROM learns how its indicators map to its errors as it is
+    used, without validation runs."""
+    fits = {}
+    for kind, ind, key in (("U", "stress", "error_before"), ("p", "p", "p_error_before")):
+        eta = [e.get("indicators_before", {}).get(ind, 0.0) for e in events]
+        err = [e.get(key, np.nan) for e in events]
+        eta, err = np.asarray(eta, dtype=float), np.asarray(err, dtype=float)
+        m = (eta > 0) & (err > 0) & np.isfinite(err)
+        if np.count_nonzero(m) >= min_events:
+            f = calibrate(eta[m], err[m])
+            f["indicator"] = ind
+            fits[kind] = f
+    return fits
 
 
 def estimate_error(cal: dict, indicator):

@@ -93,39 +93,146 @@ def _criterion_max(res, criterion) -> float:
     return float(np.max(res.indicator))
 
 
-def run_sample(rom, pb, on, opts, comm):
-    """The ROM run(s) of one sample (module docstring, steps 1-2); ``on`` the ``[online]``
-    settings. Returns (final result or None if it failed, first result or None, wall
-    seconds, fallback, failure message or None). A local ROM whose reduced Newton fails
-    also falls back to the global ROM with enrichment (when ``enrich``)."""
+def run_sample(rom, pb, on, opts, comm, enrich=None):
+    """The ROM run of one sample (module docstring, steps 1-2); ``on`` the ``[online]``
+    settings (``enrich``: override of ``on["enrich"]``, e.g. False for held-out runs).
+    Returns (result or None if it failed, first result or None, wall seconds, fallback,
+    failure message or None). The ROM that runs is the one enriched (global or local); with
+    enrichment, a local ROM whose reduced Newton fails falls back to the global ROM (without,
+    the failure is recorded)."""
     cluster = cluster_choice(on["cluster"])
     criterion = on.get("criterion", OnlineSettings.criterion)
+    enrich = bool(on["enrich"]) if enrich is None else bool(enrich)
+    kw = dict(enrich=enrich, tol=float(on["tolerance"]), stress_tol=on.get("stress_tolerance"), options=opts,
+              criterion=criterion)
+    if criterion == "learned":
+        kw.update(error_tol=float(on.get("error_tolerance", OnlineSettings.error_tolerance)),
+                  p_error_tol=float(on.get("p_error_tolerance", OnlineSettings.p_error_tolerance)))
     comm.Barrier()
     t0 = time.perf_counter()
     model, _ = rom.selection(pb, cluster)
-    enrich, tol = bool(on["enrich"]), float(on["tolerance"])
     first, fallback = None, False
-
-    def enriched():
-        return rom.run(pb, cluster="global" if model.is_local else cluster, enrich=True, tol=tol,
-                       update_store=False, options=opts, criterion=criterion)
-    if enrich and not model.is_local:
-        res, failure = _attempt(enriched)
-    else:
-        res, failure = _attempt(lambda: rom.run(pb, cluster=cluster, options=opts))
-        if enrich and (res is None or _criterion_max(res, criterion) > tol):
-            first, fallback = res, True
-            res, failure = _attempt(enriched)
+    res, failure = _attempt(lambda: rom.run(pb, cluster=cluster, **kw))
+    if res is None and model.is_local and enrich:
+        fallback = True
+        res, failure = _attempt(lambda: rom.run(pb, cluster="global", **kw))
     comm.Barrier()
     return res, first, time.perf_counter() - t0, fallback, failure
 
 
-def run_montecarlo(store, settings: dict, sampler, comm=None, progress=None) -> dict:
+def loaded_outputs(problem, times) -> np.ndarray:
+    """(n_t,) bool: outputs where the problem is loaded -- a mechanical load (pressure,
+    centrifugal, nodal force, gravity) with a non-zero table value, or a temperature other
+    than the initial one. The others (the unloaded end of a cycle) hold a residual state,
+    reported separately."""
+    times = np.asarray(times, dtype=float)
+    out = np.zeros(times.size, dtype=bool)
+    for kind in ("pressure", "centrifugal", "nodal_forces", "gravity"):
+        for ld in getattr(problem, kind, None) or []:
+            tab = getattr(ld, "table", None)
+            out |= np.abs(np.asarray(problem.table(tab)(times), dtype=float)) > 1e-12
+    temp = problem.temperature
+    if temp is not None:
+        T0 = temp.at(float(times[0]))
+        out |= np.array([float(np.max(np.abs(temp.at(float(t)) - T0))) > 1e-9 for t in times])
+    out[0] = False
+    return out
+
+
+def _holdout_record(rom, res, pb, mesh, comm, on, wall, root):
+    """HF reference of a held-out sample and its errors (rank 0's dict; others get None)."""
+    Uh, ph, hf_wall, hf_its = hf_reference(mesh, pb, res.times, comm)
+    Ur, pr = rom_fields(res)
+    Psi = res.model.modes("p") if "p" in res.model.dual else None
+    if not root:
+        return None
+    loaded = loaded_outputs(pb, res.times)
+    eu = relative_errors(Ur, Uh)
+    ep = relative_errors(pr, ph)
+    best = np.full(len(ep), np.nan)
+    if Psi is not None and ph is not None:
+        c = np.linalg.lstsq(Psi, np.asarray(ph).T, rcond=None)[0]
+        best = relative_errors((Psi @ c).T, ph)
+    tol_e = float(on["error_tolerance"])
+    fired = np.asarray(res.fired, dtype=bool)
+    k = np.arange(1, len(eu))
+    return dict(wall_time_s=wall, hf_wall_time_s=hf_wall, hf_iterations=hf_its, speedup=hf_wall / wall,
+                u_rel_err=eu.tolist(), p_rel_err=ep.tolist(), p_best_err=best.tolist(), loaded=loaded.tolist(),
+                fired=fired.tolist(), rom=res.selection["label"],
+                missed=int(np.sum((eu[k] > 3 * tol_e) & ~fired[k])), wasted=int(np.sum(fired[k] & (eu[k] < tol_e / 3))),
+                increments=int(len(k)))
+
+
+def run_holdout(rom, mesh, problem, on, sampler, opts, comm, say) -> dict:
+    """``holdout`` new samples (seed sequence ``(holdout_seed, i)``) on the frozen learned
+    ROM (no enrichment), each with an HF reference: errors per output, best approximation
+    of p by the ROM's p basis, speed-up, and whether the enrichment criterion would have
+    fired at each increment (reliability). Returns {"samples": [...], "summary": {...}}."""
+    from ..sampling import sample_parameters, temperature_field, with_temperature
+    n, seed = int(on["holdout"]), int(on["holdout_seed"])
+    root = comm.Get_rank() == 0
+    recs = []
+    for i in range(n):
+        params = sample_parameters([seed, i], sampler)
+        pb = with_temperature(problem, temperature_field(mesh.coordinates, params), sampler.t_ref)
+        res, _, wall, _, failure = run_sample(rom, pb, on, opts, comm, enrich=False)
+        if res is None:
+            say(f"   held-out sample {i + 1}/{n}: FAILED: {failure}")
+            recs.append(dict(index=i, seed=[seed, i], failed=failure))
+            continue
+        rec = _holdout_record(rom, res, pb, mesh, comm, on, wall, root)
+        if root:
+            rec.update(index=i, seed=[seed, i])
+            lu = np.asarray(rec["u_rel_err"])[np.asarray(rec["loaded"])]
+            say(f"   held-out sample {i + 1}/{n}: ROM {wall:.3f} s, HF {rec['hf_wall_time_s']:.2f} s "
+                f"(speed-up {rec['speedup']:.0f}); U loaded median {np.nanmedian(lu):.2e} max {np.nanmax(lu):.2e}, "
+                f"p median {np.nanmedian(rec['p_rel_err'][1:]):.2e} (best {np.nanmedian(rec['p_best_err'][1:]):.2e})")
+        recs.append(rec)
+        comm.Barrier()
+    return dict(samples=recs, summary=holdout_summary(recs) if root else {})
+
+
+def holdout_summary(recs) -> dict:
+    """Held-out figures (medians over samples and outputs, module docstring of the issue's
+    definitions): U on the loaded outputs, U on the unloaded ones, p (all outputs k >= 1)
+    and its best approximation, ROM vs best ratio, speed-up, missed / wasted fractions."""
+    ok = [r for r in recs if "u_rel_err" in r]
+
+    def cat(key, sel=None):
+        vals = []
+        for r in ok:
+            v = np.asarray(r[key], dtype=float)
+            m = np.ones(v.size, bool) if sel is None else sel(r)
+            m[0] = False
+            vals.append(v[m])
+        v = np.concatenate(vals) if vals else np.zeros(0)
+        return v[np.isfinite(v)]
+    lu = cat("u_rel_err", lambda r: np.asarray(r["loaded"], bool))
+    uu = cat("u_rel_err", lambda r: ~np.asarray(r["loaded"], bool))
+    ep, eb = cat("p_rel_err"), cat("p_best_err")
+    inc = sum(r["increments"] for r in ok)
+
+    def med(v):
+        return float(np.median(v)) if v.size else float("nan")
+    return dict(n=len(ok), failures=len(recs) - len(ok), u_loaded_median=med(lu),
+                u_loaded_max=float(lu.max()) if lu.size else float("nan"), u_unloaded_median=med(uu),
+                p_median=med(ep), p_max=float(ep.max()) if ep.size else float("nan"), p_best_median=med(eb),
+                p_over_best=med(ep) / med(eb) if eb.size and med(eb) > 0 else float("nan"),
+                speedup_median=med(np.asarray([r["speedup"] for r in ok])),
+                rom_wall_median_s=med(np.asarray([r["wall_time_s"] for r in ok])),
+                hf_wall_median_s=med(np.asarray([r["hf_wall_time_s"] for r in ok])),
+                missed=sum(r["missed"] for r in ok) / inc if inc else float("nan"),
+                wasted=sum(r["wasted"] for r in ok) / inc if inc else float("nan"))
+
+
+def run_montecarlo(store, settings: dict, sampler, comm=None, progress=None, learning=None) -> dict:
     """The Monte Carlo of the module docstring on the ROM of ``store`` (collective).
 
     settings : the ``[online]`` settings (:class:`romnet.online.settings.OnlineSettings`
     keys; ``samples`` required, defaults filled in); sampler : the temperature sampler
-    (:class:`romnet.sampling.HotSpotSampler`, or a generator script's ``SAMPLER``).
+    (:class:`romnet.sampling.HotSpotSampler`, or a generator script's ``SAMPLER``);
+    learning : the ``[learning]`` settings (:class:`romnet.online.settings.LearningSettings`:
+    by default every enrichment is kept, a new ROM version per sample that enriched).
     Returns the montecarlo dict (replicated on every rank except the per-output HF errors,
     rank 0's)."""
     from .. import mpi
@@ -142,17 +249,22 @@ def run_montecarlo(store, settings: dict, sampler, comm=None, progress=None) -> 
     opts = solver_options(on)
     t_load = time.perf_counter()
     rom = load_rom(store, comm)
+    rom.learning = dict(learning or {})
+    learn = bool(rom.learning.get("learn", True))
     t_load = time.perf_counter() - t_load
     what = "estimated U error" if on["criterion"] == "estimate" else "indicator"
     say(f"   Monte Carlo: {n} temperature samples (seeds ({seed}, i)), ROM "
         f"{'with local ROMs + classifier' if rom.local else 'global'}"
         + (f", enrichment at {what} > {on['tolerance']:g}" if on["enrich"] else ", no enrichment")
+        + (f" or stress indicator > {on['stress_tolerance']:g}" if on["enrich"] and on.get("stress_tolerance") else "")
+        + (" (learning: kept as ROM versions)" if on["enrich"] and learn else "")
         + f", {n_ref} HF reference(s); ROM loaded in {t_load:.2f} s")
     samples = []
     for i in range(n):
         params = sample_parameters([seed, i], sampler)
         T = temperature_field(mesh.coordinates, params)
         pb = with_temperature(problem, T, sampler.t_ref)
+        rom.run_log = dict(sample=i, seed=[seed, i])
         res, first, wall, fallback, failure = run_sample(rom, pb, on, opts, comm)
         if res is None:
             say(f"   sample {i + 1}/{n}: {wall:.2f} s, FAILED: {failure}")
@@ -170,7 +282,12 @@ def run_montecarlo(store, settings: dict, sampler, comm=None, progress=None) -> 
                    cuts=int(np.sum(res.cuts)), times=np.asarray(res.times).tolist(),
                    indicator=np.asarray(res.indicator).tolist(), indicator_max=float(np.max(res.indicator)),
                    enrichments=len(res.enrichments),
-                   first_indicator_max=float(np.max(first.indicator)) if first else None)
+                   first_indicator_max=float(np.max(first.indicator)) if first else None,
+                   modes=int(res.model.n_modes), points=int(res.model.n_points), version=res.version,
+                   enrichment_s=float(sum(e["seconds"] for e in res.enrichments)),
+                   enrichment_hf_s=float(sum(e.get("hf_seconds", 0.0) for e in res.enrichments)),
+                   error_before=[float(e.get("error_before", np.nan)) for e in res.enrichments],
+                   write_s=float(res.write_seconds))
         line = (f"sample {i + 1}/{n}: {wall:.2f} s, {sel['label']}"
                 + (" -> global (fallback)" if fallback else "")
                 + f", indicator {rec['indicator_max']:.1e}, {rec['enrichments']} enrichments")
@@ -191,15 +308,37 @@ def run_montecarlo(store, settings: dict, sampler, comm=None, progress=None) -> 
             comm.Barrier()
         say("   " + line)
         samples.append(rec)
-    out = dict(settings={k: on[k] for k in ("samples", "seed", "tolerance", "hf_references", "enrich", "cluster",
-                                            "criterion")},
-               rom_load_s=t_load, samples=samples, summary=summarize(samples))
+    out = dict(settings={k: on.get(k) for k in ("samples", "seed", "tolerance", "stress_tolerance", "hf_references",
+                                                "enrich", "cluster", "criterion", "holdout", "holdout_seed",
+                                                "error_tolerance", "p_error_tolerance")},
+               learning=dict(rom.learning, learn=learn), rom_load_s=t_load, samples=samples,
+               summary=summarize(samples))
+    if int(on.get("holdout") or 0):
+        say(f"   held-out: {int(on['holdout'])} new samples on the frozen learned ROM, with HF references")
+        out["holdout"] = run_holdout(rom, mesh, problem, on, sampler, opts, comm, say)
+        h = out["holdout"]["summary"]
+        if root:
+            h.update(enrichments_first_quarter=out["summary"]["enrichments_first_quarter"],
+                     enrichments_last_quarter=out["summary"]["enrichments_last_quarter"])
+            say(f"   held-out: U loaded median {h['u_loaded_median']:.2e} max {h['u_loaded_max']:.2e}, p median "
+                f"{h['p_median']:.2e} (best approximation {h['p_best_median']:.2e}), speed-up median "
+                f"{h['speedup_median']:.0f}, missed {h['missed']:.1%}, wasted {h['wasted']:.1%}")
+    if rom._enricher is not None:
+        rom._enricher.close()
     s = out["summary"]
     say(f"   Monte Carlo: {n} samples, ROM wall time mean {s['rom_wall_mean_s']:.3f} s (max "
         f"{s['rom_wall_max_s']:.3f} s), {s['enrichments']} enrichment(s), {s['fallbacks']} fallback(s); "
         + (f"HF references: U err max {s['u_rel_err_max']:.2e}, p err max {s['p_rel_err_max']:.2e}, "
            f"speed-up mean {s['speedup_mean']:.1f}" if s["n_references"] else "no HF reference"))
     return out
+
+
+def _per_increment_ms(samples) -> float:
+    """Mean reduced solve time per increment (ms) of some samples (the online cost of the ROM
+    as it was then, without the enrichments' HF increments)."""
+    s = [(r.get("solve_s"), r.get("increments")) for r in samples if r.get("solve_s") is not None]
+    n = sum(i for _, i in s if i)
+    return 1e3 * sum(t for t, _ in s) / n if n else float("nan")
 
 
 def summarize(samples) -> dict:
@@ -223,6 +362,8 @@ def summarize(samples) -> dict:
         v = v[np.isfinite(v)]
         return float(np.median(v)) if v.size else float("nan")
     plain = np.asarray([r["wall_time_s"] for r in samples if not r["enrichments"] and not r["fallback"]])
+    enr = np.asarray([r["enrichments"] for r in samples], dtype=int)
+    q = max(1, len(samples) // 4)
     return dict(n_samples=len(samples), n_references=len(refs),
                 rom_wall_mean_s=float(wall.mean()) if wall.size else float("nan"),
                 rom_wall_median_s=float(np.median(wall)) if wall.size else float("nan"),
@@ -235,4 +376,12 @@ def summarize(samples) -> dict:
                 hf_wall_mean_s=agg("hf_wall_time_s", np.mean), speedup_mean=agg("speedup", np.mean),
                 speedup_min=agg("speedup", np.min), u_rel_err_max=agg("u_rel_err_max", np.max),
                 p_rel_err_max=agg("p_rel_err_max", np.max), u_rel_err_median=per_output("u_rel_err"),
-                p_rel_err_median=per_output("p_rel_err"))
+                p_rel_err_median=per_output("p_rel_err"),
+                ms_per_increment_first_quarter=_per_increment_ms(samples[:q]),
+                ms_per_increment_last_quarter=_per_increment_ms(samples[-q:]),
+                enrichments_first_quarter=int(enr[:q].sum()) if enr.size else 0,
+                enrichments_last_quarter=int(enr[-q:].sum()) if enr.size else 0,
+                enrichment_s=float(sum(r.get("enrichment_s", 0.0) for r in samples)),
+                sequence_s=float(wall.sum()) if wall.size else 0.0,
+                modes_last=samples[-1].get("modes") if samples else None,
+                points_last=samples[-1].get("points") if samples else None)

@@ -84,6 +84,15 @@ class ReducedModel:
         nodes / ips (mesh-sized: reconstruction and enrichment only)."""
         return read_modes(self.store, field or self.displacement, points, at=self.at)
 
+    def gappy(self) -> dict:
+        """{dual field: :class:`romnet.online.reconstruction.Gappy`} of this model (the
+        pseudo-inverses are computed once per model, not per run)."""
+        cache = self.__dict__.get("_gappy")
+        if cache is None:
+            from .reconstruction import Gappy
+            cache = self.__dict__["_gappy"] = {n: Gappy(P) for n, P in self.dual.items()}
+        return cache
+
     def summary(self) -> str:
         d = ", ".join(f"{n} {self.dual[n].shape[2]}" for n in self.dual)
         return (f"ROM '{self.label}': {self.n_modes} {self.displacement} modes, {self.n_points} reduced "

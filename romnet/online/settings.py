@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from ..settings import Bool, Const, Int, Num, OneOf, PathKind, setting
 from .solver import OnlineOptions
 
-__all__ = ["OnlineSettings", "CRITERIA", "cluster_choice", "solver_options"]
+__all__ = ["OnlineSettings", "LearningSettings", "CRITERIA", "STATE_RECONSTRUCTIONS", "cluster_choice",
+           "solver_options"]
+
+#: how an enrichment builds the HF internal variables at t_n (:mod:`romnet.online.enrichment`)
+STATE_RECONSTRUCTIONS = ("replay", "gappy")
 
 #: enrichment criteria (:meth:`romnet.online.api.OnlineROM.run`)
-CRITERIA = ("indicator", "estimate")
+CRITERIA = ("indicator", "estimate", "learned")
 
 
 @dataclass
@@ -36,10 +40,54 @@ class OnlineSettings:
                               "ROM to run: the classifier's local ROM, the global ROM, or local ROM c")
     ratio: float = setting(None, Num(gt=0, le=1), "reduced Newton tolerance on ||R|| / F_ref (default: the "
                            "reduced solver's, romnet.online.solver.OnlineOptions)")
-    criterion: str = setting(CRITERIA[0], Const(*CRITERIA), "enrichment criterion: the raw indicator or the "
+    criterion: str = setting(CRITERIA[0], Const(*CRITERIA), "enrichment criterion: the raw indicator, the "
+                             "errors estimated from the indicators by a fit on the errors measured at earlier "
+                             "enrichments (\"learned\": error_tolerance on U, p_error_tolerance on p), or the "
                              "estimated U error of the stored calibration (romnet calibrate)")
     loading: str = setting(None, PathKind, "one run (no Monte Carlo): case store whose problem is the loading "
                            "(relative to the case directory; default: the store's own problem)")
+    stress_tolerance: float = setting(None, Num(gt=0), "with criterion = \"indicator\": also enrich where the "
+                                      "stress indicator (relative Gappy residual of the stress, never blind when "
+                                      "p = 0) exceeds this (unset: the p indicator only)")
+    holdout: int = setting(0, Int(ge=0), "Monte Carlo: after the sequence, this many new samples run on the "
+                           "frozen (no enrichment) learned ROM with HF references: the held-out errors, "
+                           "speed-up and indicator reliability of montecarlo.json's 'holdout'")
+    holdout_seed: int = setting(2000, Int(ge=0), "Monte Carlo: held-out sample i uses the seed sequence "
+                                "(holdout_seed, i) (keep it different from seed and [training] seed)")
+    p_error_tolerance: float = setting(5e-2, Num(gt=0), "criterion \"learned\": enrich where the estimated "
+                                       "relative p error exceeds this")
+    error_tolerance: float = setting(5e-3, Num(gt=0), "relative U error the learning aims at (criterion "
+                                     "\"learned\": enrich where the estimate exceeds it); the held-out "
+                                     "reliability counts 'missed' increments (error > 3x this, criterion "
+                                     "silent) and 'wasted' ones (criterion fires, error < this / 3)")
+
+
+@dataclass
+class LearningSettings:
+    """``[learning]``: how enrichments are kept and how the ROM's growth is bounded
+    (:mod:`romnet.online.enrichment`)."""
+    learn: bool = setting(True, Bool, "keep every enrichment: a new ROM version of the store after each run "
+                          "that enriched (false: each run starts from the stored ROM, reproducible)")
+    add_tolerance: float = setting(1e-4, Num(gt=0), "an HF field becomes a new mode where its residual against "
+                                   "the basis exceeds this fraction of the field")
+    max_modes: int = setting(60, Int(ge=1), "budget of U modes of a ROM: over it the basis is recompressed "
+                             "(truncated POD at the ROM's tolerance, at most this many modes)")
+    max_dual_modes: int = setting(150, Int(ge=1), "budget of modes of each dual basis (stress, p, state)")
+    ecm_tolerance: float = setting(None, Num(gt=0), "ECM tolerance of the enrichments (unset: the ROM's own)")
+    group_floor: float = setting(0.1, Num(ge=0), "ECM of the enrichments: error of a stress component measured "
+                                 "against at least this fraction of the largest one (0: each against itself)")
+    max_points: int = setting(None, Int(ge=1), "cap on the ECM points of an enriched ROM")
+    snapshot_groups: bool = setting(False, Bool, "ECM of the enrichments: also integrate every enriched stress "
+                                    "state to the ECM tolerance (its own error group, not floored); more "
+                                    "accurate at the enriched states, but the points and the ECM time grow "
+                                    "with every enrichment (measured: 860 points, 40 s per ECM after 20 samples "
+                                    "of the small blade)")
+    state: str = setting(STATE_RECONSTRUCTIONS[0], Const(*STATE_RECONSTRUCTIONS), "internal variables of the HF "
+                         "increment: 'replay' the law along the run's reduced history (exact for the ROM's "
+                         "trajectory; kept across the run's enrichments: at most one law evaluation over the "
+                         "mesh per increment of a run that enriches), or 'gappy': Gappy-POD of the 'state' "
+                         "basis (O(mesh) but approximate: the HF increment then also relaxes the "
+                         "reconstruction's error)")
 
 
 def cluster_choice(value):

@@ -20,7 +20,11 @@ per-material matrices, ``c_m`` the loading's constant modulus). Points on plane-
 elements integrate their law through :class:`romnet.fe.plane_stress.PlaneStressLaw`
 (sigma33 = 0; e33 is written into the point strain).
 
-Newton on ``R(a) = f_int(a) - F_ext(t) = 0`` from ``a_n``; converged when
+Newton on ``R(a) = f_int(a) - F_ext(t) = 0`` from ``a_n`` (or, with ``predictor``, from
+the linear extrapolation of the last two accepted states); during the iterations the law is
+evaluated at the ECM points only (the points with a weight: they alone make ``f_int`` and
+``K``, assembled as one BLAS product ``(w B)^T (D B)``); the zero-weight (QDEIM) points,
+needed by Gappy-POD and the indicator, get the law once per accepted increment. Converged when
 ``||R|| <= ratio * F_ref`` with ``F_ref = max(||F_ext||, ||sum_p w_p |B_p^T sigma_p| ||)``
 (the second term is the scale of the internal forces, so thermal-only loadings converge
 too), or when the correction is at round-off (``||da|| <= 1e-13 ||a||``). An attempt fails
@@ -56,11 +60,13 @@ __all__ = ["OnlineOptions", "ReducedState", "ReducedSolver", "StepInfo", "schedu
 class OnlineOptions:
     """ratio: Newton tolerance on ||R|| / F_ref; max_iterations per attempt; max_cuts:
     levels of increment halving; round_off: relative size of a correction treated as
-    converged."""
+    converged; predictor: start Newton from the extrapolation of the last two accepted
+    states (the same converged answer, fewer iterations)."""
     ratio: float = 1e-8
     max_iterations: int = 30
     max_cuts: int = 8
     round_off: float = 1e-13
+    predictor: bool = True
 
 
 @dataclass
@@ -128,6 +134,14 @@ class ReducedSolver:
         self.groups = [(law, np.flatnonzero(mat == i)) for i, law in enumerate(self.laws)]
         self.groups = [(law, idx) for law, idx in self.groups if idx.size]
         self.K_hg = self._hourglass(model, problem)
+        # ECM points (weights > 0: f_int and K) and zero-weight points (outputs only)
+        self.act = np.flatnonzero(self.w > 0)
+        self.pas = np.flatnonzero(self.w <= 0)
+        self.Ba = np.ascontiguousarray(self.B[self.act])
+        self.wBa = np.ascontiguousarray((self.w[self.act, None, None] * self.Ba).reshape(-1, self.k))
+        self.sub_groups = {name: [(law, np.searchsorted(sub, idx[np.isin(idx, sub)])) for law, idx in self.groups]
+                           for name, sub in (("act", self.act), ("pas", self.pas))}
+        self._last = None           # (t_prev, a_prev, t, a) of the last two accepted states
         self.n_state = max([law.n_state for law in self.laws] + [1])
         self._setup_temperature(problem, sl)
         self._setup_loads(problem)
@@ -274,30 +288,36 @@ class ReducedSolver:
         return st
 
     # ------------------------------------------------------------------ evaluation
-    def integrate(self, eps, T, dt, states, tangent=True):
+    def integrate(self, eps, T, dt, states, tangent=True, subset=None):
         """Law at this rank's points: stress (n, 6), tangent (n, 6, 6), states, ok (n,)
         (the law sees ``eps + eps0``, its stress gets ``sig0``: initial state offsets;
-        plane-stress points: ``eps[:, 2]`` is overwritten with the solved e33 less eps0)."""
-        n = self.n_loc
+        plane-stress points: ``eps[:, 2]`` is overwritten with the solved e33 less eps0).
+        ``subset``: ``"act"`` / ``"pas"``: the arrays are those of the ECM / zero-weight
+        points only (``self.act`` / ``self.pas`` order)."""
+        sel = slice(None) if subset is None else (self.act if subset == "act" else self.pas)
+        n = self.n_loc if subset is None else len(sel)
+        eps0 = None if self.eps0 is None else self.eps0[sel]
         eps_in = eps
-        if self.eps0 is not None:
-            eps = eps + self.eps0
+        if eps0 is not None:
+            eps = eps + eps0
         sig = np.zeros((n, 6))
         D = np.zeros((n, 6, 6)) if tangent else None
         new = np.array(states, copy=True)
         ok = np.ones(n, dtype=bool)
-        for law, idx in self.groups:
+        for law, idx in (self.groups if subset is None else self.sub_groups[subset]):
+            if not idx.size:
+                continue
             with np.errstate(all="ignore"):
                 r = law.integrate(eps[idx], T[idx], dt, states[idx, :law.n_state], tangent=tangent)
             sig[idx] = r.stress
             if tangent:
                 D[idx] = r.tangent
             if isinstance(law, PlaneStressLaw):
-                eps_in[idx, 2] = law.thickness_strain(r.state) - (0.0 if self.eps0 is None else self.eps0[idx, 2])
+                eps_in[idx, 2] = law.thickness_strain(r.state) - (0.0 if eps0 is None else eps0[idx, 2])
             new[idx, :law.n_state] = r.state
             ok[idx] = r.converged & np.all(np.isfinite(r.stress), axis=1)
         if self.sig0 is not None:
-            sig = sig + self.sig0
+            sig = sig + self.sig0[sel]
         return sig, D, new, ok
 
     def evaluate(self, a, T, dt, states, eps_lift=None):
@@ -330,12 +350,35 @@ class ReducedSolver:
         F = self.external_forces(t1)
         T = self.temperature(t1)
         E = self._lift_strain(t1)
+        act, k = self.act, self.k
+        Ta, Sa = T[act], state.states[act]
+        Ea = None if E is None else E[act]
         a = state.a.copy()
+        if opt.predictor and self._last is not None and self._last[2] == state.t and self._last[0] < state.t \
+                and np.array_equal(self._last[3], state.a):
+            tp, ap = self._last[0], self._last[1]
+            a = a + (a - ap) * ((t1 - state.t) / (state.t - tp))
         hist = []
         r_first = None
         small = False
         for it in range(opt.max_iterations + 1):
-            f, K, fscale, nbad, sig, eps, new = self.evaluate(a, T, dt, state.states, E)
+            eps_a = (self.Ba.reshape(-1, k) @ a).reshape(-1, 6)
+            if Ea is not None:
+                eps_a = eps_a + Ea
+            sig_a, D_a, new_a, ok_a = self.integrate(eps_a, Ta, dt, Sa, True, subset="act")
+            sv = sig_a.reshape(-1)
+            f = self.wBa.T @ sv
+            K = self.wBa.T @ np.matmul(D_a, self.Ba).reshape(-1, k)
+            fabs = np.abs((self.wBa * sv[:, None]).reshape(-1, 6, k).sum(axis=1)).sum(axis=0)  # sum_p |w B_p^T s_p|
+            buf = np.concatenate([f, K.ravel(), fabs, [float(np.count_nonzero(~ok_a))]])
+            if self.size > 1:
+                buf = self.comm.allreduce(buf)
+            f, K = buf[:k], buf[k:k + k * k].reshape(k, k)
+            fabs, nbad = buf[k + k * k:2 * k + k * k], int(round(buf[-1]))
+            if self.K_hg is not None:  # exact linear hourglass term (replicated)
+                fh = self.K_hg @ a
+                f, K, fabs = f + fh, K + self.K_hg, fabs + np.abs(fh)
+            fscale = float(np.linalg.norm(fabs))
             if nbad:
                 raise _AttemptFailed(f"law integration failed at {nbad} reduced point(s) (iteration {it})")
             R = f - F
@@ -346,7 +389,7 @@ class ReducedSolver:
             if not np.isfinite(rn):
                 raise _AttemptFailed(f"non-finite residual at iteration {it}")
             if rn <= opt.ratio * ref or rn == 0.0 or small:
-                return ReducedState(float(t1), a, new, sig, eps), hist
+                return self._accepted(state, t1, a, T, E, dt, eps_a, sig_a, new_a), hist
             if it == opt.max_iterations:
                 raise _AttemptFailed(f"no convergence in {opt.max_iterations} iterations "
                                      f"(||R||/||F|| = {rel:.3e})")
@@ -363,6 +406,29 @@ class ReducedSolver:
             a = a + da
             small = np.linalg.norm(da) <= opt.round_off * max(np.linalg.norm(a), 1e-300)
         raise AssertionError("unreachable")
+
+    def _accepted(self, state, t1, a, T, E, dt, eps_a, sig_a, new_a):
+        """The converged state: the ECM points' law results, the law once at the
+        zero-weight points (their failure fails the attempt too)."""
+        eps = np.einsum("pck,k->pc", self.B, a)
+        if E is not None:
+            eps = eps + E
+        eps[self.act] = eps_a                      # with the plane-stress e33 the law solved
+        states = np.array(state.states, copy=True)
+        stress = np.zeros((self.n_loc, 6))
+        states[self.act], stress[self.act] = new_a, sig_a
+        nbad = 0
+        if self.pas.size:
+            eps_p = eps[self.pas]
+            sig_p, _, new_p, ok_p = self.integrate(eps_p, T[self.pas], dt, state.states[self.pas], False, subset="pas")
+            eps[self.pas] = eps_p
+            states[self.pas], stress[self.pas] = new_p, sig_p
+            nbad = int(np.count_nonzero(~ok_p))
+        if self.size > 1:
+            nbad = int(self.comm.allreduce(nbad))
+        if nbad:
+            raise _AttemptFailed(f"law integration failed at {nbad} zero-weight reduced point(s)")
+        return ReducedState(float(t1), a, states, stress, eps)
 
     def step(self, state, t1, info=None, depth=0):
         """Advance to t1 (halving on failure). Returns (state, StepInfo)."""
@@ -382,6 +448,7 @@ class ReducedSolver:
         info.iterations += len(hist) - 1
         info.residuals.append(hist)
         info.substeps.append((float(t1), new.a.copy()))
+        self._last = (float(state.t), state.a.copy(), float(t1), new.a.copy())
         return new, info
 
     # ------------------------------------------------------------------ outputs at points

@@ -162,3 +162,23 @@ def speedup(labels, rom_s, hf_s, n_runs, offline_s, rom_mean_s, hf_mean_s, path)
     ax.grid(True, which="both", lw=0.3)
     ax.legend(fontsize=7)
     return _save(fig, path)
+
+
+def learning(samples, path):
+    """The learning sequence: enrichments per sample (bars) and the size of the ROM that ran
+    after each sample (U modes, reduced points; right axis)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    i = np.arange(1, len(samples) + 1)
+    ax.bar(i, [r.get("enrichments", 0) for r in samples], color="tab:red", alpha=0.6, label="enrichments")
+    ax.set_xlabel("Monte Carlo sample (learning sequence)")
+    ax.set_ylabel("enrichments (HF increments)")
+    ax2 = ax.twinx()
+    ax2.plot(i, [r.get("modes", np.nan) for r in samples], "b.-", lw=1, label="U modes")
+    ax2.plot(i, [r.get("points", np.nan) for r in samples], "g.-", lw=1, label="reduced points")
+    ax2.set_ylabel("size of the ROM that ran")
+    ax2.set_yscale("log")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper right")
+    return _save(fig, path)

@@ -170,8 +170,75 @@ def _section_montecarlo(ctx, mc, lines, figs, costs):
     costs["refs"] = refs
 
 
+def _section_learning(ctx, mc, lines, figs, costs):
+    """The learning sequence (enrichments and ROM size per sample) and the held-out samples
+    run on the frozen learned ROM with HF references."""
+    if not mc or not mc["settings"].get("enrich"):
+        return
+    samples, s = mc["samples"], mc["summary"]
+    learn = (mc.get("learning") or {}).get("learn", True)
+    lines += ["## Learning", "", f"Enrichments are {'kept (a new ROM version per sample that enriched)' if learn else 'discarded after each sample'}; "
+              f"criterion `{mc['settings'].get('criterion')}`. Enrichments in the first / last quarter of the "
+              f"sequence: {s.get('enrichments_first_quarter')} / {s.get('enrichments_last_quarter')}; ROM after "
+              f"the sequence: {s.get('modes_last')} U modes, {s.get('points_last')} reduced points; reduced "
+              f"solve per increment {_fmt(s.get('ms_per_increment_first_quarter'))} ms in the first quarter, "
+              f"{_fmt(s.get('ms_per_increment_last_quarter'))} ms in the last; time in enrichments "
+              f"{_fmt(s.get('enrichment_s'))} s of {_fmt(s.get('sequence_s'))} s.", ""]
+    if any("modes" in r for r in samples):
+        figs["learning"] = plots.learning(samples, ctx.out / "learning.png")
+        lines += ["![learning](learning.png)", ""]
+    ho = mc.get("holdout")
+    if not ho:
+        lines += ["No held-out samples (`[online] holdout = 0`).", ""]
+        return
+    h = ho["summary"]
+    lines += [f"### Held-out samples ({h['n']} new fields, seeds ({mc['settings'].get('holdout_seed')}, i)) on "
+              "the frozen learned ROM, with HF references", ""]
+    lines += _table(["figure", "value"], [
+        ["U error, loaded outputs: median / max", f"{_fmt(h['u_loaded_median'])} / {_fmt(h['u_loaded_max'])}"],
+        ["U error, unloaded end state: median", h["u_unloaded_median"]],
+        ["p error (all outputs): median / max", f"{_fmt(h['p_median'])} / {_fmt(h['p_max'])}"],
+        ["p: best approximation by the ROM's p basis (median) and ROM / best",
+         f"{_fmt(h['p_best_median'])} / {_fmt(h['p_over_best'])}"],
+        ["speed-up HF / learned ROM per run, median", h["speedup_median"]],
+        ["ROM / HF wall time per run, median (s)", f"{_fmt(h['rom_wall_median_s'])} / {_fmt(h['hf_wall_median_s'])}"],
+        [f"indicator reliability (tol {_fmt(mc['settings'].get('error_tolerance'))}): missed / wasted",
+         f"{_fmt(100 * h['missed'], '.1f')} % / {_fmt(100 * h['wasted'], '.1f')} %"]])
+    recs = [r for r in ho["samples"] if "u_rel_err" in r]
+    if recs:
+        runs = [(f"held-out {r['index']}", list(range(len(r["u_rel_err"]))), r["u_rel_err"], r["p_rel_err"])
+                for r in recs]
+        figs["holdout_errors"] = plots.error_over_time(runs, ctx.out / "holdout_errors.png")
+        lines += ["Held-out errors per output (x: output index):", "", "![held-out errors](holdout_errors.png)", ""]
+        costs["holdout"] = h
+    costs["sequence"] = [r["wall_time_s"] for r in samples]
+
+
+def _learning_costs(ctx, costs, lines):
+    """End-to-end cost of N runs with everything counted: training + offline + the learning
+    sequence (enrichments included) + the further runs on the frozen learned ROM, vs N HF runs."""
+    h, seq = costs.get("holdout"), costs.get("sequence")
+    if not h or not seq:
+        return False
+    fixed = sum(t for s, t in ctx.timings if s in OFFLINE_STEPS)
+    hf, rom = h["hf_wall_median_s"], h["rom_wall_median_s"]
+    n_runs = list(ctx.cfg["report"]["speedup_runs"])
+    rows = []
+    for n in n_runs:
+        cost = fixed + (sum(seq[:n]) if n <= len(seq) else sum(seq) + (n - len(seq)) * rom)
+        rows.append([n, n * hf, cost, n * hf / cost])
+    lines += [f"Everything counted: training + offline steps ({fixed:.1f} s), the learning sequence of "
+              f"{len(seq)} samples ({sum(seq):.1f} s, enrichments included), then {rom:.3g} s per run on the "
+              f"frozen learned ROM; HF {hf:.3g} s per run (median over the held-out references).", ""]
+    lines += _table(["runs N", "N HF runs (s)", "ROM, everything counted (s)", "end-to-end speed-up"], rows)
+    costs["learning_table"] = rows
+    return True
+
+
 def _section_speedup(ctx, costs, lines, figs):
     lines += ["## Speed-up", ""]
+    if _learning_costs(ctx, costs, lines):
+        return
     rom_mean = costs.get("rom_mean_s")
     refs = costs.get("refs") or []
     hf_mean, hf_src = None, None
@@ -264,6 +331,7 @@ def _write(ctx: Context) -> Path:
     _section_rom(ctx, rom_data(ctx.store), lines, figs)
     mc = ctx.results.get("montecarlo")
     _section_montecarlo(ctx, mc, lines, figs, costs)
+    _section_learning(ctx, mc, lines, figs, costs)
     _section_speedup(ctx, costs, lines, figs)
     cyc = ctx.results.get("cycles")
     if cyc:

@@ -76,11 +76,17 @@ def step_hifi(ctx: Context):
 
 
 def step_train(ctx: Context):
-    from ...offline.training import run_training
+    """The training family (``[training] strategy``: random runs, or greedy choices scored on
+    ROMs built with the ``[offline]`` settings; /rom left to a later offline / cluster step)."""
+    from ...online.greedy_training import train_family
+    from ...online.settings import solver_options
     tr = ctx.cfg["training"]
     sampler = ctx.sampler()
-    rep = run_training(ctx.store, n_samples=tr["samples"], seed=tr["seed"], sampler=sampler,
-                       fields=tr["fields"], n_increments=tr.get("increments"), comm=ctx.comm, progress=ctx.say)
+    steps = ctx.cfg["case"]["steps"]
+    later = steps[steps.index("train") + 1:] if "train" in steps else []
+    rep = train_family(ctx.store, tr, sampler, offline=_pipeline_settings(ctx),
+                       online_options=solver_options(ctx.cfg.get("online", {})),
+                       final_rom=not ({"offline", "cluster"} & set(later)), comm=ctx.comm, progress=ctx.say)
     if tr["elastic"]:
         from ...offline.elastic_snapshots import run_elastic_snapshots
         rep["elastic"] = run_elastic_snapshots(ctx.store, tr["elastic"], seed=tr["seed"], sampler=sampler,
@@ -134,14 +140,17 @@ def step_online(ctx: Context):
     on = ctx.cfg["online"]
     if "samples" in on:
         from ...online.montecarlo import run_montecarlo
-        mc = run_montecarlo(ctx.store, on, ctx.sampler(), comm=ctx.comm, progress=ctx.say)
+        mc = run_montecarlo(ctx.store, on, ctx.sampler(), comm=ctx.comm, progress=ctx.say,
+                            learning=ctx.cfg.get("learning"))
         ctx.write_json("montecarlo.json", mc)
         ctx.results["montecarlo"] = mc
         return
     from ...online.api import load_rom
     rom = load_rom(ctx.store, ctx.comm)
+    rom.learning = dict(ctx.cfg.get("learning") or {})
     res = rom.run(on.get("loading"), progress=ctx.say, enrich=on["enrich"], tol=on["tolerance"],
-                  options=solver_options(on), cluster=cluster_choice(on["cluster"]), criterion=on["criterion"])
+                  options=solver_options(on), cluster=cluster_choice(on["cluster"]), criterion=on["criterion"],
+                  stress_tol=on.get("stress_tolerance"))
     online_store = ctx.out / "online.h5"
     res.save(online_store, source_store=on.get("loading") or ctx.store)
     sec = sorted(res.seconds)

@@ -1,0 +1,153 @@
+"""A ROM that learns across queries (issue 17): every enrichment is kept as a new ROM version
+of the store (romnet.offline.rom_versions), for the global and the local ROMs; a second run of
+the same loading needs no enrichment; versions roll back; the same on 1 and 2 ranks.
+
+Cube: the MecaSequential ROM (tests/conftest.py cube_rom) on hotter loadings (thermal strain
+x1.75 and x1.5: outside the training family, the raw indicator exceeds its tolerance 2e-2)."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import REPO, cube_rom, run_mpi
+from romnet.case import Case
+from romnet.errors import StoreError
+from romnet.hifi import SolverOptions, run_hifi
+from romnet.offline import rom_versions
+from romnet.offline.rom_store import read_modes, read_rom, resolve_version, rom_base
+from romnet.online import load_rom
+from romnet.store import CaseStore, write_case
+
+IND_TOL = 2e-2
+HF = SolverOptions(linear="scipy", verbose=False)
+MPI_LEARN = REPO / "tests" / "mpi" / "online_learn.py"
+
+
+@pytest.fixture(scope="module")
+def cube(tmp_path_factory):
+    d = tmp_path_factory.mktemp("learn")
+    case, rom = cube_rom(d)
+    shutil.copyfile(rom, d / "pristine.h5")
+    loads = {}
+    for f in (1.75, 1.5):
+        pb = case.problem
+        import copy
+        pb = copy.deepcopy(pb)
+        pb.temperature.fields = 20.0 + f * (np.asarray(case.problem.temperature.fields) - 20.0)
+        loads[f] = write_case(d / f"hot{f}.h5", Case(case.mesh, pb, {}, {"code": "test"}))
+    return d, loads
+
+
+def _fresh(d, tmp_path):
+    store = tmp_path / "cube.h5"
+    shutil.copyfile(d / "pristine.h5", store)
+    return store
+
+
+def test_enrichment_persists_and_second_run_needs_none(cube, tmp_path):
+    d, loads = cube
+    store = _fresh(d, tmp_path)
+    k0 = read_rom(store, modes=False)["pod"]["U"]["n_modes"]
+    res = load_rom(store).run(loads[1.75], enrich=True, tol=IND_TOL, hf_options=HF)
+    assert res.enrichments and res.version == 1 and resolve_version(store) == 1
+    idx = json.loads((rom_versions.versions_dir(store) / "index.json").read_text())
+    assert idx["current"] == 1 and idx["versions"][0]["parent"] == 0
+    logged = idx["versions"][0]["log"]["enrichments"]
+    assert [e["increment"] for e in logged] == [e["increment"] for e in res.enrichments]
+    # the store's own /rom (version 0) is untouched; the learned version is what loads now
+    assert read_rom(store, modes=False, version=0)["pod"]["U"]["n_modes"] == k0
+    tree = read_rom(store, modes=False)
+    assert tree["pod"]["U"]["n_modes"] == res.model.n_modes > k0
+    assert tree["enrichment"]["count"] == len(res.enrichments)
+    # greedy extension: the first k0 modes are the offline ones, only the new columns were written
+    np.testing.assert_array_equal(read_modes(store, "U")[:, :k0], read_modes(store, "U", version=0))
+    import h5py
+    with h5py.File(rom_versions.version_file(store, 1), "r") as f:
+        assert f["rom/pod/U/modes"].shape[0] == res.model.n_modes - k0 and f["rom/pod/U/modes"].attrs["first"] == k0
+    # a second run of the same loading (a new process) needs no enrichment
+    again = load_rom(store).run(loads[1.75], enrich=True, tol=IND_TOL, hf_options=HF)
+    assert not again.enrichments and again.version is None
+    # the same answer at the end of the run (the first run's earlier increments ran on smaller bases:
+    # its law states at the points differ a little)
+    assert np.abs(again.coords[-1] - res.coords[-1]).max() <= 1e-3 * np.abs(res.coords[-1]).max()
+
+
+def test_versions_roll_back_and_forward(cube, tmp_path):
+    d, loads = cube
+    store = _fresh(d, tmp_path)
+    k0 = load_rom(store).model.n_modes
+    r1 = load_rom(store).run(loads[1.75], enrich=True, tol=IND_TOL, hf_options=HF)
+    r2 = load_rom(store).run(loads[1.5], enrich=True, tol=IND_TOL / 4, hf_options=HF)
+    assert (r1.version, r2.version) == (1, 2) and r2.model.n_modes >= r1.model.n_modes > k0
+    rom_versions.use_version(store, 0, rom_base(store))
+    assert load_rom(store).model.n_modes == k0
+    rom_versions.use_version(store, 1, rom_base(store))
+    assert load_rom(store).model.n_modes == r1.model.n_modes
+    # learning from version 1 branches: version 3 has parent 1, version 2 stays selectable
+    r3 = load_rom(store).run(loads[1.5], enrich=True, tol=IND_TOL / 4, hf_options=HF)
+    idx = rom_versions.read_index(store, rom_base(store))
+    assert r3.version == 3 and idx["versions"][-1]["parent"] == 1
+    rom_versions.use_version(store, 2, rom_base(store))
+    assert load_rom(store).model.n_modes == r2.model.n_modes
+    with pytest.raises(StoreError, match="no learned ROM version 9"):
+        rom_versions.use_version(store, 9, rom_base(store))
+    # learn=False (--frozen): nothing written, the ROM object back to what it was
+    rom = load_rom(store)
+    n = rom.model.n_modes
+    res = rom.run(loads[1.75], enrich=True, tol=1e-6, learn=False, hf_options=HF)
+    assert res.enrichments and res.version is None and rom.model.n_modes == n and resolve_version(store) == 2
+
+
+def test_offline_rewrite_makes_versions_stale(cube, tmp_path):
+    d, loads = cube
+    store = _fresh(d, tmp_path)
+    load_rom(store).run(loads[1.75], enrich=True, tol=IND_TOL, hf_options=HF)
+    assert resolve_version(store) == 1
+    from romnet.offline.pipeline import run_offline
+    tree = read_rom(store, modes=False, version=0)
+    run_offline(store, config=json.loads(tree["settings"]) if isinstance(tree["settings"], str) else tree["settings"],
+                progress=None)
+    assert resolve_version(store) == 0          # the versions extend the old /rom: ignored
+    assert "older /rom" in rom_versions.describe_versions(store, rom_base(store))
+    res = load_rom(store).run(loads[1.75], enrich=True, tol=IND_TOL, hf_options=HF)
+    assert res.version == 1 and resolve_version(store) == 1
+
+
+def test_a_killed_version_write_leaves_the_previous_state(cube, tmp_path, monkeypatch):
+    d, loads = cube
+    store = _fresh(d, tmp_path)
+    import romnet.offline.rom_store as rs
+    real = rs._write_tree
+
+    def boom(g, tree):
+        real(g, tree)
+        raise KeyboardInterrupt("killed while writing")
+    monkeypatch.setattr(rs, "_write_tree", boom)
+    with pytest.raises(KeyboardInterrupt):
+        load_rom(store).run(loads[1.75], enrich=True, tol=IND_TOL, hf_options=HF)
+    monkeypatch.setattr(rs, "_write_tree", real)
+    vdir = rom_versions.versions_dir(store)
+    assert resolve_version(store) == 0 and not list(vdir.glob("*.tmp")) and not list(vdir.glob("v*.h5"))
+
+
+def test_learning_sequence_same_on_1_and_2_ranks(cube, tmp_path):
+    """Two runs with enrichment, the second loading the first one's version from the store:
+    same enriched increments, reduced points, coordinates and indicators on 1 and 2 ranks (1e-8
+    relative: the HF increments are solved by MUMPS / scipy's direct solver on both)."""
+    d, loads = cube
+    out = {}
+    for n in (1, 2):
+        store = tmp_path / f"cube{n}.h5"
+        shutil.copyfile(d / "pristine.h5", store)
+        run_mpi(MPI_LEARN, store, loads[1.75], loads[1.5], IND_TOL / 4, tmp_path / f"l{n}.npz", n=n)
+        out[n] = np.load(tmp_path / f"l{n}.npz")
+    assert int(out[2]["size"]) == 2 and int(out[1]["v1"]) == 1
+    for k in ("enr1", "enr2", "points"):
+        assert out[1][k].tolist() == out[2][k].tolist(), k
+    assert int(out[1]["v2"]) == int(out[2]["v2"])
+    for k in ("coords1", "coords2", "ind1", "ind2", "U"):
+        a, b = out[1][k], out[2][k]
+        assert np.abs(a - b).max() <= 1e-8 * np.abs(a).max(), (k, np.abs(a - b).max() / np.abs(a).max())
