@@ -314,17 +314,8 @@ q4 2 3 7 6
 
 
 def test_mixed_types_integ_unsupported(tmp_path):
-    (tmp_path / "m.geof").write_text("""***geometry
-**node
-7 3
-1 0 0 0
-2 1 0 0
-3 0 1 0
-4 0 0 1
-5 1 1 0
-6 1 0 1
-7 1 1 1
-**element
+    from test_zset_import import MIXED_NODES
+    (tmp_path / "m.geof").write_text(MIXED_NODES + """**element
 2
 1 c3d4 1 2 3 4
 2 c3d6 2 5 3 6 7 4

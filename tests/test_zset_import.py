@@ -445,10 +445,8 @@ right 10. tab
     assert np.allclose(case.problem.stepping.times, [0, 0.5, 1])
 
 
-def test_mixed_types_block_order(tmp_path):
-    """Element sets and .integ rows follow romnet's block order, not the file order."""
-    geof = tmp_path / "mix.geof"
-    geof.write_text("""***geometry
+#: the 7 nodes of the mixed c3d4 / c3d6 meshes of these tests and tests/test_zset_bad_input.py
+MIXED_NODES = """***geometry
 **node
 7 3
 1 0 0 0
@@ -458,7 +456,13 @@ def test_mixed_types_block_order(tmp_path):
 5 1 1 0
 6 1 0 1
 7 1 1 1
-**element
+"""
+
+
+def test_mixed_types_block_order(tmp_path):
+    """Element sets and .integ rows follow romnet's block order, not the file order."""
+    geof = tmp_path / "mix.geof"
+    geof.write_text(MIXED_NODES + """**element
 3
 10 c3d4 1 2 3 4
 20 c3d6 2 5 3 6 7 4

@@ -34,15 +34,9 @@ def qdeim_rows(Phi, comm=None, row_offset=0, n_select=None):
     for _ in range(n_select):
         nrm = np.einsum("ij,ij->i", X, X)
         nrm[taken] = -1.0
-        if n_loc:
-            i = int(np.argmax(nrm))
-            mine = (float(nrm[i]), -(row_offset + i))
-        else:
-            mine = (-1.0, 1)
-        best = mine if comm.Get_size() == 1 else max(comm.allgather(mine))
-        if best[0] <= 0:
+        best, g = _global_argmax(nrm, row_offset, comm)
+        if best <= 0:
             break
-        g = -best[1]
         v = np.zeros(k)
         li = g - row_offset
         if 0 <= li < n_loc:
@@ -88,16 +82,18 @@ def deim_extend(Phi, n_comp, points, first, comm=None, point_offset=0):
         loc_taken = P - point_offset
         loc_taken = loc_taken[(loc_taken >= 0) & (loc_taken < n_loc)]
         nrm[loc_taken] = -1.0
-        if n_loc:
-            i = int(np.argmax(nrm))
-            mine = (float(nrm[i]), -(point_offset + i))
-        else:
-            mine = (-1.0, 1)
-        best = mine if comm.Get_size() == 1 else max(comm.allgather(mine))
-        if best[0] <= 0:
-            continue
-        pts.append(-best[1])
+        best, g = _global_argmax(nrm, point_offset, comm)
+        if best > 0:
+            pts.append(g)
     return np.asarray(sorted(set(pts)), dtype=np.int64)
+
+
+def _global_argmax(values, offset, comm):
+    """(largest value over all ranks, its global index; ties to the smallest index): each
+    rank holds ``values`` of the global indices ``offset ..``; (-1, -1) without any."""
+    mine = (float(values.max()), -(offset + int(np.argmax(values)))) if values.size else (-1.0, 1)
+    best = mine if comm.Get_size() == 1 else max(comm.allgather(mine))
+    return best[0], -best[1]
 
 
 def _rows_at(Phi, n_comp, P, comm, point_offset):

@@ -157,41 +157,33 @@ def _write_tree(g, tree: dict):
 
 
 # --------------------------------------------------------------------------- writing
-def write_rom(path, rom: dict, distributed=None, comm=None, at: str = ""):
-    """Write a ROM tree atomically: ``at=""`` replaces the whole ``/rom`` (attributes
-    ``format``, ``rom_schema_version``, ``romnet_version``, ``created`` added), ``at="a/b"``
-    replaces only the subgroup ``/rom/a/b`` and keeps the rest (e.g. ``"calibration"``, or
-    :func:`rom_path` ``(k, c)``: a new version of local ROM c).
-
-    rom : replicated tree (:func:`rom_tree`; dicts / arrays / scalars), identical on every
-        rank; written from rank 0.
-    distributed : {dataset path under the written group: (local (n_rows_local, k),
-        col_start, n_cols)}: a (k, n_cols) dataset whose columns col_start.. hold
-        ``local.T`` (each rank its own rows), chunked (1, <=131072) like snapshot fields.
-    Collective: every rank must call it with the same ``distributed`` keys."""
-    comm = comm or mpi.comm()
-    distributed = distributed or {}
+def _write_blocks(comm, blocks: dict, open_group, what):
+    """Collective writer of distributed mode datasets: rank 0 runs ``open_group()`` (a context
+    manager yielding the h5py group to write into, e.g. a store being rewritten), then for
+    every key (sorted) creates the (k, n_cols) dataset and writes its own rows and those of
+    the other ranks, received one rank block at a time (never a whole field gathered).
+    blocks : {dataset path: (local (n_rows_local, k), col_start, n_cols, attrs dict)}.
+    An error on rank 0 is sent to the other ranks (StoreError naming ``what``); the pending
+    blocks are drained so no rank is left blocked. Returns rank 0's group result (None elsewhere)."""
     rank, size = comm.Get_rank(), comm.Get_size()
-    keys = sorted(distributed)
+    keys = sorted(blocks)
     if rank != 0:
         for key in keys:
-            local, c0, _ = distributed[key]
-            comm.send((c0, np.ascontiguousarray(local)), dest=0, tag=_TAG)
-        err = comm.bcast(None, root=0)
+            comm.send((blocks[key][1], np.ascontiguousarray(blocks[key][0])), dest=0, tag=_TAG)
+        err = comm.bcast(None, root=0) if size > 1 else None
         if err:
-            raise StoreError(f"{path}: writing the ROM failed on rank 0: {err}")
-        return
-    received = 0
-    expected = (size - 1) * len(keys)
+            raise StoreError(f"{what} failed on rank 0: {err}")
+        return None
+    received, expected = 0, (size - 1) * len(keys)
     try:
-        with rewrite_store(path) as f:
-            g = _target_group(f, path, at)
-            _write_tree(g, rom)
+        with open_group() as g:
             for key in keys:
-                local, c0, n_cols = distributed[key]
+                local, c0, n_cols, attrs = blocks[key]
                 k = local.shape[1]
                 ds = g.create_dataset(key, shape=(k, n_cols), dtype="f8",
                                       chunks=(1, max(1, min(n_cols, CHUNK_VALUES))) if k and n_cols else None)
+                for name, value in attrs.items():
+                    ds.attrs[name] = value
                 if k and local.shape[0]:
                     ds[:, c0:c0 + local.shape[0]] = local.T
                 for r in range(1, size):  # per-pair order is preserved: source r, key order
@@ -208,6 +200,31 @@ def write_rom(path, rom: dict, distributed=None, comm=None, at: str = ""):
         raise
     if size > 1:
         comm.bcast("", root=0)
+
+
+def write_rom(path, rom: dict, distributed=None, comm=None, at: str = ""):
+    """Write a ROM tree atomically: ``at=""`` replaces the whole ``/rom`` (attributes
+    ``format``, ``rom_schema_version``, ``romnet_version``, ``created`` added), ``at="a/b"``
+    replaces only the subgroup ``/rom/a/b`` and keeps the rest (e.g. ``"calibration"``, or
+    :func:`rom_path` ``(k, c)``: a new version of local ROM c).
+
+    rom : replicated tree (:func:`rom_tree`; dicts / arrays / scalars), identical on every
+        rank; written from rank 0.
+    distributed : {dataset path under the written group: (local (n_rows_local, k),
+        col_start, n_cols)}: a (k, n_cols) dataset whose columns col_start.. hold
+        ``local.T`` (each rank its own rows), chunked (1, <=131072) like snapshot fields.
+    Collective: every rank must call it with the same ``distributed`` keys."""
+    from contextlib import contextmanager
+    comm = comm or mpi.comm()
+    blocks = {k: (loc, c0, n, {}) for k, (loc, c0, n) in (distributed or {}).items()}
+
+    @contextmanager
+    def group():
+        with rewrite_store(path) as f:
+            g = _target_group(f, path, at)
+            _write_tree(g, rom)
+            yield g
+    _write_blocks(comm, blocks, group, f"{path}: writing the ROM")
 
 
 def _target_group(f, path, at):
@@ -424,30 +441,21 @@ def write_rom_version(store, rom: dict, blocks: dict, parent: int, log: dict, co
         entry (``k_new = 0`` for an unchanged one).
     log : JSON-able summary recorded in the index (samples, enrichments, sizes).
     Collective; returns the new version number."""
+    from contextlib import contextmanager
     comm = comm or mpi.comm()
-    rank, size = comm.Get_rank(), comm.Get_size()
-    keys = sorted(blocks)
     err, v = None, None
-    if rank == 0:
+    if comm.Get_rank() == 0:
         try:
-            base = rom_base(store)
-            v = versions.next_version(store, base)
+            v = versions.next_version(store, rom_base(store))
         except Exception as exc:  # noqa: BLE001 (re-raised on every rank)
             err = str(exc) or type(exc).__name__
-    if size > 1:
+    if comm.Get_size() > 1:
         err, v = comm.bcast((err, v), root=0)
     if err:
         raise StoreError(err)
-    if rank != 0:
-        for key in keys:
-            local, r0, _, _ = blocks[key]
-            comm.send((r0, np.ascontiguousarray(local)), dest=0, tag=_TAG)
-        err = comm.bcast(None, root=0)
-        if err:
-            raise StoreError(f"{store}: writing ROM version {v} failed on rank 0: {err}")
-        return v
-    received, expected = 0, (size - 1) * len(keys)
-    try:
+
+    @contextmanager
+    def group():
         path = versions.version_file(store, v)
         with atomic_replace(path) as tmp:
             with open_h5(tmp, "w") as f:
@@ -455,36 +463,13 @@ def write_rom_version(store, rom: dict, blocks: dict, parent: int, log: dict, co
                 f.attrs["version"] = int(v)
                 f.attrs["parent"] = int(parent)
                 g = f.create_group("rom")
-                g.attrs["format"] = ROM_FORMAT
-                g.attrs["rom_schema_version"] = ROM_SCHEMA_VERSION
-                g.attrs["romnet_version"] = __version__
-                g.attrs["created"] = datetime.now(UTC).isoformat(timespec="seconds")
-                g.attrs["version"] = int(v)
+                g.attrs.update(format=ROM_FORMAT, rom_schema_version=ROM_SCHEMA_VERSION, romnet_version=__version__,
+                               created=datetime.now(UTC).isoformat(timespec="seconds"), version=int(v))
                 _write_tree(g, rom)
-                for key in keys:
-                    local, r0, n_rows, first = blocks[key]
-                    k = local.shape[1]
-                    ds = g.create_dataset(key, shape=(k, n_rows), dtype="f8",
-                                          chunks=(1, max(1, min(n_rows, CHUNK_VALUES))) if k and n_rows else None)
-                    ds.attrs["first"] = int(first)
-                    ds.attrs["base"] = int(parent)
-                    if k and local.shape[0]:
-                        ds[:, r0:r0 + local.shape[0]] = local.T
-                    for r in range(1, size):
-                        r0r, blk = comm.recv(source=r, tag=_TAG)
-                        received += 1
-                        if k and blk.shape[0]:
-                            ds[:, r0r:r0r + blk.shape[0]] = blk.T
+                yield g
         versions.add_version(store, rom_base(store), v, parent, log)
-    except BaseException as exc:
-        while received < expected:
-            comm.recv(source=_any_source(), tag=_TAG)
-            received += 1
-        if size > 1:
-            comm.bcast(str(exc) or type(exc).__name__, root=0)
-        raise
-    if size > 1:
-        comm.bcast("", root=0)
+    _write_blocks(comm, {k: (loc, r0, n, {"first": int(first), "base": int(parent)})
+                         for k, (loc, r0, n, first) in blocks.items()}, group, f"{store}: writing ROM version {v}")
     return v
 
 

@@ -320,29 +320,6 @@ class ReducedSolver:
             sig = sig + self.sig0[sel]
         return sig, D, new, ok
 
-    def evaluate(self, a, T, dt, states, eps_lift=None):
-        """(f_int, K, force scale, n_bad, sigma, eps, new states): one Allreduce
-        (``eps_lift`` the lifting's strain at the points, if any)."""
-        eps = np.einsum("pck,k->pc", self.B, a)
-        if eps_lift is not None:
-            eps = eps + eps_lift
-        sig, D, new, ok = self.integrate(eps, T, dt, states)
-        k = self.k
-        wB = self.w[:, None, None] * self.B                                 # (n, 6, k)
-        f = np.einsum("pck,pc->k", wB, sig)
-        DB = np.matmul(D, self.B)                                           # (n, 6, k)
-        K = np.einsum("pck,pcl->kl", wB, DB)
-        fabs = np.abs(np.einsum("pck,pc->pk", wB, sig)).sum(axis=0)
-        buf = np.concatenate([f, K.ravel(), fabs, [float(np.count_nonzero(~ok))]])
-        if self.size > 1:
-            buf = self.comm.allreduce(buf)
-        f, K = buf[:k], buf[k:k + k * k].reshape(k, k)
-        fabs, nbad = buf[k + k * k:2 * k + k * k], int(round(buf[-1]))
-        if self.K_hg is not None:  # exact linear hourglass term (replicated)
-            fh = self.K_hg @ a
-            f, K, fabs = f + fh, K + self.K_hg, fabs + np.abs(fh)
-        return f, K, float(np.linalg.norm(fabs)), nbad, sig, eps, new
-
     # ------------------------------------------------------------------ Newton
     def newton_attempt(self, state, t1):
         opt = self.options

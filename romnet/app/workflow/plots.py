@@ -72,6 +72,15 @@ def ecm_points(nodes, roms, path, max_nodes=20000):
     return _save(fig, path)
 
 
+def _finish(fig, ax, xlabel, ylabel, path, legend=7):
+    """Axis labels, a light log grid, the legend; save the figure."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="both", lw=0.3)
+    ax.legend(fontsize=legend)
+    return _save(fig, path)
+
+
 def indicator_vs_error(eta, u_err, p_err, fit, path):
     """Per increment of the HF-referenced samples: relative U and p errors against the
     indicator (log-log); ``fit`` (romnet.online.indicator.calibrate of the U error) drawn
@@ -88,11 +97,8 @@ def indicator_vs_error(eta, u_err, p_err, fit, path):
         xs = np.logspace(np.log10(eta[m].min()), np.log10(eta[m].max()), 50)
         ax.loglog(xs, estimate_error(fit, xs), "k-", lw=1,
                   label=f"fit of U error: slope {fit['slope']:.2f}, r2 {fit['r2']:.2f}")
-    ax.set_xlabel("indicator (relative Gappy residual of p at the reduced points)")
-    ax.set_ylabel("relative error vs HF")
-    ax.grid(True, which="both", lw=0.3)
-    ax.legend(fontsize=8)
-    return _save(fig, path)
+    return _finish(fig, ax, "indicator (relative Gappy residual of p at the reduced points)",
+                   "relative error vs HF", path, legend=8)
 
 
 def error_over_time(runs, path):
@@ -157,11 +163,7 @@ def speedup(labels, rom_s, hf_s, n_runs, offline_s, rom_mean_s, hf_mean_s, path)
         if N[0] <= nb <= N[-1]:
             ax.axvline(nb, color="0.5", ls=":", lw=1)
             ax.text(nb, ax.get_ylim()[0], f" break-even N={nb:.0f}", fontsize=7, rotation=90, va="bottom")
-    ax.set_xlabel("number of runs N")
-    ax.set_ylabel("wall time (s)")
-    ax.grid(True, which="both", lw=0.3)
-    ax.legend(fontsize=7)
-    return _save(fig, path)
+    return _finish(fig, ax, "number of runs N", "wall time (s)", path)
 
 
 def learning(samples, path):
