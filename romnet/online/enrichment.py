@@ -283,7 +283,7 @@ class Enricher:
         del sig
         floors = np.append(groups_floor, 0.0)                 # the volume column: its own group
         warm = None if disp in mem.recompressed else model.ip[model.weights > 0]
-        res = None
+        res, reselected = None, False
         if warm is not None:                       # the cubature may still integrate the updated integrand
             t_c = time.perf_counter()
             err0 = cubature_error(G, L.local_dV(), warm, model.weights[model.weights > 0], comm, L.ip_range[0],
@@ -297,6 +297,12 @@ class Enricher:
             res = ecm(G, L.local_dV(), comm, ip_offset=L.ip_range[0], tol=mem.ecm_tol, groups=groups,
                       warm_start=warm, group_floor=floors, max_points=self.cfg["max_points"], nnls_solver="warm",
                       warm_weights=None if warm is None else model.weights[model.weights > 0])
+        budget = self.cfg["reselect_points"]
+        if budget and res.points.size > budget:             # bounded growth: fewer, re-selected points
+            self.say(f"    {res.points.size} ECM points > {budget}: re-selected from scratch (group floor 1)")
+            res = ecm(G, L.local_dV(), comm, ip_offset=L.ip_range[0], tol=mem.ecm_tol, groups=groups,
+                      group_floor=np.ones_like(floors), max_points=self.cfg["max_points"], nnls_solver="warm")
+            reselected = True
         del G
         for n in mem.qdeim_fields:                       # DEIM points of the new modes (earlier ones kept)
             bb, _, info = mem.bases[n]
@@ -320,7 +326,7 @@ class Enricher:
                    points_before=int(model.n_points), points_after=int(points.size),
                    ecm_error=float(res.error), ecm_converged=bool(res.converged), ecm_seconds=float(res.seconds),
                    hf_seconds=t_hf, rebuild_seconds=t_ecm, seconds=time.perf_counter() - t_start,
-                   rom=model.label, recompressed=sorted(mem.recompressed))
+                   rom=model.label, recompressed=sorted(mem.recompressed), reselected=reselected)
         return dict(model=new_model, a_n=transforms[disp] @ state.a,
                     states_at_points=L.gather_ip_rows(S_own, points), transforms=transforms, log=log, U_hf=U1)
 

@@ -77,6 +77,9 @@ class LearningSettings:
     group_floor: float = setting(0.1, Num(ge=0), "ECM of the enrichments: error of a stress component measured "
                                  "against at least this fraction of the largest one (0: each against itself)")
     max_points: int = setting(None, Int(ge=1), "cap on the ECM points of an enriched ROM")
+    reselect_points: int = setting(None, Int(ge=1), "when the ECM points of an enriched ROM pass this, they are "
+                                   "re-selected from scratch with every stress component measured against the "
+                                   "largest (group floor 1: fewer points; the growth of the points is bounded)")
     snapshot_groups: bool = setting(False, Bool, "ECM of the enrichments: also integrate every enriched stress "
                                     "state to the ECM tolerance (its own error group, not floored); more "
                                     "accurate at the enriched states, but the points and the ECM time grow "
