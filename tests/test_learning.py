@@ -151,3 +151,55 @@ def test_learning_sequence_same_on_1_and_2_ranks(cube, tmp_path):
     for k in ("coords1", "coords2", "ind1", "ind2", "U"):
         a, b = out[1][k], out[2][k]
         assert np.abs(a - b).max() <= 1e-8 * np.abs(a).max(), (k, np.abs(a - b).max() / np.abs(a).max())
+
+
+def test_bounded_growth_recompresses_over_the_budget(cube, tmp_path):
+    """With a U budget one mode above the offline ROM's, the second mode an enrichment adds
+    triggers a recompression (truncated POD of every snapshot the basis represents, at most
+    the budget): the basis never exceeds it, the run stays accurate, and the version written
+    after it holds a self-contained U block (``first = 0``)."""
+    import h5py
+    d, loads = cube
+    store = _fresh(d, tmp_path)
+    rom = load_rom(store)
+    k0 = rom.model.n_modes
+    rom.learning = dict(max_modes=k0 + 1)
+    res = rom.run(loads[1.75], enrich=True, tol=IND_TOL / 4, hf_options=HF)
+    logs = res.enrichments
+    assert any("U" in e["recompressed"] for e in logs), [e["recompressed"] for e in logs]
+    assert all(e["modes_after"] <= k0 + 1 for e in logs) and res.model.n_modes <= k0 + 1
+    with h5py.File(rom_versions.version_file(store, res.version), "r") as f:
+        assert f["rom/pod/U/modes"].attrs["first"] == 0 and f["rom/pod/U/modes"].shape[0] == res.model.n_modes
+    # the recompressed ROM still reproduces the hot loading's HF run
+    from romnet.hifi import run_hifi
+    run_hifi(loads[1.75], tmp_path / "hot-hifi.h5", options=HF, progress=None)
+    with CaseStore(tmp_path / "hot-hifi.h5") as st:
+        Uref = st.read_field("hifi", "U")
+    U = load_rom(store).run(loads[1.75]).U()
+    err = max(np.linalg.norm(U[i] - Uref[i]) / np.linalg.norm(Uref[i]) for i in range(1, len(U)))
+    print(f"\nbudget {k0 + 1} U modes: {len(logs)} enrichments, U error of the stored ROM {err:.2e}")
+    assert err < 2e-2
+
+
+def test_recompress_basis_is_the_pod_of_what_it_represents():
+    """recompress_basis on an extended basis = the truncated POD of its snapshots (coefficients)."""
+    from romnet.offline.pod import Euclidean, PODBasis, extend_basis, pod, recompress_basis
+
+    class _Comm:
+        def Get_size(self):
+            return 1
+
+        def allreduce(self, x):
+            return x
+    rng = np.random.default_rng(0)
+    S = rng.normal(size=(200, 6)) @ np.diag([10, 5, 2, 1, 0.5, 0.1])
+    b0 = pod(S[:, :3], Euclidean(), _Comm(), tol=None)
+    b1, added = extend_basis(b0, S[:, 3:], Euclidean(), _Comm(), tol=1e-8)
+    assert added == 3 and b1.n_modes == 6
+    b2, R = recompress_basis(b1, None, 4)
+    ref = pod(S, Euclidean(), _Comm(), tol=None)
+    assert b2.n_modes == 4 and R.shape == (6, 4)
+    np.testing.assert_allclose(b2.sigma, ref.sigma[:4], rtol=1e-10)
+    # same subspace as the direct POD's first 4 modes
+    P = b2.modes @ b2.modes.T
+    assert np.abs(P @ ref.modes[:, :4] - ref.modes[:, :4]).max() < 1e-8
