@@ -55,6 +55,8 @@ def main(argv=None):
     ap.add_argument("--train", type=int, default=None, help="HF training runs (default: the case's)")
     ap.add_argument("--frozen", action="store_true", help="discard every enrichment after its sample")
     ap.add_argument("--out", default=None, help="output folder (default: out/bench_learning_<variant>)")
+    ap.add_argument("--steps", default=None, help="comma-separated steps to run on the output folder of an "
+                    "earlier run (e.g. online,report after an interrupted run; its step times are kept)")
     a = ap.parse_args(argv)
     from romnet import mpi
     from romnet.app.config import read_toml
@@ -78,13 +80,18 @@ def main(argv=None):
         tmp = tempfile.mkdtemp(prefix="romnet-bench-learning-")
         write_case(Path(tmp) / "case.toml", cfg)
     tmp = comm.bcast(tmp, root=0) if comm.Get_size() > 1 else tmp
+    before = {}
+    if a.steps and (out / "run.json").is_file():
+        before = json.loads((out / "run.json").read_text()).get("seconds", {})
     t0 = time.perf_counter()
-    run_case(tmp, output=out, progress=mpi.rprint)
-    wall = time.perf_counter() - t0
+    run_case(tmp, output=out, progress=mpi.rprint,
+             steps=[x.strip() for x in a.steps.split(",")] if a.steps else None)
+    wall = time.perf_counter() - t0 + sum(before.values())
     if comm.Get_rank() != 0:
         return 0
     mc = json.loads((out / "montecarlo.json").read_text())
     run = json.loads((out / "run.json").read_text())
+    run["seconds"] = {**before, **run["seconds"]}
     s, h = mc["summary"], (mc.get("holdout") or {}).get("summary", {})
     fixed = sum(v for k, v in run["seconds"].items() if k in ("train", "cluster", "offline"))
     seq = [r["wall_time_s"] for r in mc["samples"]]
