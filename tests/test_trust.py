@@ -403,3 +403,50 @@ def test_info_shows_ranges_nonfinite_and_warnings(tmp_path):
     assert "results 'imported': output times decrease (0.5 then 0.25 at output 2)" in text
     assert "results 'imported' field 'U': 1 non-finite value(s)" in text
     assert "warnings (2):" in text
+
+
+def test_rank_loss_ends_the_job(tmp_path):
+    """No regression of what the issue found sound: an MPI rank killed in the middle of an
+    HF run ends the whole job (the launcher returns non-zero within seconds: no rank is
+    left waiting in a collective) and leaves no complete-looking output."""
+    import time
+    from conftest import mpirun_cmd
+    launcher = mpirun_cmd(2)
+    if launcher is None:
+        pytest.fail("no mpirun found (venv, PATH) and ROMNET_MPIRUN unset")
+    mesh, pb = box_plastic_case(n=(6, 4, 4), n_inc=400)
+    store = write_case(tmp_path / "in.h5", Case(mesh, pb, {}, {"code": "test"}))
+    out = tmp_path / "out.h5"
+    code = textwrap.dedent(f"""
+        import os
+        from romnet import mpi
+        from romnet.hifi import HFSolver, SolverOptions
+        from romnet.store import CaseStore
+        rank = mpi.comm().Get_rank()
+        with CaseStore({str(store)!r}) as st:
+            mesh, pb = st.mesh(), st.problem()
+        open(os.path.join({str(tmp_path)!r}, f"pid{{rank}}"), "w").write(str(os.getpid()))
+        HFSolver(mesh, pb, options=SolverOptions(verbose=False)).run(
+            store_out={str(out)!r}, store_in={str(store)!r}, progress=None)
+    """)
+    proc = subprocess.Popen([*launcher, sys.executable, "-c", code], env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    pid1 = tmp_path / "pid1"
+    t0 = time.monotonic()
+    while not (pid1.exists() and pid1.read_text()) and time.monotonic() - t0 < 120 and proc.poll() is None:
+        time.sleep(0.1)
+    assert proc.poll() is None, "the job ended before rank 1 could be killed"
+    time.sleep(2.0)                                           # rank 1 inside the HF increments
+    assert proc.poll() is None, "the job ended before rank 1 could be killed (make it longer)"
+    os.kill(int(pid1.read_text()), signal.SIGKILL)
+    t_kill = time.monotonic()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail("the job still runs 60 s after one of its ranks was killed")
+    assert proc.returncode != 0
+    assert time.monotonic() - t_kill < 60
+    if out.exists():                                         # an incomplete run is marked as such
+        with CaseStore(out) as st:
+            assert "hifi" not in st.series_names() or st.n_complete("hifi") < 401
