@@ -147,7 +147,8 @@ def test_cube2_deck_cycles():
     case = ADAPTER.read(d / "cube2.inp")
     assert case.results == {}
     pb = case.problem
-    assert pb.stepping.cycles == 4 and pb.stepping.ratio == 0.01
+    assert pb.stepping.cycles == 4 and pb.stepping.ratio == 1e-3    # the deck's 0.01, capped (noted)
+    assert case.metadata["deck_ratio"] == 0.01 and any("*ratio 0.01 applied as" in n for n in case.metadata["notes"])
     assert pb.centrifugal[0].omega2 == pytest.approx(1e4)
     assert pb.tables["rotation"].values == [0.0, 0.3, 1.0, 0.7, 0.0]
 
