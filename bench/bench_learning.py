@@ -2,6 +2,8 @@
 
     OMP_NUM_THREADS=1 mpirun -n 2 python bench/bench_learning.py --variant medium
     python bench/bench_learning.py --variant small --samples 40 --holdout 8 [--frozen]
+    ... --out DIR --steps online,report --set online.tolerance=0.03   (another online setting
+        on an earlier run's ROM: first `romnet rom DIR/case.h5 --use 0`)
 
 Runs ``romnet run`` in-process on a temporary copy of the main job's case (generate the
 variant, HF training family, ROMs, Monte Carlo learning sequence, held-out samples on the
@@ -55,10 +57,13 @@ def main(argv=None):
     ap.add_argument("--train", type=int, default=None, help="HF training runs (default: the case's)")
     ap.add_argument("--frozen", action="store_true", help="discard every enrichment after its sample")
     ap.add_argument("--out", default=None, help="output folder (default: out/bench_learning_<variant>)")
+    ap.add_argument("--set", action="append", default=[], metavar="TABLE.KEY=VALUE",
+                    help="override one case.toml setting (TOML value), e.g. --set online.tolerance=0.03; repeatable")
     ap.add_argument("--steps", default=None, help="comma-separated steps to run on the output folder of an "
                     "earlier run (e.g. online,report after an interrupted run; its step times are kept)")
     a = ap.parse_args(argv)
     from romnet import mpi
+    from romnet.app.cli import option_value as toml_option
     from romnet.app.config import read_toml
     from romnet.app.runner import run_case
     comm = mpi.comm()
@@ -74,6 +79,12 @@ def main(argv=None):
     if a.train is not None:
         cfg["training"]["samples"] = a.train
     cfg.setdefault("learning", {})["learn"] = not a.frozen
+    for item in a.set:
+        key, sep, value = item.partition("=")
+        table, dot, name = key.strip().partition(".")
+        if not (sep and dot and table and name):
+            ap.error(f"--set {item!r}: expected TABLE.KEY=VALUE")
+        cfg.setdefault(table, {})[name] = toml_option(value.strip(), f"--set {key}")
     out = Path(a.out or (REPO / "out" / cfg["case"]["name"]))
     tmp = None
     if comm.Get_rank() == 0:

@@ -63,7 +63,7 @@ def cmd_import(args):
         key, sep, value = item.partition("=")
         if not sep:
             raise ConfigError(f"--relax {item}: expected KEY=VALUE (keys of [validation], docs/adapters.md)")
-        relax[key.strip()] = _toml_value(value.strip(), f"--relax {item}")
+        relax[key.strip()] = option_value(value.strip(), f"--relax {item}")
     t0 = time.perf_counter()
     case = import_case(args.code, Path(args.path), progress=_progress,
                        validation=settings_from(relax, "--relax"))
@@ -73,7 +73,7 @@ def cmd_import(args):
     return 0
 
 
-def _toml_value(text, where):
+def option_value(text, where):
     """A TOML value (``1e12``, ``"warn"``, ``warn``, ``[0, 2000]``) of a command-line option."""
     try:
         import tomllib
