@@ -189,3 +189,28 @@ def test_cli_cluster_option(family, capsys):
     assert main(["online", path, "--cluster", "7"]) == 2
     assert main(["online", path, "--cluster", "hot"]) == 2
     assert "--cluster" in capsys.readouterr().err
+
+
+def test_local_rom_learning_persists(family, tmp_path):
+    """Issue 17: the local ROM that ran learns and keeps it (a new ROM version holding that
+    local ROM's extended basis); the other local ROM and the global ROM are untouched; the
+    offline ROM stays version 0."""
+    from romnet.offline.rom_store import resolve_version
+    from romnet.sampling import HotSpotSampler, sample_parameters, temperature_field, with_temperature
+    path, _ = family
+    store = tmp_path / "learn.h5"
+    shutil.copyfile(path, store)
+    with CaseStore(store) as st:
+        x = st.mesh().coordinates
+    rom = load_rom(store)
+    sizes = (rom.model.n_modes, rom.local[0].n_modes, rom.local[1].n_modes)
+    pb = with_temperature(_stepped_problem(store), temperature_field(x, sample_parameters([7, 0], HotSpotSampler(dim=3))),
+                          HotSpotSampler(dim=3).t_ref)
+    res = rom.run(pb, cluster=0, enrich=True, tol=1e-12)
+    assert res.enrichments and res.version == 1 and resolve_version(store) == 1
+    again = load_rom(store)                                   # a later process loads the learned ROM
+    assert again.local[0].n_modes == res.model.n_modes > sizes[1]
+    assert (again.model.n_modes, again.local[1].n_modes) == (sizes[0], sizes[2])
+    from romnet.offline.rom_versions import use_version
+    use_version(store, 0)                                     # rolled back: the offline local ROM
+    assert load_rom(store).local[0].n_modes == sizes[1]
