@@ -204,8 +204,9 @@ def test_local_rom_learning_persists(family, tmp_path):
         x = st.mesh().coordinates
     rom = load_rom(store)
     sizes = (rom.model.n_modes, rom.local[0].n_modes, rom.local[1].n_modes)
-    pb = with_temperature(_stepped_problem(store), temperature_field(x, sample_parameters([7, 0], HotSpotSampler(dim=3))),
-                          HotSpotSampler(dim=3).t_ref)
+    sampler = HotSpotSampler(dim=3)
+    pb = with_temperature(_stepped_problem(store), temperature_field(x, sample_parameters([7, 0], sampler)),
+                          sampler.t_ref)
     res = rom.run(pb, cluster=0, enrich=True, tol=1e-12)
     assert res.enrichments and res.version == 1 and resolve_version(store) == 1
     again = load_rom(store)                                   # a later process loads the learned ROM

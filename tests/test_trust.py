@@ -16,12 +16,13 @@ import stat
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
-from conftest import make_small_case
+from conftest import make_small_case, mpirun_cmd
 from hifi_cases import box_plastic_case
 
 from romnet.app.config import load_case_config
@@ -409,8 +410,6 @@ def test_rank_loss_ends_the_job(tmp_path):
     """No regression of what the issue found sound: an MPI rank killed in the middle of an
     HF run ends the whole job (the launcher returns non-zero within seconds: no rank is
     left waiting in a collective) and leaves no complete-looking output."""
-    import time
-    from conftest import mpirun_cmd
     launcher = mpirun_cmd(2)
     if launcher is None:
         pytest.fail("no mpirun found (venv, PATH) and ROMNET_MPIRUN unset")
