@@ -66,6 +66,7 @@ def main(argv=None):
     from romnet.app.cli import option_value as toml_option
     from romnet.app.config import read_toml
     from romnet.app.runner import run_case
+    from romnet.online.montecarlo import ENRICHMENT_PARTS
     comm = mpi.comm()
     src = REPO / "cases" / "blade"
     cfg = read_toml(src / "case.toml")
@@ -100,6 +101,10 @@ def main(argv=None):
     wall = time.perf_counter() - t0 + sum(before.values())
     if comm.Get_rank() != 0:
         return 0
+    if not (out / "montecarlo.json").is_file():
+        print(f"bench_learning ({a.variant}): steps done in {wall:.0f} s, no Monte Carlo yet in {out} "
+              "(run the online and report steps: --steps online,report)")
+        return 0
     mc = json.loads((out / "montecarlo.json").read_text())
     run = json.loads((out / "run.json").read_text())
     run["seconds"] = {**before, **run["seconds"]}
@@ -110,6 +115,8 @@ def main(argv=None):
     n_inc = max(1, mc["samples"][0].get("increments", 16)) if mc["samples"] else 16
     n_enr = sum(r.get("enrichments", 0) for r in mc["samples"])
     per_enr = sum(r.get("enrichment_s", 0.0) for r in mc["samples"]) / n_enr if n_enr else float("nan")
+    parts = {k: sum(r.get("enrichment_parts_s", {}).get(k, 0.0) for r in mc["samples"]) / n_enr if n_enr
+             else float("nan") for k in ENRICHMENT_PARTS}
     fig = dict(variant=a.variant, learn=not a.frozen, samples=len(seq), holdout=h.get("n", 0),
                u_loaded_median=h.get("u_loaded_median"), u_loaded_max=h.get("u_loaded_max"),
                u_unloaded_median=h.get("u_unloaded_median"), p_median=h.get("p_median"),
@@ -118,6 +125,7 @@ def main(argv=None):
                enrichments_first_quarter=s.get("enrichments_first_quarter"),
                enrichments_last_quarter=s.get("enrichments_last_quarter"), missed=h.get("missed"),
                wasted=h.get("wasted"), enrichment_s=per_enr, enrichment_hf_increments=per_enr / (hf / n_inc),
+               **{f"enrichment_{k}_hf_increments": v / (hf / n_inc) for k, v in parts.items()},
                modes=s.get("modes_last"), points=s.get("points_last"), training_offline_s=fixed,
                sequence_s=sum(seq), wall_s=wall)
     for n in (10, 100, 1000):
@@ -132,6 +140,10 @@ def main(argv=None):
     print(f"  enrichments {fig['enrichments']} (first / last quarter {fig['enrichments_first_quarter']} / "
           f"{fig['enrichments_last_quarter']}), one enrichment {per_enr:.2f} s = "
           f"{fig['enrichment_hf_increments']:.2f} HF increments; missed {fig['missed']:.1%}, wasted {fig['wasted']:.1%}")
+    print("  one enrichment in HF increments: " + ", ".join(
+        f"{k} {fig[f'enrichment_{k}_hf_increments']:.2f}" for k in parts)
+        + f", rest {fig['enrichment_hf_increments'] - sum(fig[f'enrichment_{k}_hf_increments'] for k in parts):.2f}"
+        + " (state: law states at t_n; rebuild: ECM + QDEIM + operators)")
     print(f"  end to end (training + offline {fixed:.0f} s, sequence {sum(seq):.0f} s): 10 runs "
           f"{fig['end_to_end_10']:.1f}x, 100 runs {fig['end_to_end_100']:.1f}x, 1000 runs {fig['end_to_end_1000']:.1f}x")
     print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in fig.items()))

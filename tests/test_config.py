@@ -62,6 +62,8 @@ def test_good_case_defaults(tmp_path):
     (('"report"]', '"reprt"]'), "case", "steps", "unknown step 'reprt'"),
     (('"online", "report"]', '"online", "offline"]'), "case", "steps", "'offline' after 'cluster'"),
     (("script = ", 'script = "nothere.py"\n#'), "generate", "script", "no such file"),
+    (("[online]\n", '[learning]\nhf_start = "zero"\n[online]\n'), "learning", "hf_start", "rom"),
+    (("[online]\n", '[learning]\necm_pool = -1\n[online]\n'), "learning", "ecm_pool", "integer >= 0"),
 ])
 def test_bad_key_names_file_table_key(tmp_path, edit, table, key, words):
     old, new = edit

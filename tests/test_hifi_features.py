@@ -134,15 +134,40 @@ def test_resume_gives_same_result(tmp_path):
             assert np.array_equal(x, y), f               # bitwise: resume = the uninterrupted run
 
 
-def test_state_from_arrays_one_step_matches():
+def two_plastic_increments():
+    """(solver, state after 2 of the 4 increments of box_plastic_case, output times)."""
     mesh, pb = box_plastic_case(n_inc=4)
     s = HFSolver(mesh, pb, options=OPT)
     st = s.initial_state()
     ts = [t for t, _, _ in s.schedule()[1:]]
     for t in ts[:2]:
         st, _ = s.step(st, t)
+    return s, st, ts
+
+
+def test_state_from_arrays_one_step_matches():
+    s, st, ts = two_plastic_increments()
     st2 = HFState.from_arrays(s, st.t, s.gather_U(st), s.gather_ip(s.model.pack_states(st.states)))
     a, _ = s.step(st, ts[2])
     b, info = s.step(st2, ts[2])
     assert info.iterations >= 1 and info.cuts == 0
     assert np.allclose(a.U, b.U, rtol=0, atol=1e-14 * np.abs(a.U).max())
+
+
+def test_step_from_a_guess():
+    """HFSolver.step(guess=...) (an enrichment starts the HF Newton from the ROM's solution):
+    the same converged increment (tolerance 1e-8 relative, the increment's ratio) from a
+    close guess in no more iterations, from a far guess (U = 0) too; a guess of the wrong
+    size is refused."""
+    from romnet.errors import RomnetError
+    s, st, ts = two_plastic_increments()
+    ref, info_ref = s.step(st, ts[2])
+    assert ref.states[0][:, 0].max() > 0                     # a plastic increment
+    scale = np.abs(ref.U).max()
+    close, info = s.step(st, ts[2], guess=ref.U * (1.0 + 1e-4))
+    assert np.allclose(close.U, ref.U, rtol=0, atol=1e-8 * scale)
+    assert info.iterations <= info_ref.iterations and info.cuts == 0
+    far, _ = s.step(st, ts[2], guess=np.zeros_like(ref.U))
+    assert np.allclose(far.U, ref.U, rtol=0, atol=1e-8 * scale)
+    with pytest.raises(RomnetError, match="guess"):
+        s.step(st, ts[2], guess=np.zeros(3))

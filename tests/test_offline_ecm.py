@@ -94,6 +94,25 @@ def test_ecm_warm_start(zset):
     assert half.iterations < res.iterations
 
 
+def test_ecm_candidate_pool(zset):
+    """The pooled greedy (the enrichments' choice) meets the same tolerance on the whole
+    integrand with about as many points, scoring every point only at its refreshes; the
+    internal forces it integrates are checked independently."""
+    z = zset
+    n_ip = z["G"].shape[0]
+    ref = ecm(z["G"], z["dV"], tol=1e-5, groups=z["groups"])
+    res = ecm(z["G"], z["dV"], tol=1e-5, groups=z["groups"], pool=n_ip // 8)
+    print(f"pool {n_ip // 8} of {n_ip}: {res.points.size} points vs {ref.points.size}, {res.iterations} steps, "
+          f"{res.timings['pool_refreshes']} full scorings")
+    assert res.converged and res.error <= 1e-5
+    assert res.points.size <= 1.2 * ref.points.size + 5
+    assert res.timings["pool_refreshes"] < res.iterations / 5
+    assert worst_rel(reduced_forces(z, res.points, res.weights), reference_forces(z)) <= 1e-5
+    # warm-started from half the points (an enrichment's situation)
+    half = ecm(z["G"], z["dV"], tol=1e-5, groups=z["groups"], warm_start=ref.points[::2], pool=n_ip // 8)
+    assert half.converged and half.error <= 1e-5
+
+
 def test_ecm_max_points_and_zero_groups(zset):
     z = zset
     res = ecm(z["G"], z["dV"], tol=1e-12, groups=z["groups"], max_points=10)
@@ -205,3 +224,35 @@ def test_warm_started_nnls_matches_scipy(seed):
     for w in (cold, warm):
         assert np.array_equal(w > 0, ref > 0)
         assert np.abs(w - ref).max() <= 1e-9 * np.abs(ref).max()
+
+
+def test_nnls_cholesky_cache_appends_rows(monkeypatch):
+    """nnls_normal with the greedy's factor cache: a sequence of NNLS problems each with one
+    more column (the greedy's) gives the weights of scipy's nnls (1e-9 relative) while
+    factorising from scratch only when the passive set loses a point (a new point appends
+    one row to the factor)."""
+    from scipy.optimize import nnls
+
+    from romnet.offline import nnls as mod
+    calls = []
+    real = np.linalg.cholesky
+    monkeypatch.setattr(mod.np.linalg, "cholesky", lambda a: calls.append(a.shape[0]) or real(a))
+    rng = np.random.default_rng(3)
+    n_col, n = 200, 60
+    A = rng.standard_normal((n_col, n))
+    b = A @ np.abs(rng.standard_normal(n)) + 0.05 * rng.standard_normal(n_col)   # mostly passive
+    cache, w, drops = {}, np.zeros(0), 0
+    ids = []
+    for j in range(n):
+        ids.append(j)
+        rows = A[:, ids].T
+        w = mod.nnls_normal(rows @ rows.T, rows @ b, np.append(w, 0.0), rows=rows, b=b, cache=cache)
+        ref, _ = nnls(rows.T, b)
+        assert np.abs(w - ref).max() <= 1e-9 * np.abs(ref).max()
+        keep = w > 0
+        drops += int(np.count_nonzero(~keep))
+        ids = [i for i, k in zip(ids, keep) if k]                 # the greedy drops zero weights
+        w = w[keep]
+        mod.keep_factor(cache, keep)
+    print(f"{n} steps, {len(calls)} factorisations, {drops} points dropped")
+    assert len(calls) <= 1 + 2 * drops < n

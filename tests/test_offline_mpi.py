@@ -68,6 +68,17 @@ def test_ecm_and_qdeim_same_on_1_and_2_ranks(runs):
     assert np.array_equal(a["syn_qdeim"], b["syn_qdeim"])
 
 
+def test_ecm_candidate_pool_same_on_1_and_2_ranks(runs):
+    """The pooled greedy (pool threshold taken over all ranks) picks the same points."""
+    a, b = runs[1], runs[2]
+    assert a["pool_error"] <= 1e-6 and b["pool_error"] <= 1e-6
+    assert a["pool_refreshes"] < a["pool_steps"]
+    print(f"pooled ECM: {a['pool_points'].size} / {b['pool_points'].size} points, {a['pool_steps']} steps, "
+          f"{a['pool_refreshes']} full scorings")
+    assert np.array_equal(a["pool_points"], b["pool_points"])
+    assert rel(b["pool_weights"], a["pool_weights"]) <= 1e-8
+
+
 def test_ecm_with_self_equilibrated_snapshot_same_on_1_and_2_ranks(runs):
     """A snapshot whose reduced forces vanish (|b| / int |g| ~ round-off) converges (its
     error floored by ZERO_TOL x its integrand) and gives the same points on 1 and 2 ranks."""

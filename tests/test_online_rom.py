@@ -78,6 +78,9 @@ def test_one_vs_two_ranks(zrom, tmp_path):
     for k in ("coords", "U", "p", "p_pts"):
         a, b = out[1][k], out[2][k]
         assert np.abs(a - b).max() <= 1e-10 * np.abs(a).max(), k
+    # few points: replicated on every rank, the one-rank operations exactly
+    for k in ("coords", "p_pts"):
+        assert np.array_equal(out[2]["rep_" + k], out[1][k]), k
 
 
 def test_cli_online_and_outputs(zrom, tmp_path, capsys):

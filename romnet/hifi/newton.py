@@ -2,7 +2,9 @@
 
 One increment t_n -> t_{n+1} (``dt`` given to the laws):
 
-1. ``U = U_n``; external forces ``F_ext(t_{n+1})``, imposed values ``g(t_{n+1})``,
+1. ``U = U_n`` (or a given initial guess of ``U_{n+1}``, e.g. a ROM's prediction when an
+   enrichment computes one HF increment: :meth:`romnet.hifi.HFSolver.step` ``guess``;
+   dropped if the increment is cut); external forces ``F_ext(t_{n+1})``, imposed values ``g(t_{n+1})``,
    temperature ``T(t_{n+1})`` at the integration points.
 2. Iterate: strain -> law (stress, consistent tangent, new states from the states at t_n)
    -> ``F_int = sum B^T sigma dV`` -> residual ``R = F_int - F_ext``, reduced to the free
@@ -85,12 +87,14 @@ def loading_tangent(model, eps, sig, T, dt, states, D):
     return Dp
 
 
-def newton_attempt(solver, state, t1):
-    """One Newton solve from ``state`` to t1 without cutting. Returns (new state, history)."""
+def newton_attempt(solver, state, t1, guess=None):
+    """One Newton solve from ``state`` to t1 without cutting, starting from ``U = guess``
+    (owned block of the distributed numbering, like ``state.U``) or ``state.U``.
+    Returns (new state, history)."""
     model, be, loads, opt = solver.model, solver.backend, solver.loads, solver.options
     dt = float(t1 - state.t)
     ratio, max_it = solver.ratio, solver.max_iterations
-    U = state.U.copy()
+    U = (state.U if guess is None else np.asarray(guess, dtype=float).reshape(state.U.shape)).copy()
     fext = loads.external_forces(t1, be)
     cons = solver.constraints
     cons.update(t1, state.U, be)
@@ -145,11 +149,12 @@ def newton_attempt(solver, state, t1):
     raise AssertionError("unreachable")
 
 
-def advance(solver, state, t1, info=None, depth=0):
-    """Advance ``state`` to t1, halving the increment on failure (up to max_cuts levels)."""
+def advance(solver, state, t1, info=None, depth=0, guess=None):
+    """Advance ``state`` to t1, halving the increment on failure (up to max_cuts levels);
+    ``guess``: initial ``U`` of the first attempt (the halves start from their own U_n)."""
     info = StepInfo() if info is None else info
     try:
-        new, hist = newton_attempt(solver, state, t1)
+        new, hist = newton_attempt(solver, state, t1, guess)
         info.iterations += len(hist) - 1
         info.residuals.append(hist)
         info.substeps.append(float(t1))

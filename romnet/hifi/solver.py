@@ -223,12 +223,16 @@ class HFSolver:
         st.strain = self.model.strain(self.backend.forward(st.U), st.states)
         return st
 
-    def step(self, state, t_next):
+    def step(self, state, t_next, guess=None):
         """Advance exactly one increment to ``t_next`` (halving it internally on failure).
-        Returns (new HFState, StepInfo). Raises ConvergenceError when it cannot."""
+        ``guess``: initial U of the Newton iterations (owned block, like ``state.U``; default
+        ``state.U``), e.g. a ROM's prediction of ``U(t_next)``. Returns (new HFState,
+        StepInfo). Raises ConvergenceError when it cannot."""
         if not t_next > state.t:
             raise RomnetError(f"step: t_next={t_next:g} must be after the state time {state.t:g}")
-        return advance(self, state, float(t_next), StepInfo())
+        if guess is not None and np.size(guess) != np.size(state.U):
+            raise RomnetError(f"step: the guess has {np.size(guess)} values, the state {np.size(state.U)}")
+        return advance(self, state, float(t_next), StepInfo(), guess=guess)
 
     # ------------------------------------------------------------------ gathering (output)
     def _gather_rows(self, local, idx, n_rows):

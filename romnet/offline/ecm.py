@@ -49,11 +49,12 @@ residual ``r = b - G_P^T w`` (replicated, length n_col, scaled). Each step:
 4. every rank solves the same NNLS ``min ||G_P^T w - b||, w >= 0`` (replicated: identical
    inputs) with the solver ``nnls_solver`` (:mod:`.nnls`): ``"warm"`` (default)
    Lawson-Hanson on the normal equations ``M = G_P G_P^T`` (|P| x |P|, updated by one row
-   and column per new point), warm-started from the previous step's weights, with two steps
+   and column per new point; its Cholesky factor kept and extended by one row), warm-started
+   from the previous step's weights, with two steps
    of iterative refinement on ``G_P`` (:func:`.nnls.nnls_normal`; weights within ~1e-11 of
    ``scipy.optimize.nnls``, which is the fallback when a factorisation fails); ``"qr"``
    the same warm-started active set on an incrementally updated QR factor of ``G_P^T``
-   (:class:`.nnls.WarmNNLS`, the online enrichment's choice); ``"scipy"``
+   (:class:`.nnls.WarmNNLS`); ``"scipy"``
    ``scipy.optimize.nnls`` from scratch (the reference). Points whose weight is zero are
    dropped; a point that enters with zero weight is excluded from later candidates;
 5. the residual and the group errors are global quantities (replicated).
@@ -69,6 +70,18 @@ The result is the same on any number of ranks up to round-off (tie rule above).
 Warm start: ``warm_start`` (global ip indices, e.g. the current points of an online ROM
 being enriched, :mod:`romnet.online.enrichment`) are put in ``P`` first (their rows
 gathered from their owners), NNLS is solved, and the greedy continues from that residual.
+
+Candidate pool (``pool``, the online enrichment's choice): a full scoring also keeps the
+``pool`` best-scored points (a global threshold, the same pool on any number of ranks) and a
+copy of their rows; the next ``pool_refresh - 1`` steps score only those (a pass over
+``pool`` rows instead of all), a full scoring comes back every ``pool_refresh`` steps and as
+soon as no pooled point has a positive score (a point the NNLS drops from ``P`` is a candidate
+again at the next full scoring). Only the choice of the next point is
+restricted: the residual, the errors and the stopping test are those of the whole integrand,
+so the tolerance means the same; the greedy may take other (more) points than without a
+pool. Warm-started greedies (an enriched ROM: the residual is already small and a few points
+are added) spend most of their time scoring; with the pool that time drops by about
+``pool_refresh`` (measured in ``bench/bench_learning.py``: the enrichment's ``rebuild`` part).
 
 Cost per greedy step: one pass over the local rows of ``G`` (matrix-vector product,
 memory-bandwidth bound: its parallel efficiency is that of the hardware's memory system,
@@ -89,7 +102,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from .. import mpi
-from .nnls import WarmNNLS, nnls_normal
+from .nnls import WarmNNLS, keep_factor, nnls_normal
 from .settings import OfflineSettings
 
 __all__ = ["ECMResult", "ecm", "cubature_error", "internal_force_integrand", "normalisation", "ZERO_TOL", "NNLS_SOLVERS"]
@@ -103,6 +116,8 @@ TIE_RTOL = 1e-10
 CHUNK_ROWS = 8192
 #: NNLS solvers of the greedy (:func:`ecm` argument ``nnls_solver``)
 NNLS_SOLVERS = ("warm", "qr", "scipy")
+#: steps between two full scorings of the greedy with a candidate pool (:func:`ecm` ``pool``)
+POOL_REFRESH = 10
 
 
 @dataclass
@@ -173,6 +188,20 @@ def _integrals(G, dV, chunk_rows):
     return b, A
 
 
+def _pool(G, score, pool, comm):
+    """The candidate pool of a full scoring: this rank's rows whose score is among the
+    ``pool`` largest over all ranks (a global threshold: the same pool on any number of
+    ranks) and a copy of their rows of ``G``. Returns (local row indices, rows)."""
+    fin = score[np.isfinite(score)]
+    top = np.partition(fin, fin.size - pool)[fin.size - pool:] if fin.size > pool else fin
+    if comm.Get_size() > 1:
+        top = np.concatenate(comm.allgather(top))
+    thr = np.partition(top, top.size - pool)[top.size - pool] if top.size > pool else \
+        (top.min() if top.size else np.inf)
+    idx = np.flatnonzero(np.isfinite(score) & (score >= thr))
+    return idx, np.ascontiguousarray(G[idx])
+
+
 def _row_norms(G, s, chunk_rows):
     """||G_q * s|| for every local row (blocked, no copy of G)."""
     n = G.shape[0]
@@ -237,44 +266,79 @@ class _Selector:
 class _NormalSet:
     """The points ``P`` and weights of the greedy with the NNLS on the normal equations
     (``warm``: :func:`.nnls.nnls_normal`, ``scipy``: from scratch): scaled rows of the
-    points, ``M = rows rows^T`` and ``c = rows b`` kept up to date."""
+    points, ``M = rows rows^T`` and ``c = rows b`` kept up to date (in buffers grown by
+    doubling: adding a point copies O(|P| + n_col), not the whole set), and the Cholesky
+    factor of the passive set (``nnls_normal``'s ``cache``: a new point appends one row)."""
 
     def __init__(self, b, warm, tm):
         self.b, self.warm, self.tm = b, warm, tm
         self.ids = []
-        self.rows = np.zeros((0, b.size))
-        self.M, self.c, self.w = np.zeros((0, 0)), np.zeros(0), np.zeros(0)
+        self._rows = np.zeros((0, b.size))
+        self._M = np.zeros((0, 0))
+        self.n = 0
+        self.c, self.w = np.zeros(0), np.zeros(0)
+        self.cache = {}
+
+    rows = property(lambda self: self._rows[:self.n])
+    M = property(lambda self: self._M[:self.n, :self.n])
+
+    def _reserve(self, n):
+        cap = self._rows.shape[0]
+        if n <= cap:
+            return
+        cap = max(n, 2 * cap, 16)
+        rows, M = np.zeros((cap, self.b.size)), np.zeros((cap, cap))
+        rows[:self.n], M[:self.n, :self.n] = self.rows, self.M
+        self._rows, self._M = rows, M
 
     def _solve(self, w0=None):
         t = time.perf_counter()
         w = None
         if self.warm:
-            w = nnls_normal(self.M, self.c, w0, rows=self.rows, b=self.b)
+            w = nnls_normal(self.M, self.c, w0, rows=self.rows, b=self.b, cache=self.cache)
             if w is None:                             # ill-conditioned / cycling
                 self.tm["nnls_fallbacks"] += 1
         if w is None:                                 # from scratch
             w, _ = nnls(self.rows.T, self.b, maxiter=50 * max(1, self.rows.shape[0]))
+            self.cache.clear()
         self.tm["nnls"] += time.perf_counter() - t
         keep = w > 0
-        self.ids = [p for p, k in zip(self.ids, keep) if k]
-        self.rows, self.w = self.rows[keep], w[keep]
-        self.M, self.c = self.M[np.ix_(keep, keep)], self.c[keep]
+        if not keep.all():
+            k = np.flatnonzero(keep)
+            self.ids = [self.ids[i] for i in k]
+            self._rows[:k.size] = self._rows[k]
+            self._M[:k.size, :k.size] = self._M[np.ix_(k, k)]
+            self.c = self.c[k]
+            self.n = k.size
+            keep_factor(self.cache, keep)
+        self.w = w[keep]
         return keep
 
     def start(self, ids, rows, w0=None):
         """The warm-start points (empty set before); ``w0``: their weights from an earlier
         cubature (the NNLS starts from that feasible point: usually one factorisation)."""
-        self.ids, self.rows = list(ids), rows
-        self.M, self.c = rows @ rows.T, rows @ self.b
+        self.ids = list(ids)
+        self.n = 0
+        self._reserve(rows.shape[0])
+        self.n = rows.shape[0]
+        self._rows[:self.n] = rows
+        self._M[:self.n, :self.n] = rows @ rows.T
+        self.c = rows @ self.b
+        self.cache.clear()
         self._solve(w0)
 
     def add(self, q, row) -> bool:
         """Point ``q`` enters; False when it ends with weight 0."""
         self.ids.append(q)
-        mq = self.rows @ row
-        self.M = np.block([[self.M, mq[:, None]], [mq[None, :], np.array([[row @ row]])]])
+        n = self.n
+        self._reserve(n + 1)
+        mq = self._rows[:n] @ row
+        self._M[:n, n] = mq
+        self._M[n, :n] = mq
+        self._M[n, n] = row @ row
+        self._rows[n] = row
+        self.n = n + 1
         self.c = np.append(self.c, row @ self.b)
-        self.rows = np.vstack([self.rows, row])
         return bool(self._solve(np.append(self.w, 0.0))[-1])
 
     def residual(self):
@@ -365,7 +429,8 @@ def cubature_error(G, dV, points, weights, comm=None, ip_offset=0, groups=None, 
 
 def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None, warm_start=None, max_points=None,
         max_iterations=None, progress=None, zero_tol=ZERO_TOL, patience=None, tie_rtol=TIE_RTOL,
-        chunk_rows=CHUNK_ROWS, nnls_solver="warm", group_floor=0.0, warm_weights=None) -> ECMResult:
+        chunk_rows=CHUNK_ROWS, nnls_solver="warm", group_floor=0.0, warm_weights=None, pool=None,
+        pool_refresh=POOL_REFRESH) -> ECMResult:
     """Greedy ECM with global error control (module docstring).
 
     G : (n_ip_local, n_col) integrand at this rank's integration points (global indices
@@ -381,6 +446,9 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
         ``max(100, max_points // 2)``).
     warm_start : global ip indices put in ``P`` first (module docstring); ``warm_weights``:
         their weights in an earlier cubature, the start of the warm NNLS (``nnls_solver="warm"``).
+    pool : candidate pool (module docstring, "Candidate pool"): between two full scorings
+        (every ``pool_refresh`` steps) only the ``pool`` best-scored points (over all ranks)
+        are scored; None (default): every point at every step.
     nnls_solver : ``"warm"`` (default: warm-started Lawson-Hanson on the normal equations,
         :func:`.nnls.nnls_normal`), ``"qr"`` (the same on an incrementally updated QR
         factor, :class:`.nnls.WarmNNLS`) or ``"scipy"`` (``scipy.optimize.nnls`` from
@@ -390,7 +458,7 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
     if nnls_solver not in NNLS_SOLVERS:
         raise ValueError(f"nnls_solver must be one of {', '.join(NNLS_SOLVERS)}, got {nnls_solver!r}")
     t_start = time.perf_counter()
-    tm = dict(setup=0.0, score=0.0, select=0.0, nnls=0.0, nnls_fallbacks=0)
+    tm = dict(setup=0.0, score=0.0, select=0.0, nnls=0.0, nnls_fallbacks=0, pool_refreshes=0)
     comm = comm or mpi.comm()
     G = np.asarray(G, dtype=np.float64)
     if not (G.flags.f_contiguous or G.flags.c_contiguous):
@@ -433,6 +501,8 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
     excluded = []                                   # global indices entered with weight 0
     v = np.zeros(n_all)                             # s * r on all columns
     score = np.empty(n_loc)
+    cand = None                                     # (local rows, their G rows, step of the scoring)
+    pool = int(pool or 0)
     it = 0
     converged = bool(err.max() <= tol)
     reason = "converged" if converged else ""
@@ -449,14 +519,27 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
         it += 1
         t = time.perf_counter()
         v[cols] = s * r
-        np.dot(G, v, out=score)
-        np.divide(score, rn_safe, out=score)
+        full = cand is None or it - cand[2] >= pool_refresh
+        if full:                                    # every point scored
+            np.dot(G, v, out=score)
+            np.divide(score, rn_safe, out=score)
+        else:                                       # the candidate pool only
+            score.fill(-np.inf)
+            score[cand[0]] = (cand[1] @ v) / rn_safe[cand[0]]
         if act.ids or excluded:
             loc = np.asarray(list(act.ids) + excluded, dtype=np.int64) - ip_offset
             score[loc[(loc >= 0) & (loc < n_loc)]] = -np.inf
+        if full and pool:
+            cand = _pool(G, score, pool, comm) + (it,)
+            tm["pool_refreshes"] += 1
         tm["score"] += time.perf_counter() - t
         t = time.perf_counter()
         top, q = sel.best(score)
+        if (not np.isfinite(top) or top <= 0) and not full:     # pool exhausted: score every point
+            cand = None
+            it -= 1
+            tm["select"] += time.perf_counter() - t
+            continue
         if not np.isfinite(top) or top <= 0:
             tm["select"] += time.perf_counter() - t
             reason = "no candidate point improves the residual"

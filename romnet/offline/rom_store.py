@@ -359,23 +359,29 @@ def _fill_modes(st, v, tree, prefix):
 
 def _version_columns(st, v, dspath, cols):
     """(n_modes, len(cols)) of the basis dataset ``/rom/<dspath>`` of version ``v``,
-    following the chain of appended blocks down to version 0 (the store's /rom)."""
-    if v == 0:
-        return st.read(f"rom/{dspath}", cols=cols)
-    path = _version_file(st.path, v)
-    with open_h5(path, "r") as f:
-        if f"rom/{dspath}" not in f:
-            raise StoreError(f"{path}: no /rom/{dspath}")
-        ds = f[f"rom/{dspath}"]
-        first, base = int(ds.attrs.get("first", 0)), int(ds.attrs.get("base", 0))
-        own = ds[:, cols] if ds.shape[0] else np.zeros((0, len(range(*cols.indices(ds.shape[1])))))
-    if first == 0:
-        return own
-    prev = _version_columns(st, base, dspath, cols)
-    if prev.shape[0] != first:
-        raise StoreError(f"{path}: /rom/{dspath} extends {first} columns of version {base}, which has "
-                         f"{prev.shape[0]}")
-    return np.vstack([prev, own])
+    following the chain of appended blocks down to version 0 (the store's /rom); the
+    blocks are read version by version and stacked once (no copy per version)."""
+    blocks = []
+    while v != 0:
+        path = _version_file(st.path, v)
+        with open_h5(path, "r") as f:
+            if f"rom/{dspath}" not in f:
+                raise StoreError(f"{path}: no /rom/{dspath}")
+            ds = f[f"rom/{dspath}"]
+            first, base = int(ds.attrs.get("first", 0)), int(ds.attrs.get("base", 0))
+            own = ds[:, cols] if ds.shape[0] else np.zeros((0, len(range(*cols.indices(ds.shape[1])))))
+        blocks.append((path, first, own))
+        if first == 0:
+            break
+        v = base
+    else:
+        blocks.append((None, 0, st.read(f"rom/{dspath}", cols=cols)))
+    n = 0
+    for path, first, own in reversed(blocks):
+        if path is not None and first != n:
+            raise StoreError(f"{path}: /rom/{dspath} extends {first} columns of its parent version, which has {n}")
+        n += own.shape[0]
+    return np.concatenate([own for _, _, own in reversed(blocks)], axis=0)
 
 
 def read_rom(store, modes=True, at: str = "", version=None) -> dict:

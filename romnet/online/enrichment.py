@@ -14,7 +14,8 @@ built once). When the enrichment criterion fires at the increment t_n -> t_{n+1}
    history of the run (exact for the ROM's trajectory, O(mesh x increments));
 2. ONE HF increment t_n -> t_{n+1} (the HF solver of the first enrichment, given each
    new loading with :meth:`romnet.hifi.HFSolver.set_loading`: no new partition or
-   preconditioner set-up);
+   preconditioner set-up), its Newton started from the ROM's own solution at t_{n+1}
+   (``hf_start = "rom"``, default; ``"previous"``: from U_n);
 3. greedy extension of U and of every dual basis (:func:`romnet.offline.pod.extend_basis`):
    the HF fields' residual against the basis becomes a new mode when larger than
    ``add_tolerance`` times the field -- the existing modes are unchanged, so the reduced
@@ -23,10 +24,11 @@ built once). When the enrichment criterion fires at the increment t_n -> t_{n+1}
    truncated POD at the ROM's tolerance of every snapshot it represents) and its
    coordinates rotated;
 4. the offline ECM (:func:`romnet.offline.ecm.ecm`) warm-started from the current ECM
-   points (from scratch after a recompression of U), on the reduced internal forces of
-   the stress basis' weighted modes ``w_j psi_j`` (``w_j > ecm_tol max w``) with the U
-   modes, group norms floored at ``group_floor`` times the largest; then the offline steps
-   5-6 (:func:`romnet.offline.pipeline.hyper_reduce`: QDEIM points of the dual bases,
+   points (from scratch after a recompression of U; its greedy scores a candidate pool of
+   ``ecm_pool`` points between full scorings), on the reduced internal forces of the
+   stress basis' weighted modes ``w_j psi_j`` (``w_j > ecm_tol max w``) with the U modes,
+   group norms floored at ``group_floor`` times the largest; then the offline steps 5-6
+   (:func:`romnet.offline.pipeline.hyper_reduce`: QDEIM points of the dual bases,
    operators at the points); the tree is assembled by the ``/rom`` owner;
 5. returned: the new model, ``a_n`` and the states at its points at t_n, the transforms
    old -> new coordinates, the HF displacement at t_{n+1} (the caller redoes the increment
@@ -229,6 +231,7 @@ class Enricher:
         k = Phi_own.shape[1]
         Phi = pull_rows(Phi_own.reshape(-1, dim, k), L.node_range[0], lay.local_nodes, comm).reshape(-1, k)
         how = self.cfg["state"] if "state" in mem.bases and "state" in model.dual else "replay"
+        t_state = time.perf_counter()
         pf = solver.point_fields(state)
         if how == "gappy":
             S_own = self._gappy_states(model, mem, pf["state"])
@@ -238,8 +241,14 @@ class Enricher:
             states = self._replay_states(Phi, history, t_n)
             S_own = push_rows(mdl.ip_global, mdl.pack_states(states), *L.ip_range, comm)
         U_n = (Phi @ state.a).reshape(-1, dim)
+        t_state = time.perf_counter() - t_state
+        # the ROM's own step t_n -> t1 (its error before the enrichment; the HF Newton's first iterate)
+        new_rom, _ = solver.step(state, t1)
+        guess = None
+        if self.cfg["hf_start"] == "rom":
+            guess = (Phi @ new_rom.a).reshape(-1, dim)[:lay.n_owned_nodes]
         t_hf = time.perf_counter()
-        new, hf_info = hf.step(HFState.from_local(hf, t_n, U_n[:lay.n_owned_nodes], states), t1)
+        new, hf_info = hf.step(HFState.from_local(hf, t_n, U_n[:lay.n_owned_nodes], states), t1, guess=guess)
         t_hf = time.perf_counter() - t_hf
         # HF results on the own rows of the offline layout (all-to-all, nothing gathered)
         U1 = push_rows(lay.local_nodes[:lay.n_owned_nodes], np.asarray(new.U).reshape(-1, dim),
@@ -248,12 +257,12 @@ class Enricher:
         fields = {"stress": new.stress, "strain": new.strain, "p": p_loc[:, None], "plastic_strain": ep_loc,
                   "state": mdl.pack_states(new.states)}
         mand = {n: push_rows(mdl.ip_global, v, *L.ip_range, comm) for n, v in fields.items() if n in mem.bases}
-        # the ROM's errors at t1 before the enrichment (one more reduced step, from the same state):
-        # U, and p by Gappy-POD (relative, floored at 1e-2 of the RMS training p)
-        new_rom, _ = solver.step(state, t1)
+        # the ROM's errors at t1 before the enrichment: U, and p by Gappy-POD (relative, floored
+        # at 1e-2 of the RMS training p)
         error_before = self.distance(mem, disp, new_rom.a, U1)
         p_error_before = self._p_error(model, mem, solver, new_rom, mand.get("p"))
         # -------------------------------------------------- bases: greedy extension, budget
+        t_basis = time.perf_counter()
         k_old = {n: b.n_modes for n, (b, _, _) in mem.bases.items()}
         transforms, added = {}, {}
         for n, (basis, inner, info) in list(mem.bases.items()):
@@ -275,6 +284,7 @@ class Enricher:
             transforms[n] = T
         mem.changed = True
         Phi_new = mem.bases[disp][0].modes
+        t_basis = time.perf_counter() - t_basis
         # -------------------------------------------------- ECM (warm start) + QDEIM + operators
         t_ecm = time.perf_counter()
         sig, groups_floor = _ecm_stresses(mem.bases[model.stress_field][0], mem.ecm_tol, L.n_ip_local,
@@ -296,12 +306,14 @@ class Enricher:
         if res is None:
             res = ecm(G, L.local_dV(), comm, ip_offset=L.ip_range[0], tol=mem.ecm_tol, groups=groups,
                       warm_start=warm, group_floor=floors, max_points=self.cfg["max_points"], nnls_solver="warm",
-                      warm_weights=None if warm is None else model.weights[model.weights > 0])
+                      warm_weights=None if warm is None else model.weights[model.weights > 0],
+                      pool=self.cfg["ecm_pool"] or None)
         budget = self.cfg["reselect_points"]
         if budget and res.points.size > budget:             # bounded growth: fewer, re-selected points
             self.say(f"    {res.points.size} ECM points > {budget}: re-selected from scratch (group floor 1)")
             res = ecm(G, L.local_dV(), comm, ip_offset=L.ip_range[0], tol=mem.ecm_tol, groups=groups,
-                      group_floor=np.ones_like(floors), max_points=self.cfg["max_points"], nnls_solver="warm")
+                      group_floor=np.ones_like(floors), max_points=self.cfg["max_points"], nnls_solver="warm",
+                      pool=self.cfg["ecm_pool"] or None)
             reselected = True
         del G
         for n in mem.qdeim_fields:                       # DEIM points of the new modes (earlier ones kept)
@@ -325,7 +337,8 @@ class Enricher:
                    dual_modes_after={n: int(b.n_modes) for n, (b, _, i) in mem.bases.items() if i["kind"] == "integ"},
                    points_before=int(model.n_points), points_after=int(points.size),
                    ecm_error=float(res.error), ecm_converged=bool(res.converged), ecm_seconds=float(res.seconds),
-                   hf_seconds=t_hf, rebuild_seconds=t_ecm, seconds=time.perf_counter() - t_start,
+                   hf_seconds=t_hf, state_seconds=t_state, basis_seconds=t_basis, rebuild_seconds=t_ecm,
+                   seconds=time.perf_counter() - t_start,
                    rom=model.label, recompressed=sorted(mem.recompressed), reselected=reselected)
         return dict(model=new_model, a_n=transforms[disp] @ state.a,
                     states_at_points=L.gather_ip_rows(S_own, points), transforms=transforms, log=log, U_hf=U1)

@@ -48,6 +48,11 @@ from .settings import OnlineSettings, cluster_choice, solver_options
 __all__ = ["run_montecarlo", "run_sample", "hf_reference", "relative_errors", "summarize"]
 
 
+#: phases of an enrichment timed in its log (``<phase>_seconds``): law states at t_n, the HF
+#: increment, the basis extension, ECM + QDEIM + operators (``rebuild``)
+ENRICHMENT_PARTS = ("state", "hf", "basis", "rebuild")
+
+
 def relative_errors(a, b) -> np.ndarray:
     """Per-output relative errors of ``a`` against the reference ``b`` (both (n_t, ...),
     :func:`romnet.metrics.relative_errors`); all NaN when ``a`` is None (no such field)."""
@@ -286,6 +291,8 @@ def run_montecarlo(store, settings: dict, sampler, comm=None, progress=None, lea
                    modes=int(res.model.n_modes), points=int(res.model.n_points), version=res.version,
                    enrichment_s=float(sum(e["seconds"] for e in res.enrichments)),
                    enrichment_hf_s=float(sum(e.get("hf_seconds", 0.0) for e in res.enrichments)),
+                   enrichment_parts_s={k: float(sum(e.get(k + "_seconds", 0.0) for e in res.enrichments))
+                                       for k in ENRICHMENT_PARTS},
                    error_before=[float(e.get("error_before", np.nan)) for e in res.enrichments],
                    write_s=float(res.write_seconds))
         line = (f"sample {i + 1}/{n}: {wall:.2f} s, {sel['label']}"

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from ..settings import Bool, Const, Int, Num, OneOf, PathKind, setting
 from .solver import OnlineOptions
 
-__all__ = ["OnlineSettings", "LearningSettings", "CRITERIA", "STATE_RECONSTRUCTIONS", "cluster_choice",
+__all__ = ["OnlineSettings", "LearningSettings", "CRITERIA", "STATE_RECONSTRUCTIONS", "HF_STARTS", "cluster_choice",
            "solver_options"]
 
 #: how an enrichment builds the HF internal variables at t_n (:mod:`romnet.online.enrichment`)
 STATE_RECONSTRUCTIONS = ("replay", "gappy")
+#: first iterate of an enrichment's HF increment (``[learning] hf_start``)
+HF_STARTS = ("rom", "previous")
 
 #: enrichment criteria (:meth:`romnet.online.api.OnlineROM.run`)
 CRITERIA = ("indicator", "estimate", "learned")
@@ -77,6 +79,9 @@ class LearningSettings:
     group_floor: float = setting(0.1, Num(ge=0), "ECM of the enrichments: error of a stress component measured "
                                  "against at least this fraction of the largest one (0: each against itself)")
     max_points: int = setting(None, Int(ge=1), "cap on the ECM points of an enriched ROM")
+    ecm_pool: int = setting(2000, Int(ge=0), "ECM of the enrichments: between two full scorings (every 10 "
+                            "steps) the greedy scores only this many best candidate points (0: every point at "
+                            "every step; romnet.offline.ecm, 'Candidate pool')")
     reselect_points: int = setting(None, Int(ge=1), "when the ECM points of an enriched ROM pass this, they are "
                                    "re-selected from scratch with every stress component measured against the "
                                    "largest (group floor 1: fewer points; the growth of the points is bounded)")
@@ -91,6 +96,9 @@ class LearningSettings:
                          "mesh per increment of a run that enriches), or 'gappy': Gappy-POD of the 'state' "
                          "basis (O(mesh) but approximate: the HF increment then also relaxes the "
                          "reconstruction's error)")
+    hf_start: str = setting(HF_STARTS[0], Const(*HF_STARTS), "first Newton iterate of the enrichment's HF "
+                            "increment: 'rom' the ROM's own solution at t_n+1 (computed anyway: it measures "
+                            "the ROM's error; closer than U_n, fewer HF iterations), 'previous' U_n")
 
 
 def cluster_choice(value):

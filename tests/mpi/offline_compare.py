@@ -74,6 +74,10 @@ r = ecm(G, L.local_dV(), comm, ip_offset=L.ip_range[0], tol=1e-6, groups=groups)
 res["syn_ecm_points"] = r.points
 res["syn_ecm_weights"] = r.weights
 res["syn_ecm_error"] = r.error
+# the same with a candidate pool (the enrichments' greedy: global pool threshold)
+rp = ecm(G, L.local_dV(), comm, ip_offset=L.ip_range[0], tol=1e-6, groups=groups, pool=150)
+res["pool_points"], res["pool_weights"], res["pool_error"] = rp.points, rp.weights, rp.error
+res["pool_refreshes"], res["pool_steps"] = rp.timings["pool_refreshes"], rp.iterations
 # + a self-equilibrated "snapshot" (residual stresses after unloading): the stress of
 # snapshot 0 minus its dV-projection on the mode strains, so its reduced forces vanish to
 # round-off; ECM measures it against ZERO_TOL x its integrand's magnitude
