@@ -95,19 +95,23 @@ def main(argv=None):
     before = {}
     if a.steps and (out / "run.json").is_file():
         before = json.loads((out / "run.json").read_text()).get("seconds", {})
+    steps = [x.strip() for x in a.steps.split(",")] if a.steps else None
+    before = {k: v for k, v in before.items() if steps is None or k not in steps}   # steps not rerun
     t0 = time.perf_counter()
-    run_case(tmp, output=out, progress=mpi.rprint,
-             steps=[x.strip() for x in a.steps.split(",")] if a.steps else None)
+    run_case(tmp, output=out, progress=mpi.rprint, steps=steps)
     wall = time.perf_counter() - t0 + sum(before.values())
     if comm.Get_rank() != 0:
         return 0
+    if before:          # keep the earlier steps' seconds in run.json: the next --steps run counts them too
+        run = json.loads((out / "run.json").read_text())
+        run["seconds"] = {**before, **run["seconds"]}
+        (out / "run.json").write_text(json.dumps(run, indent=1))
     if not (out / "montecarlo.json").is_file():
         print(f"bench_learning ({a.variant}): steps done in {wall:.0f} s, no Monte Carlo yet in {out} "
               "(run the online and report steps: --steps online,report)")
         return 0
     mc = json.loads((out / "montecarlo.json").read_text())
     run = json.loads((out / "run.json").read_text())
-    run["seconds"] = {**before, **run["seconds"]}
     s, h = mc["summary"], (mc.get("holdout") or {}).get("summary", {})
     fixed = sum(v for k, v in run["seconds"].items() if k in ("train", "cluster", "offline"))
     seq = [r["wall_time_s"] for r in mc["samples"]]
