@@ -20,7 +20,7 @@ on every rank (identical inputs, identical operations).
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import qr, qr_delete, qr_insert, solve_triangular
+from scipy.linalg import LinAlgError, qr, qr_delete, qr_insert, solve_triangular
 from scipy.optimize import nnls
 
 __all__ = ["nnls_normal", "keep_factor", "WarmNNLS"]
@@ -34,7 +34,6 @@ def _factor(M, idx, cache):
     (O(|P|^2): a triangular solve) when ``idx`` is the cached set plus one larger index, else
     a new factorisation (O(|P|^3 / 3)); the cache is updated. Raises LinAlgError when
     ``M[idx, idx]`` is not numerically positive definite."""
-    from scipy.linalg import LinAlgError
     if cache is not None and cache.get("L") is not None:
         idx0, L0 = cache["idx"], cache["L"]
         if idx0.size == idx.size and np.array_equal(idx0, idx):
@@ -97,7 +96,6 @@ def nnls_normal(M, c, w0=None, max_steps=None, rows=None, b=None, refine=2, cach
     from the Cholesky factor: corrected semi-normal equations), which brings their
     round-off from cond(A)^2 eps (normal equations) back to about cond(A) eps: the weights
     then agree with a QR-based solve, and between layouts / rank counts, to ~1e-9."""
-    from scipy.linalg import LinAlgError
     n = c.size
     if n == 0:
         return np.zeros(0)
