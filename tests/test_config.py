@@ -64,6 +64,7 @@ def test_good_case_defaults(tmp_path):
     (("script = ", 'script = "nothere.py"\n#'), "generate", "script", "no such file"),
     (("[online]\n", '[learning]\nhf_start = "zero"\n[online]\n'), "learning", "hf_start", "rom"),
     (("[online]\n", '[learning]\necm_pool = -1\n[online]\n'), "learning", "ecm_pool", "integer >= 0"),
+    (("[online]\n", '[learning]\nadd_norm = "h1"\n[online]\n'), "learning", "add_norm", "strain"),
 ])
 def test_bad_key_names_file_table_key(tmp_path, edit, table, key, words):
     old, new = edit

@@ -181,6 +181,65 @@ def test_bounded_growth_recompresses_over_the_budget(cube, tmp_path):
     assert err < 2e-2
 
 
+class _Comm1:
+    def Get_size(self):
+        return 1
+
+    def allreduce(self, x):
+        return x
+
+
+class _Weighted:
+    """Euclidean product with row weights (a stand-in for StrainL2: a direction of small
+    amplitude can carry a large norm)."""
+    kind = "nodal"
+
+    def __init__(self, w):
+        self.sw = np.sqrt(np.asarray(w, dtype=float))
+
+    def row_blocks(self, X):
+        yield self.sw[:, None] * np.asarray(X, dtype=float)
+
+
+def test_extend_and_recompress_in_another_norm_keep_a_small_stiff_direction():
+    """A direction 1e-4 of the snapshot in L2 but dominant in the measure (x 1e10 weight):
+    extend_basis(measure=) adds it where the L2 test does not, and recompress_basis with
+    the measure's Gram keeps it where the L2 recompression drops it; the kept modes stay
+    orthonormal in L2 and R maps the old coordinates."""
+    from romnet.offline.pod import Euclidean, extend_basis, gram, pod, recompress_basis
+    rng = np.random.default_rng(1)
+    n = 120
+    w = np.ones(n)
+    w[7] = 1e10                                           # row 7: "stiff"
+    S = rng.normal(size=(n, 5)) @ np.diag([10, 6, 3, 2, 1])
+    S[7] = 0.0
+    b0 = pod(S, Euclidean(), _Comm1(), tol=None)
+    s_new = S[:, :1] + 1e-4 * np.linalg.norm(S[:, 0]) * np.eye(n)[:, 7:8]
+    _, added_l2 = extend_basis(b0, s_new, Euclidean(), _Comm1(), tol=1e-3)
+    b1, added_m = extend_basis(b0, s_new, Euclidean(), _Comm1(), tol=1e-3, measure=_Weighted(w))
+    assert added_l2 == 0 and added_m == 1 and b1.n_modes == 6
+    # recompression: a pure stiff snapshot (1e-4 of the others in L2, dominant in the measure)
+    b1, _ = extend_basis(b0, 1e-4 * np.linalg.norm(S[:, 0]) * np.eye(n)[:, 7:8], Euclidean(), _Comm1(), tol=1e-8)
+    X = b1.modes @ b1.coef                                # the snapshots the basis represents
+    Wh = np.sqrt(w)[:, None]
+
+    def measure_error(modes):                             # best approximation of X in the measure
+        A = Wh * modes
+        return np.linalg.norm(Wh * X - A @ np.linalg.lstsq(A, Wh * X, rcond=None)[0]) / np.linalg.norm(Wh * X)
+    b_l2, _ = recompress_basis(b1, None, 3)
+    M = gram(_Weighted(w).row_blocks(b1.modes), None, _Comm1())
+    b_m, R = recompress_basis(b1, None, 3, gram_measure=M)
+    se = np.linalg.svd(Wh * X, compute_uv=False)
+    # the measure's truncated POD: its error is the discarded singular values'; the L2
+    # recompression leaves the stiff row out
+    assert measure_error(b_m.modes) == pytest.approx(np.sqrt(np.sum(se[3:] ** 2) / np.sum(se ** 2)), rel=1e-8)
+    assert measure_error(b_l2.modes) > 0.9 and measure_error(b_m.modes) < 0.1
+    np.testing.assert_allclose(b_m.modes.T @ b_m.modes, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(b_m.modes, b1.modes @ R, atol=1e-14)
+    # coefficients: the snapshots' L2 coordinates in the kept subspace (their principal directions)
+    np.testing.assert_allclose(np.linalg.svd(b_m.modes.T @ X, compute_uv=False), np.diag(b_m.coef), rtol=1e-10)
+
+
 def test_recompress_basis_is_the_pod_of_what_it_represents():
     """recompress_basis on an extended basis = the truncated POD of its snapshots (coefficients)."""
     from romnet.offline.pod import Euclidean, PODBasis, extend_basis, pod, recompress_basis

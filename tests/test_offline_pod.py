@@ -15,7 +15,7 @@ import pytest
 from conftest import zset_case
 from romnet.fe import ElementKernel
 from romnet.meshing import box
-from romnet.offline.pod import (IntegL2, NodalL2, RowLayout, pod, pod_correlation, pod_update, tsqr,
+from romnet.offline.pod import (IntegL2, NodalL2, RowLayout, gram, pod, pod_correlation, pod_update, tsqr,
                                 truncation_rank)
 
 
@@ -171,3 +171,20 @@ def test_zset_displacement_pod_reconstructs_snapshots(zset_store, tol, expect_ok
     rel = np.where(nrm > 0, err / np.where(nrm > 0, nrm, 1), 0.0)
     print(f"Z-set U, tol {tol:g}: {b.n_modes} modes, worst snapshot relative error {rel.max():.2e}")
     assert (rel.max() <= 1e-5) == expect_ok
+
+
+def test_strain_inner_product(mesh_setup):
+    """StrainL2 (the norm the learning ROM's U extension and recompression use): rigid
+    motions have zero strain norm; u = A x has eps = sym(A) everywhere, so its squared norm
+    is |sym A|_F^2 x volume (1e-12)."""
+    from romnet.offline.pod import StrainL2
+    mesh, L, _, _ = mesh_setup
+    x = mesh.coordinates
+    A = np.array([[1.0, 2.0, 0.0], [0.5, -1.0, 3.0], [0.0, 1.0, 2.0]])
+    W = np.array([[0.0, -1.0, 2.0], [1.0, 0.0, -0.5], [-2.0, 0.5, 0.0]])   # skew: a rotation
+    X = np.stack([np.tile([1.0, -2.0, 0.5], (len(x), 1)), x @ W.T, x @ A.T], axis=-1).reshape(-1, 3)
+    G = gram(StrainL2(L).row_blocks(X), None)
+    vol = float(np.prod(x.max(0) - x.min(0)))
+    S = 0.5 * (A + A.T)
+    assert np.abs(G[:2]).max() <= 1e-12 * G[2, 2]
+    assert G[2, 2] == pytest.approx(np.sum(S * S) * vol, rel=1e-12)

@@ -21,8 +21,11 @@ built once). When the enrichment criterion fires at the increment t_n -> t_{n+1}
    ``add_tolerance`` times the field -- the existing modes are unchanged, so the reduced
    coordinates of the run stay valid (padded with zeros). When a basis passes its budget
    (``max_modes`` / ``max_dual_modes``) it is recompressed (:func:`romnet.offline.pod.recompress_basis`:
-   truncated POD at the ROM's tolerance of every snapshot it represents) and its
-   coordinates rotated;
+   truncated POD at the ROM's tolerance of every snapshot it represents, to at most
+   ``RECOMPRESS_KEEP`` of the budget) and its coordinates rotated. With ``add_norm =
+   "strain"`` (default) both the U extension test and the U recompression measure
+   displacements by their strain (:class:`romnet.offline.pod.StrainL2`): a Galerkin ROM is
+   accurate in that norm, not in L2;
 4. the offline ECM (:func:`romnet.offline.ecm.ecm`) warm-started from the current ECM
    points (from scratch after a recompression of U; its greedy scores a candidate pool of
    ``ecm_pool`` points between full scorings), on the reduced internal forces of the
@@ -54,7 +57,8 @@ from ..sections import element_thickness
 from ..offline import operators as ops
 from ..offline.ecm import ECMResult, cubature_error, ecm, internal_force_integrand
 from ..offline.pipeline import hyper_reduce
-from ..offline.pod import IntegL2, NodalL2, PODBasis, RowLayout, extend_basis, recompress_basis
+from ..offline.pod import (IntegL2, NodalL2, PODBasis, RowLayout, StrainL2, extend_basis, gram,
+                           recompress_basis)
 from ..offline.qdeim import deim_extend, qdeim_points
 from ..offline.rom_store import (ecm_entry, pod_entry, read_modes, read_rom, resolve_version, rom_path,
                                  rom_tree, write_rom_version)
@@ -64,6 +68,10 @@ from .reduced_model import ReducedModel
 from .settings import LearningSettings
 
 __all__ = ["Enricher", "member_of"]
+
+#: a basis over its budget is recompressed to at most this fraction of it (room for the next
+#: enrichments: at the budget itself every enrichment would recompress, and restart the ECM)
+RECOMPRESS_KEEP = 0.75
 
 
 def member_of(model) -> str:
@@ -271,12 +279,14 @@ class Enricher:
             if S is None:
                 transforms[n] = np.eye(basis.n_modes)
                 continue
-            nb, added[n] = extend_basis(basis, S, inner, comm, tol=self.cfg["add_tolerance"])
+            measure = StrainL2(L) if n == disp and self.cfg["add_norm"] == "strain" else None
+            nb, added[n] = extend_basis(basis, S, inner, comm, tol=self.cfg["add_tolerance"], measure=measure)
             T = np.eye(nb.n_modes, basis.n_modes)                              # padding: a_new = T a_old
             budget = self.cfg["max_modes"] if info["kind"] == "nodal" else self.cfg["max_dual_modes"]
             if budget and nb.n_modes > budget:
                 tol = basis.tolerance if basis.tolerance is not None else None
-                nb, R = recompress_basis(nb, tol, budget)
+                M = None if measure is None else gram(measure.row_blocks(nb.modes), None, comm)
+                nb, R = recompress_basis(nb, tol, max(1, int(RECOMPRESS_KEEP * budget)), gram_measure=M)
                 T = R.T @ T
                 mem.recompressed.add(n)
                 self.say(f"    {n} basis over its budget ({budget} modes): recompressed to {nb.n_modes}")

@@ -21,6 +21,8 @@ __all__ = ["OnlineSettings", "LearningSettings", "CRITERIA", "STATE_RECONSTRUCTI
 STATE_RECONSTRUCTIONS = ("replay", "gappy")
 #: first iterate of an enrichment's HF increment (``[learning] hf_start``)
 HF_STARTS = ("rom", "previous")
+#: norms of the U residual that [learning] add_tolerance bounds (enrichment.Enricher.enrich)
+ADD_NORMS = ("strain", "l2")
 
 #: enrichment criteria (:meth:`romnet.online.api.OnlineROM.run`)
 CRITERIA = ("indicator", "estimate", "learned")
@@ -72,6 +74,10 @@ class LearningSettings:
                           "that enriched (false: each run starts from the stored ROM, reproducible)")
     add_tolerance: float = setting(1e-4, Num(gt=0), "an HF field becomes a new mode where its residual against "
                                    "the basis exceeds this fraction of the field")
+    add_norm: str = setting(ADD_NORMS[0], Const(*ADD_NORMS), "norm of the U residual that add_tolerance "
+                            "bounds: 'strain' (the strain of the residual against the field's: the norm a "
+                            "Galerkin solution is accurate in) or 'l2' (the displacement itself); dual fields: "
+                            "always L2")
     max_modes: int = setting(60, Int(ge=1), "budget of U modes of a ROM: over it the basis is recompressed "
                              "(truncated POD at the ROM's tolerance, at most this many modes)")
     max_dual_modes: int = setting(150, Int(ge=1), "budget of modes of each dual basis (stress, p, state)")

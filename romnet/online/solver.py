@@ -28,7 +28,7 @@ for another iteration); the zero-weight (QDEIM) points,
 needed by Gappy-POD and the indicator, get the law once per accepted increment. Converged when
 ``||R|| <= ratio * F_ref`` with ``F_ref = max(||F_ext||, ||sum_p w_p |B_p^T sigma_p| ||)``
 (the second term is the scale of the internal forces, so thermal-only loadings converge
-too), or when the correction is at round-off (``||da|| <= 1e-13 ||a||``). An attempt fails
+too; taken at the attempt's first iterate: later iterations get ``f`` as one product), or when the correction is at round-off (``||da|| <= 1e-13 ||a||``). An attempt fails
 on a non-converged law point, non-finite values, ``max_iterations`` or a residual growth
 by 1e4; the increment is then halved recursively (``max_cuts`` levels).
 
@@ -36,14 +36,20 @@ Internal variables live at all reduced points (QDEIM points too: Gappy-POD of th
 fields needs them). Temperature at the points: ``T_p = sum_a shape[p, a] T(nodes[p, a])``
 from the nodal temperature of the loading restricted, once, to the nodes the points need.
 
-Distribution: with fewer than ``distribute_min_points`` reduced points (default 5 000) every
-rank integrates all of them (replicated: the same operations as on one rank, nothing
-communicated; a ROM of ~1 000 points ran 1.4x faster so on 2 ranks than split). From that
-size on the reduced points are split in contiguous blocks over the ranks (each
+Distribution: below ``distribute_min_work`` (n_points x n_modes^2, the reduced tangent's
+cost; default 1.2e6) every rank integrates all the points (replicated: the same operations
+as on one rank, nothing communicated). From that size on the reduced points are split in
+contiguous blocks over the ranks (each
 rank integrates its own points); ``f_int``, the force scale and the number of failed
 points go through one Allreduce per iteration, ``K`` through a second one when the iteration
 is not the last. The Newton solve (k x k) is replicated.
 Cost per iteration: O(n_p (6 k + 36) k) -- independent of the mesh size.
+
+Modified Newton (``tangent_refresh``, default 0.1): the tangent ``K`` (its product,
+O(n_p 6 k^2), is most of an iteration's cost with tens of modes) is kept across iterations
+and increments while each iteration divides the residual by 10 or more; when one does not,
+``K`` is assembled at the current iterate, and after a failed attempt (its increment is
+halved) the next attempt starts with a new one.
 """
 from __future__ import annotations
 
@@ -61,9 +67,12 @@ from ..offline.operators import LOAD_KINDS
 __all__ = ["OnlineOptions", "ReducedState", "ReducedSolver", "StepInfo", "schedule"]
 
 
-#: default of :attr:`OnlineOptions.distribute_min_points` (measured on the small blade's
-#: learned ROM, 1 012 points: a run on 2 ranks took 0.115 s split, 0.084 s on 1 rank)
-DISTRIBUTE_MIN_POINTS = 5000
+#: default of :attr:`OnlineOptions.distribute_min_work`: runs on 2 ranks, replicated vs split
+#: (s per run, learned blade ROMs, points x modes): 408 x 23 0.047 vs 0.048, 713 x 38 0.079 vs
+#: 0.087, 919 x 38 0.109 vs 0.094, 1 362 x 64 0.20 vs 0.15, 1 735 x 71 0.36 vs 0.25
+DISTRIBUTE_MIN_WORK = 1.2e6
+#: default of :attr:`OnlineOptions.tangent_refresh` (module docstring, "Modified Newton")
+TANGENT_REFRESH = 0.1
 
 
 @dataclass
@@ -71,16 +80,21 @@ class OnlineOptions:
     """ratio: Newton tolerance on ||R|| / F_ref; max_iterations per attempt; max_cuts:
     levels of increment halving; round_off: relative size of a correction treated as
     converged; predictor: start Newton from the extrapolation of the last two accepted
-    states (the same converged answer, fewer iterations); distribute_min_points: on several
-    ranks, the reduced points are split over them only from this many points on, below
-    every rank integrates all of them and nothing is communicated (module docstring,
-    "Distribution")."""
+    states (the same converged answer, fewer iterations); distribute_min_work: on several
+    ranks, the reduced points are split over them only from this n_points x n_modes^2 on,
+    below every rank integrates all of them and nothing is communicated (module docstring,
+    "Distribution"; 0: always split); tangent_refresh: modified Newton -- the reduced tangent
+    last assembled (this increment or an earlier one) is kept while every iteration divides
+    the residual by at least 1 / tangent_refresh, and assembled again at the current iterate
+    otherwise (0: a new tangent at every iteration, full Newton). The converged answer is
+    the same (same residual test); module docstring, "Modified Newton"."""
     ratio: float = 1e-8
     max_iterations: int = 30
     max_cuts: int = 8
     round_off: float = 1e-13
     predictor: bool = True
-    distribute_min_points: int = DISTRIBUTE_MIN_POINTS
+    distribute_min_work: float = DISTRIBUTE_MIN_WORK
+    tangent_refresh: float = TANGENT_REFRESH
 
 
 @dataclass
@@ -130,7 +144,7 @@ class ReducedSolver:
         self.options = options or OnlineOptions()
         self.comm = comm or mpi.comm()
         #: every rank integrates every point (few points on several ranks: no communication)
-        self.replicated = model.n_points < self.options.distribute_min_points
+        self.replicated = model.n_points * model.n_modes ** 2 < self.options.distribute_min_work
         self.size = 1 if self.replicated else self.comm.Get_size()
         self.p0, self.p1 = (0, model.n_points) if self.replicated else mpi.local_range(model.n_points, self.comm)
         sl = slice(self.p0, self.p1)
@@ -158,6 +172,8 @@ class ReducedSolver:
         self.sub_groups = {name: [(law, np.searchsorted(sub, idx[np.isin(idx, sub)])) for law, idx in self.groups]
                            for name, sub in (("act", self.act), ("pas", self.pas))}
         self._last = None           # (t_prev, a_prev, t, a) of the last two accepted states
+        self._K = None              # the last assembled reduced tangent (modified Newton)
+        self.tangents = 0           # reduced tangents assembled (modified Newton keeps most)
         self.n_state = max([law.n_state for law in self.laws] + [1])
         self._setup_temperature(problem, sl)
         self._setup_loads(problem)
@@ -352,22 +368,25 @@ class ReducedSolver:
             tp, ap = self._last[0], self._last[1]
             a = a + (a - ap) * ((t1 - state.t) / (state.t - tp))
         hist = []
-        r_first = None
+        r_first = rn_prev = None
         small = False
         for it in range(opt.max_iterations + 1):
             eps_a = (self.Ba.reshape(-1, k) @ a).reshape(-1, 6)
             if Ea is not None:
                 eps_a = eps_a + Ea
             sig_a, D_a, new_a, ok_a = self.integrate(eps_a, Ta, dt, Sa, True, subset="act")
-            f, fabs = self._forces(sig_a)
-            buf = np.concatenate([f, fabs, [float(np.count_nonzero(~ok_a))]])
+            scale = it == 0                   # the force scale of the attempt: from its first iterate
+            f, fabs = self._forces(sig_a, scale)
+            buf = np.concatenate([f] + ([fabs] if scale else []) + [[float(np.count_nonzero(~ok_a))]])
             if self.size > 1:
                 buf = self.comm.allreduce(buf)
-            f, fabs, nbad = buf[:k], buf[k:2 * k], int(round(buf[-1]))
+            f, nbad = buf[:k], int(round(buf[-1]))
             if self.K_hg is not None:  # exact linear hourglass term (replicated)
                 fh = self.K_hg @ a
-                f, fabs = f + fh, fabs + np.abs(fh)
-            fscale = float(np.linalg.norm(fabs))
+                f = f + fh
+            if scale:
+                fabs = buf[k:2 * k] + (0.0 if self.K_hg is None else np.abs(fh))
+                fscale = float(np.linalg.norm(fabs))
             if nbad:
                 raise _AttemptFailed(f"law integration failed at {nbad} reduced point(s) (iteration {it})")
             R = f - F
@@ -386,9 +405,13 @@ class ReducedSolver:
                 r_first = rn
             if r_first is not None and it > 1 and rn > 1e4 * max(r_first, opt.ratio * ref):
                 raise _AttemptFailed(f"diverging (||R|| grew from {r_first:.3e} to {rn:.3e})")
-            K = self._tangent(D_a)
+            if (self._K is None or not opt.tangent_refresh > 0
+                    or (rn_prev is not None and rn > opt.tangent_refresh * rn_prev)):
+                self._K = self._tangent(D_a)
+                self.tangents += 1
+            rn_prev = rn
             try:
-                da = np.linalg.solve(K, -R)
+                da = np.linalg.solve(self._K, -R)
             except np.linalg.LinAlgError as exc:
                 raise _AttemptFailed(f"singular reduced tangent: {exc}") from None
             if not np.all(np.isfinite(da)):
@@ -397,9 +420,12 @@ class ReducedSolver:
             small = np.linalg.norm(da) <= opt.round_off * max(np.linalg.norm(a), 1e-300)
         raise AssertionError("unreachable")
 
-    def _forces(self, sig_a):
+    def _forces(self, sig_a, scale=True):
         """This rank's reduced internal forces ``f = sum_p w_p B_p^T sigma_p`` (k,) and their
-        scale ``sum_p |w_p B_p^T sigma_p|`` (k,) from the stress at the ECM points (n_act, 6)."""
+        scale ``sum_p |w_p B_p^T sigma_p|`` (k,; None without ``scale``: f is then one
+        product) from the stress at the ECM points (n_act, 6)."""
+        if not scale:
+            return sig_a.reshape(-1) @ self.wBa.reshape(-1, self.k), None
         contrib = np.matmul(sig_a[:, None, :], self.wBa.reshape(-1, 6, self.k))[:, 0]     # (n_act, k)
         return contrib.sum(axis=0), np.abs(contrib).sum(axis=0)
 
@@ -442,6 +468,7 @@ class ReducedSolver:
         try:
             new, hist = self.newton_attempt(state, t1)
         except _AttemptFailed as exc:
+            self._K = None                    # the retry starts from a tangent of its own
             msg = f"t={state.t:.6g} -> {t1:.6g}: {exc}"
             info.failures.append(msg)
             if depth >= self.options.max_cuts:

@@ -1,7 +1,7 @@
 """Online run with adaptive enrichment (under mpirun); rank 0 saves the results.
 
 usage: online_enrich.py ROM.h5 LOADING.h5 TOL OUT.npz   (the ROM store is not updated; the
-reduced points split over the ranks: ``distribute_min_points=0``)"""
+reduced points split over the ranks: ``distribute_min_work=0``)"""
 import sys
 
 import numpy as np
@@ -14,7 +14,7 @@ from romnet.online.solver import OnlineOptions
 store, loading, tol, out = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 comm = mpi.comm()
 res = load_rom(store).run(loading, enrich=True, tol=tol, update_store=False,
-                          hf_options=SolverOptions(verbose=False), options=OnlineOptions(distribute_min_points=0))
+                          hf_options=SolverOptions(verbose=False), options=OnlineOptions(distribute_min_work=0))
 a, b = mpi.local_range(res.model.n_nodes, comm)
 U = np.concatenate(comm.allgather(res.U(slice(a, b))), axis=1)
 if comm.Get_rank() == 0:

@@ -1,7 +1,7 @@
 """A learning sequence under mpirun: two loadings run with enrichment, each run's
 enrichments kept as a new ROM version; the second run loads the first one's version from the
 store. Rank 0 saves what both runs did. The reduced points are split over the ranks
-(``distribute_min_points=0``).
+(``distribute_min_work=0``).
 
 usage: online_learn.py ROM.h5 LOADING1.h5 LOADING2.h5 TOL OUT.npz"""
 import sys
@@ -16,7 +16,7 @@ from romnet.online.solver import OnlineOptions
 store, l1, l2, tol, out = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5]
 comm = mpi.comm()
 hf = SolverOptions(verbose=False)
-split = OnlineOptions(distribute_min_points=0)
+split = OnlineOptions(distribute_min_work=0)
 r1 = load_rom(store, comm).run(l1, enrich=True, tol=tol, hf_options=hf, options=split)
 rom = load_rom(store, comm)                     # a new process would do the same: version from the store
 r2 = rom.run(l2, enrich=True, tol=tol, hf_options=hf, options=split)

@@ -1,5 +1,5 @@
 """Run the ROM of a store online (under mpirun) and save the results from rank 0: the
-reduced points split over the ranks (``distribute_min_points=0``), and replicated on every
+reduced points split over the ranks (``distribute_min_work=0``), and replicated on every
 rank (the default for a ROM this small).
 
 usage: online_run.py STORE.h5 OUT.npz"""
@@ -13,7 +13,7 @@ from romnet.online.solver import OnlineOptions
 
 store, out = sys.argv[1], sys.argv[2]
 comm = mpi.comm()
-res = load_rom(store).run(options=OnlineOptions(distribute_min_points=0))
+res = load_rom(store).run(options=OnlineOptions(distribute_min_work=0))
 rep = load_rom(store).run()
 # distributed reconstruction: each rank its rows, gathered here for the comparison
 n = res.model.n_nodes
