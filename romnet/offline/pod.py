@@ -74,8 +74,8 @@ from ..errors import InputError
 from ..fe import ElementKernel, get_element_type
 from .settings import OfflineSettings
 
-__all__ = ["RowLayout", "NodalL2", "StrainL2", "IntegL2", "Euclidean", "PODBasis", "tsqr", "pod", "pod_update", "extend_basis",
-           "recompress_basis",
+__all__ = ["RowLayout", "NodalL2", "StrainL2", "IntegL2", "Euclidean", "PODBasis", "tsqr", "pod", "pod_update",
+           "extend_basis", "recompress_basis",
            "pod_correlation", "truncation_rank", "sign_fix"]
 
 #: rows of A per streaming-QR chunk (x number of columns -> ~ memory of one chunk)
@@ -677,7 +677,7 @@ def _recompress_in(basis, tol, max_modes, M):
     Ue, se, _ = np.linalg.svd(Lh @ C, full_matrices=False)           # POD in the measure
     n = truncation_rank(se, tol, max_modes)
     Q, _ = np.linalg.qr(Lhi @ Ue[:, :n])                              # same span, orthonormal in the own product
-    U2, s2, _ = np.linalg.svd(Q.T @ C, full_matrices=False)          # principal directions of the kept part
+    U2 = np.linalg.svd(Q.T @ C, full_matrices=False)[0]              # principal directions of the kept part
     R = Q @ (U2 * sign_fix(U2))
     sv = np.linalg.norm(R.T @ C, axis=1)
     disc = basis.discarded_energy + max(float(np.sum(C * C)) - float(np.sum(sv ** 2)), 0.0)

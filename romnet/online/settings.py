@@ -79,7 +79,7 @@ class LearningSettings:
                             "Galerkin solution is accurate in) or 'l2' (the displacement itself); dual fields: "
                             "always L2")
     max_modes: int = setting(60, Int(ge=1), "budget of U modes of a ROM: over it the basis is recompressed "
-                             "(truncated POD at the ROM's tolerance, at most this many modes)")
+                             "(truncated POD at the ROM's tolerance, to at most 3/4 of this: enrichment.RECOMPRESS_KEEP)")
     max_dual_modes: int = setting(150, Int(ge=1), "budget of modes of each dual basis (stress, p, state)")
     ecm_tolerance: float = setting(None, Num(gt=0), "ECM tolerance of the enrichments (unset: the ROM's own)")
     group_floor: float = setting(0.1, Num(ge=0), "ECM of the enrichments: error of a stress component measured "

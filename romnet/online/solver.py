@@ -28,9 +28,10 @@ for another iteration); the zero-weight (QDEIM) points,
 needed by Gappy-POD and the indicator, get the law once per accepted increment. Converged when
 ``||R|| <= ratio * F_ref`` with ``F_ref = max(||F_ext||, ||sum_p w_p |B_p^T sigma_p| ||)``
 (the second term is the scale of the internal forces, so thermal-only loadings converge
-too; taken at the attempt's first iterate: later iterations get ``f`` as one product), or when the correction is at round-off (``||da|| <= 1e-13 ||a||``). An attempt fails
-on a non-converged law point, non-finite values, ``max_iterations`` or a residual growth
-by 1e4; the increment is then halved recursively (``max_cuts`` levels).
+too; taken at the attempt's first iterate: later iterations get ``f`` as one product), or
+when the correction is at round-off (``||da|| <= 1e-13 ||a||``). An attempt fails on a
+non-converged law point, non-finite values, ``max_iterations`` or a residual growth by 1e4;
+the increment is then halved recursively (``max_cuts`` levels).
 
 Internal variables live at all reduced points (QDEIM points too: Gappy-POD of the dual
 fields needs them). Temperature at the points: ``T_p = sum_a shape[p, a] T(nodes[p, a])``
