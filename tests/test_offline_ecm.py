@@ -226,11 +226,11 @@ def test_warm_started_nnls_matches_scipy(seed):
         assert np.abs(w - ref).max() <= 1e-9 * np.abs(ref).max()
 
 
-def test_nnls_cholesky_cache_appends_rows(monkeypatch):
+def test_nnls_cholesky_cache_appends_and_deletes_rows(monkeypatch):
     """nnls_normal with the greedy's factor cache: a sequence of NNLS problems each with one
     more column (the greedy's) gives the weights of scipy's nnls (1e-9 relative) while
-    factorising from scratch only when the passive set loses a point (a new point appends
-    one row to the factor)."""
+    factorising from scratch only at the start (a new point appends one row to the factor, a
+    point that leaves deletes its row: no new factorisation either)."""
     from scipy.optimize import nnls
 
     from romnet.offline import nnls as mod
@@ -255,4 +255,22 @@ def test_nnls_cholesky_cache_appends_rows(monkeypatch):
         w = w[keep]
         mod.keep_factor(cache, keep)
     print(f"{n} steps, {len(calls)} factorisations, {drops} points dropped")
-    assert len(calls) <= 1 + 2 * drops < n
+    assert drops >= 3                                             # the delete path ran
+    assert len(calls) <= 1 + drops // 3                            # a point that leaves: no new factorisation
+
+
+@pytest.mark.parametrize("j", [0, 1, 17, 38, 39])
+def test_cholesky_delete_matches_a_new_factorisation(j):
+    """chol_delete(L, j) = the Cholesky factor of A without row and column j (1e-12
+    relative), for the first, an inner and the last index."""
+    from romnet.offline.nnls import chol_delete
+    rng = np.random.default_rng(j)
+    X = rng.standard_normal((40, 90)) * np.logspace(0, -2, 40)[:, None]
+    A = X @ X.T
+    L = np.linalg.cholesky(A)
+    keep = np.delete(np.arange(40), j)
+    ref = np.linalg.cholesky(A[np.ix_(keep, keep)])
+    new = chol_delete(L, j)
+    assert new.shape == (39, 39)
+    assert np.abs(new - ref).max() <= 1e-12 * np.abs(ref).max()
+    assert np.array_equal(L, np.linalg.cholesky(A))               # input not modified

@@ -119,6 +119,9 @@ CHUNK_ROWS = 8192
 NNLS_SOLVERS = ("warm", "qr", "scipy")
 #: steps between two full scorings of the greedy with a candidate pool (:func:`ecm` ``pool``)
 POOL_REFRESH = 10
+#: the warm NNLS set is compacted when more than this fraction of its slots are empty
+#: (points that left ``P``; :class:`_NormalSet`)
+COMPACT_FRACTION = 0.1
 
 
 @dataclass
@@ -269,19 +272,30 @@ class _NormalSet:
     (``warm``: :func:`.nnls.nnls_normal`, ``scipy``: from scratch): scaled rows of the
     points, ``M = rows rows^T`` and ``c = rows b`` kept up to date (in buffers grown by
     doubling: adding a point copies O(|P| + n_col), not the whole set), and the Cholesky
-    factor of the passive set (``nnls_normal``'s ``cache``: a new point appends one row)."""
+    factor of the passive set (``nnls_normal``'s ``cache``: a new point appends one row, a
+    point that leaves deletes one).
+
+    A point that ends with weight 0 leaves ``P`` but keeps its slot, zeroed (its row of
+    ``M``, its ``c`` and weight are 0: the NNLS never takes it again), so the factor's
+    positions stay valid; the slots are compacted (one copy of the buffers) when the empty
+    ones pass :data:`COMPACT_FRACTION` of the set: copying the |P| x n_col rows at every
+    point that left cost more than the NNLS itself on enrichments of ROMs with ~1 000
+    points."""
 
     def __init__(self, b, warm, tm):
         self.b, self.warm, self.tm = b, warm, tm
-        self.ids = []
+        self._ids = []
         self._rows = np.zeros((0, b.size))
         self._M = np.zeros((0, 0))
         self.n = 0
-        self.c, self.w = np.zeros(0), np.zeros(0)
+        self.c, self._w = np.zeros(0), np.zeros(0)
+        self.alive = np.zeros(0, dtype=bool)
         self.cache = {}
 
     rows = property(lambda self: self._rows[:self.n])
     M = property(lambda self: self._M[:self.n, :self.n])
+    ids = property(lambda self: [i for i, a in zip(self._ids, self.alive) if a])
+    w = property(lambda self: self._w[self.alive])
 
     def _reserve(self, n):
         cap = self._rows.shape[0]
@@ -292,6 +306,17 @@ class _NormalSet:
         rows[:self.n], M[:self.n, :self.n] = self.rows, self.M
         self._rows, self._M = rows, M
 
+    def _compact(self):
+        """Drop the empty slots (one copy of the buffers; the factor is renumbered)."""
+        k = np.flatnonzero(self.alive)
+        self._ids = [self._ids[i] for i in k]
+        self._rows[:k.size] = self._rows[k]
+        self._M[:k.size, :k.size] = self._M[np.ix_(k, k)]
+        self.c, self._w = self.c[k], self._w[k]
+        keep_factor(self.cache, self.alive)
+        self.alive = np.ones(k.size, dtype=bool)
+        self.n = k.size
+
     def _solve(self, w0=None):
         t = time.perf_counter()
         w = None
@@ -299,38 +324,41 @@ class _NormalSet:
             w = nnls_normal(self.M, self.c, w0, rows=self.rows, b=self.b, cache=self.cache)
             if w is None:                             # ill-conditioned / cycling
                 self.tm["nnls_fallbacks"] += 1
-        if w is None:                                 # from scratch
+        if w is None:                                 # from scratch (the empty slots' zero rows get weight 0)
             w, _ = nnls(self.rows.T, self.b, maxiter=50 * max(1, self.rows.shape[0]))
             self.cache.clear()
         self.tm["nnls"] += time.perf_counter() - t
-        keep = w > 0
-        if not keep.all():
-            k = np.flatnonzero(keep)
-            self.ids = [self.ids[i] for i in k]
-            self._rows[:k.size] = self._rows[k]
-            self._M[:k.size, :k.size] = self._M[np.ix_(k, k)]
-            self.c = self.c[k]
-            self.n = k.size
-            keep_factor(self.cache, keep)
-        self.w = w[keep]
-        return keep
+        gone = np.flatnonzero(self.alive & ~(w > 0))
+        if gone.size:                                 # empty the slots of the points that left
+            self._rows[gone] = 0.0
+            self._M[gone, :self.n] = 0.0
+            self._M[:self.n, gone] = 0.0
+            self.c[gone] = 0.0
+            self.alive[gone] = False
+            w[gone] = 0.0
+        self._w = w
+        kept = w > 0                                  # over the slots before a compaction
+        if self.n - np.count_nonzero(self.alive) > COMPACT_FRACTION * self.n:
+            self._compact()
+        return kept
 
     def start(self, ids, rows, w0=None):
         """The warm-start points (empty set before); ``w0``: their weights from an earlier
         cubature (the NNLS starts from that feasible point: usually one factorisation)."""
-        self.ids = list(ids)
+        self._ids = list(ids)
         self.n = 0
         self._reserve(rows.shape[0])
         self.n = rows.shape[0]
         self._rows[:self.n] = rows
         self._M[:self.n, :self.n] = rows @ rows.T
         self.c = rows @ self.b
+        self.alive = np.ones(self.n, dtype=bool)
         self.cache.clear()
         self._solve(w0)
 
     def add(self, q, row) -> bool:
         """Point ``q`` enters; False when it ends with weight 0."""
-        self.ids.append(q)
+        self._ids.append(q)
         n = self.n
         self._reserve(n + 1)
         mq = self._rows[:n] @ row
@@ -340,10 +368,11 @@ class _NormalSet:
         self._rows[n] = row
         self.n = n + 1
         self.c = np.append(self.c, row @ self.b)
-        return bool(self._solve(np.append(self.w, 0.0))[-1])
+        self.alive = np.append(self.alive, True)
+        return bool(self._solve(np.append(self._w, 0.0))[n])
 
     def residual(self):
-        return self.b - self.rows.T @ self.w
+        return self.b - self.rows.T @ self._w
 
 
 class _QRSet:

@@ -4,9 +4,11 @@ over a set of columns (the reduced points' rows) that grows by one column per gr
 * :func:`nnls_normal` -- Lawson-Hanson on the normal equations ``M = A^T A`` (|P| x |P|,
   kept up to date by the greedy), warm-started from the previous step's weights, with
   iterative refinement on ``A`` (``nnls_solver="warm"``, the ECM default); with the
-  caller's ``cache`` the Cholesky factor of the passive set is kept between calls and a new
+  caller's ``cache`` the Cholesky factor of the passive set is kept between calls: a new
   point appends one row to it (O(|P|^2) per greedy step instead of O(|P|^3 / 3): the
-  factorisation dominated the enrichments of ROMs with ~1 000 points);
+  factorisation dominated the enrichments of ROMs with ~1 000 points) and a point that
+  leaves is deleted from it by a rank-one update of the rows after its own (O(m^2) for the
+  m rows after it; a from-scratch factorisation only when m is most of the set);
 * :class:`WarmNNLS` -- Lawson-Hanson with the QR factor of the passive columns updated by
   Givens rotations (``scipy.linalg.qr_insert`` / ``qr_delete``), O(n_col^2) per step,
   rebuilt every ``refresh`` updates (``nnls_solver="qr"``).
@@ -19,25 +21,71 @@ on every rank (identical inputs, identical operations).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.linalg import LinAlgError, qr, qr_delete, qr_insert, solve_triangular
 from scipy.optimize import nnls
 
-__all__ = ["nnls_normal", "keep_factor", "WarmNNLS"]
+__all__ = ["nnls_normal", "keep_factor", "chol_delete", "WarmNNLS"]
 
 _EPS = np.finfo(float).eps
+
+
+#: a point leaving the passive set is deleted from the cached factor by a rank-one update
+#: when at most this fraction of the set comes after it (the update is a Python loop over
+#: those rows, O(m^2) flops; LAPACK's factorisation O(|P|^3 / 3) runs faster per flop)
+DELETE_MAX_TAIL = 0.6
+
+
+def chol_delete(L, j):
+    """Lower Cholesky factor of ``A`` without its row and column ``j``, from the factor ``L``
+    of ``A`` (n x n, lower): rows before ``j`` are kept, the trailing block gets the rank-one
+    update ``L33 L33^T + l l^T`` (``l = L[j+1:, j]``; Givens-like sweep, O((n-j)^2)).
+    Returns the new (n-1, n-1) factor (a new array; ``L`` is not modified) or None when the
+    update meets a non-positive or non-finite pivot (the caller factorises again)."""
+    n = L.shape[0]
+    out = np.zeros((n - 1, n - 1))
+    out[:j, :j] = L[:j, :j]
+    out[j:, :j] = L[j + 1:, :j]
+    R = np.array(L[j + 1:, j + 1:].T)              # upper: row k = column k of the trailing block
+    x = np.array(L[j + 1:, j])
+    for k in range(n - 1 - j):
+        rkk, xk = float(R[k, k]), float(x[k])
+        if not rkk > 0.0:
+            return None
+        r = math.hypot(rkk, xk)
+        c, s = r / rkk, xk / rkk
+        R[k, k] = r
+        row, xr = R[k, k + 1:], x[k + 1:]
+        row += s * xr
+        row *= 1.0 / c
+        xr *= c
+        xr -= s * row
+    out[j:, j:] = R.T
+    return out if np.all(np.isfinite(out[j:, j:])) else None
 
 
 def _factor(M, idx, cache):
     """Lower Cholesky factor of ``M[idx, idx]``: the cached one (``cache``: {"idx", "L"}, the
     factor of an earlier set) when the set is the same, the cached one with one row appended
-    (O(|P|^2): a triangular solve) when ``idx`` is the cached set plus one larger index, else
-    a new factorisation (O(|P|^3 / 3)); the cache is updated. Raises LinAlgError when
+    (O(|P|^2): a triangular solve) when ``idx`` is the cached set plus one larger index, the
+    cached one with one row deleted (:func:`chol_delete`, when at most ``DELETE_MAX_TAIL`` of
+    the set follows it) when ``idx`` is the cached set minus one index, else a new
+    factorisation (O(|P|^3 / 3)); the cache is updated. Raises LinAlgError when
     ``M[idx, idx]`` is not numerically positive definite."""
     if cache is not None and cache.get("L") is not None:
         idx0, L0 = cache["idx"], cache["L"]
         if idx0.size == idx.size and np.array_equal(idx0, idx):
             return L0
+        if idx0.size == idx.size + 1:
+            j = int(np.argmax(idx0[:-1] != idx)) if idx.size and np.any(idx0[:-1] != idx) else idx.size
+            if (idx0.size - 1 - j <= DELETE_MAX_TAIL * idx0.size and np.array_equal(idx0[:j], idx[:j])
+                    and np.array_equal(idx0[j + 1:], idx[j:])):
+                L = chol_delete(L0, j)
+                if L is not None:
+                    cache.update(idx=idx.copy(), L=L)
+                    return L
         if idx0.size + 1 == idx.size and np.array_equal(idx0, idx[:-1]):
             q = idx[-1]
             m = M[idx0, q]
@@ -154,12 +202,13 @@ def nnls_normal(M, c, w0=None, max_steps=None, rows=None, b=None, refine=2, cach
         cache.clear()
         return None
     if rows is not None and refine:
-        A = rows if idx.size == rows.shape[0] else rows[idx]       # no copy when every point is passive
-        w_p = w[idx].copy()
+        # products with every row (the zero weights contribute nothing) rather than a copy
+        # of the passive rows: |P| x n_col values were copied at every greedy step
+        w_r = w.copy()
         for _ in range(int(refine)):
-            w_p = w_p + _cho_solve(L, A @ (b - A.T @ w_p))
-        if np.all(w_p > 0):
-            w[idx] = w_p
+            w_r[idx] += _cho_solve(L, (rows @ (b - rows.T @ w_r))[idx])
+        if np.all(w_r[idx] > 0):
+            w = w_r
     return w
 
 
