@@ -49,7 +49,8 @@ residual ``r = b - G_P^T w`` (replicated, length n_col, scaled). Each step:
 4. every rank solves the same NNLS ``min ||G_P^T w - b||, w >= 0`` (replicated: identical
    inputs) with the solver ``nnls_solver`` (:mod:`.nnls`): ``"warm"`` (default)
    Lawson-Hanson on the normal equations ``M = G_P G_P^T`` (|P| x |P|, updated by one row
-   and column per new point; its Cholesky factor kept and extended by one row), warm-started
+   and column per new point; its Cholesky factor kept, extended by one row for a new
+   point and updated (rank one) when a point leaves), warm-started
    from the previous step's weights, with two steps
    of iterative refinement on ``G_P`` (:func:`.nnls.nnls_normal`; weights within ~1e-11 of
    ``scipy.optimize.nnls``, which is the fallback when a factorisation fails); ``"qr"``
@@ -119,6 +120,8 @@ CHUNK_ROWS = 8192
 NNLS_SOLVERS = ("warm", "qr", "scipy")
 #: steps between two full scorings of the greedy with a candidate pool (:func:`ecm` ``pool``)
 POOL_REFRESH = 10
+#: integrands at least this wide are stored row-major (:func:`internal_force_integrand`)
+ROW_MAJOR_MIN_COLUMNS = 1024
 #: the warm NNLS set is compacted when more than this fraction of its slots are empty
 #: (points that left ``P``; :class:`_NormalSet`)
 COMPACT_FRACTION = 0.1
@@ -153,19 +156,29 @@ def internal_force_integrand(stress, mode_strains, include_volume=True, chunk_ro
     (col = j * n_modes + k), and ``groups`` (n_col,) = snapshot index j (n_snap for the
     volume column).
 
-    ``G`` is stored column by column (Fortran order): the ECM greedy streams it once per
-    step with a matrix-vector product, which runs about twice as fast on column-major
-    storage (long contiguous columns) as on row-major storage (short dot products of
-    n_col values) -- measured 34 vs 65 ms for 778k x 81 on one core here. It is computed
-    block by block of rows (a batched (n_snap x 6) @ (6 x n_modes) product per point into
-    a cache-sized buffer, then copied into the block's rows): no temporaries of the size
-    of ``G``."""
+    Layout: the ECM greedy streams ``G`` once per step with a matrix-vector product. A
+    narrow ``G`` is stored column by column (Fortran order): the product runs about twice as
+    fast on long contiguous columns as on short rows -- measured 32 vs 60 ms for 778k x 81
+    on one core here. From :data:`ROW_MAJOR_MIN_COLUMNS` columns on, row-major storage is as
+    fast for the product (47 vs 49 ms at 100k x 1 000, 113 vs 118 ms at 56k x 3 817) and
+    much faster to fill (contiguous row copies instead of a transposition: 5.1 vs 1.8 s
+    for 56k x 6 320, one core) and to gather the candidate pool from (20 vs 177 ms for
+    2 000 of 56k x 3 817): the enrichments' integrands (modes x stress columns, thousands
+    of columns) are row-major. It is computed block by block of rows (a batched
+    (n_snap x 6) @ (6 x n_modes) product per point into a buffer of ``chunk_rows`` rows,
+    at most ~8 MB when row-major, then copied into the block's rows): no temporaries of the
+    size of ``G``."""
     stress = np.asarray(stress, dtype=np.float64)
     mode_strains = np.asarray(mode_strains, dtype=np.float64)
     n_ip, _, n_s = stress.shape
     n_m = mode_strains.shape[2]
     n_c = n_s * n_m
-    G = np.empty((n_c + (1 if include_volume else 0), n_ip)).T          # column-major
+    width = n_c + (1 if include_volume else 0)
+    if width >= ROW_MAJOR_MIN_COLUMNS:
+        G = np.empty((n_ip, width))                                     # row-major
+        chunk_rows = min(chunk_rows, max(16, (1 << 20) // max(n_c, 1)))  # ~8 MB buffer
+    else:
+        G = np.empty((width, n_ip)).T                                   # column-major
     sT = stress.transpose(0, 2, 1)                                      # (q, j, c) view
     buf = np.empty((min(chunk_rows, max(n_ip, 1)), n_s, n_m))
     for a in range(0, n_ip, chunk_rows):
@@ -438,16 +451,18 @@ def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=C
 
 
 def cubature_error(G, dV, points, weights, comm=None, ip_offset=0, groups=None, zero_tol=ZERO_TOL,
-                   group_floor=0.0, chunk_rows=CHUNK_ROWS) -> float:
+                   group_floor=0.0, chunk_rows=CHUNK_ROWS, norm=None) -> float:
     """Max group error (the measure of :func:`ecm`: same normalisation) of a given cubature
     (global ip ``points``, ``weights``) on the integrand ``G``: one pass over ``G`` plus the
     rows of the points. Lets a caller keep a cubature that still integrates an updated
-    integrand (online enrichment) instead of re-running the greedy. Collective."""
+    integrand (online enrichment) instead of re-running the greedy. ``norm``: the
+    :func:`normalisation` of this ``G`` with these settings, when the caller has it (no
+    pass over ``G`` then; the caller passes the same dict to :func:`ecm`). Collective."""
     comm = comm or mpi.comm()
     G = np.asarray(G, dtype=np.float64)
     n_loc, n_all = G.shape
     groups = np.arange(n_all) if groups is None else np.asarray(groups)
-    nz = normalisation(G, dV, comm, groups, zero_tol, chunk_rows, group_floor)
+    nz = norm if norm is not None else normalisation(G, dV, comm, groups, zero_tol, chunk_rows, group_floor)
     cols, grp = nz["columns"], nz["group"]
     if cols.size == 0:
         return 0.0
@@ -460,7 +475,7 @@ def cubature_error(G, dV, points, weights, comm=None, ip_offset=0, groups=None, 
 def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None, warm_start=None, max_points=None,
         max_iterations=None, progress=None, zero_tol=ZERO_TOL, patience=None, tie_rtol=TIE_RTOL,
         chunk_rows=CHUNK_ROWS, nnls_solver="warm", group_floor=0.0, warm_weights=None, pool=None,
-        pool_refresh=POOL_REFRESH) -> ECMResult:
+        pool_refresh=POOL_REFRESH, norm=None) -> ECMResult:
     """Greedy ECM with global error control (module docstring).
 
     G : (n_ip_local, n_col) integrand at this rank's integration points (global indices
@@ -479,6 +494,9 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
     pool : candidate pool (module docstring, "Candidate pool"): between two full scorings
         (every ``pool_refresh`` steps) only the ``pool`` best-scored points (over all ranks)
         are scored; None (default): every point at every step.
+    norm : the :func:`normalisation` of this ``G`` with these ``groups``, ``zero_tol`` and
+        ``group_floor``, when the caller already has it (e.g. from :func:`cubature_error`):
+        one pass over ``G`` less.
     nnls_solver : ``"warm"`` (default: warm-started Lawson-Hanson on the normal equations,
         :func:`.nnls.nnls_normal`), ``"qr"`` (the same on an incrementally updated QR
         factor, :class:`.nnls.WarmNNLS`) or ``"scipy"`` (``scipy.optimize.nnls`` from
@@ -497,7 +515,7 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
     n_loc, n_all = G.shape
     groups = np.arange(n_all) if groups is None else np.asarray(groups)
 
-    nz = normalisation(G, dV, comm, groups, zero_tol, chunk_rows, group_floor)
+    nz = norm if norm is not None else normalisation(G, dV, comm, groups, zero_tol, chunk_rows, group_floor)
     cols, s_all, grp = nz["columns"], nz["scale"], nz["group"]
     s = s_all[cols]
     b = nz["b"][cols] * s

@@ -55,7 +55,7 @@ from ..errors import InputError, StoreError
 from ..mpi import pull_rows, push_rows
 from ..sections import element_thickness
 from ..offline import operators as ops
-from ..offline.ecm import ECMResult, cubature_error, ecm, internal_force_integrand
+from ..offline.ecm import ECMResult, cubature_error, ecm, internal_force_integrand, normalisation
 from ..offline.pipeline import hyper_reduce
 from ..offline.pod import (IntegL2, NodalL2, PODBasis, RowLayout, StrainL2, extend_basis, gram,
                            recompress_basis)
@@ -304,10 +304,11 @@ class Enricher:
         floors = np.append(groups_floor, 0.0)                 # the volume column: its own group
         warm = None if disp in mem.recompressed else model.ip[model.weights > 0]
         res, reselected = None, False
+        nz = normalisation(G, L.local_dV(), comm, groups, group_floor=floors)     # one pass, used twice
         if warm is not None:                       # the cubature may still integrate the updated integrand
             t_c = time.perf_counter()
             err0 = cubature_error(G, L.local_dV(), warm, model.weights[model.weights > 0], comm, L.ip_range[0],
-                                  groups, group_floor=floors)
+                                  groups, group_floor=floors, norm=nz)
             if err0 <= mem.ecm_tol:
                 res = ECMResult(np.asarray(warm, dtype=np.int64), model.weights[model.weights > 0].copy(), err0,
                                 np.zeros(0), 0, True, [(len(warm), err0)], G.shape[1], time.perf_counter() - t_c,
@@ -317,7 +318,7 @@ class Enricher:
             res = ecm(G, L.local_dV(), comm, ip_offset=L.ip_range[0], tol=mem.ecm_tol, groups=groups,
                       warm_start=warm, group_floor=floors, max_points=self.cfg["max_points"], nnls_solver="warm",
                       warm_weights=None if warm is None else model.weights[model.weights > 0],
-                      pool=self.cfg["ecm_pool"] or None)
+                      pool=self.cfg["ecm_pool"] or None, norm=nz)
         budget = self.cfg["reselect_points"]
         if budget and res.points.size > budget:             # bounded growth: fewer, re-selected points
             self.say(f"    {res.points.size} ECM points > {budget}: re-selected from scratch (group floor 1)")

@@ -1,0 +1,130 @@
+"""Enrichment rebuild: the ECM update as it was before vs now, on a learned ROM, in one run.
+
+On a learned ROM (the store of a main-job run, ``./scripts/main.sh`` -> ``out/blade/case.h5``:
+its latest ROM version), run ``--samples`` new temperature fields with enrichment but
+nothing kept (``[learning] learn = false``: every sample starts from the same ROM), twice
+in one process: as it was before (a point that leaves the warm NNLS's passive set: a new
+Cholesky factorisation, and the rows of the set copied to compact it; a column-major
+integrand however wide: ``romnet.offline.nnls.DELETE_MAX_TAIL = -1``,
+``romnet.offline.ecm.COMPACT_FRACTION = 0``, ``ROW_MAJOR_MIN_COLUMNS`` = never) and as
+shipped (rank-one delete of the factor's row, zeroed slots compacted past 10 %, wide
+integrands row-major). The normalisation pass shared by ``cubature_error`` and ``ecm`` is in
+both. Prints per enrichment the rebuild seconds (integrand + ECM + QDEIM + operators), the
+ECM and NNLS seconds of both, whether they select the same points (round-off may flip a
+near tie) and the ratios; last line ``key=value`` pairs.
+
+    OMP_NUM_THREADS=1 python bench/bench_enrichment_ecm.py [--store out/blade/case.h5] [--samples 4]
+
+One rank (the NNLS is replicated on every rank: its cost does not shrink with ranks).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def run(store, samples, seed, variant):
+    """(enrichment logs, ECM calls, wall s, ROM summary) of ``samples`` enriched, unkept
+    runs with the rebuild ``variant`` ("before" | "now")."""
+    from romnet import mpi
+    from romnet.app.config import read_toml
+    from romnet.offline import nnls
+    from romnet.online import enrichment
+    from romnet.online.api import load_rom
+    from romnet.online.montecarlo import run_sample
+    from romnet.online.settings import OnlineSettings, solver_options
+    from romnet.sampling import sample_parameters, temperature_field, with_temperature
+    from romnet.settings import defaults
+    from romnet.store import CaseStore
+    ecm_mod = importlib.import_module("romnet.offline.ecm")    # the module (romnet.offline.ecm is the function)
+    saved = nnls.DELETE_MAX_TAIL, ecm_mod.COMPACT_FRACTION, ecm_mod.ROW_MAJOR_MIN_COLUMNS
+    if variant == "before":
+        nnls.DELETE_MAX_TAIL, ecm_mod.COMPACT_FRACTION, ecm_mod.ROW_MAJOR_MIN_COLUMNS = -1.0, 0.0, 1 << 62
+    cfg = read_toml(REPO / "cases" / "blade" / "case.toml")
+    spec = importlib.util.spec_from_file_location("blade_problem", REPO / "cases" / "blade" / "problem.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    comm = mpi.comm()
+    with CaseStore(store) as st:
+        mesh, problem = st.mesh(), st.problem()
+    on = {**{k: v for k, v in defaults(OnlineSettings).items() if v is not None}, **cfg["online"], "enrich": True}
+    opts = solver_options(on)
+    rom = load_rom(store, comm)
+    rom.learning = {**cfg.get("learning", {}), "learn": False}
+    calls, logs = [], []
+    real_ecm = enrichment.ecm
+
+    def timed_ecm(*a, **k):
+        r = real_ecm(*a, **k)
+        calls.append(dict(seconds=r.seconds, nnls=r.timings.get("nnls", 0.0), steps=r.iterations, points=r.points,
+                          weights=r.weights))
+        return r
+
+    enrichment.ecm = timed_ecm
+    t0 = time.perf_counter()
+    try:
+        for i in range(samples):
+            params = sample_parameters([seed, i], mod.SAMPLER)
+            pb = with_temperature(problem, temperature_field(mesh.coordinates, params), mod.SAMPLER.t_ref)
+            res = run_sample(rom, pb, on, opts, comm)[0]
+            logs += list(res.enrichments) if res is not None else []
+    finally:
+        enrichment.ecm = real_ecm
+        nnls.DELETE_MAX_TAIL, ecm_mod.COMPACT_FRACTION, ecm_mod.ROW_MAJOR_MIN_COLUMNS = saved
+        if rom._enricher is not None:
+            rom._enricher.close()
+    return logs, calls, time.perf_counter() - t0, rom.model.summary()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--store", default=str(REPO / "out" / "blade" / "case.h5"),
+                    help="case store with a learned ROM (default: the main job's)")
+    ap.add_argument("--samples", type=int, default=4, help="new temperature fields (default 4)")
+    ap.add_argument("--seed", type=int, default=3000, help="seed of the fields (sample i: (seed, i))")
+    a = ap.parse_args(argv)
+    if not Path(a.store).is_file():
+        ap.error(f"{a.store}: no such store (run ./scripts/main.sh first, or give --store)")
+    logs_b, before, wall_b, summary = run(a.store, a.samples, a.seed, "before")
+    logs_n, now, wall_n, _ = run(a.store, a.samples, a.seed, "now")
+    print(f"bench_enrichment_ecm: {summary}; {a.samples} samples (seeds ({a.seed}, i)): "
+          f"{len(logs_n)} enrichments ({len(logs_b)} before), {len(now)} ECM greedies ({len(before)} before)")
+    print(f"{'enrichment':>10} {'points':>7} {'rebuild before s':>17} {'now s':>7} {'ratio':>6}")
+    for i, (b, n) in enumerate(zip(logs_b, logs_n)):
+        print(f"{i + 1:>10} {n['points_after']:>7} {b['rebuild_seconds']:>17.2f} {n['rebuild_seconds']:>7.2f} "
+              f"{b['rebuild_seconds'] / n['rebuild_seconds']:>6.2f}")
+    print(f"{'greedy':>10} {'steps':>6} {'points':>7} {'ECM before s':>13} {'now s':>7} {'NNLS before s':>14} "
+          f"{'now s':>7} {'same points':>12} {'max weight diff':>16}")
+    same_all, dw_max = True, 0.0
+    for i, (b, n) in enumerate(zip(before, now)):
+        same = b["points"].size == n["points"].size and np.array_equal(b["points"], n["points"])
+        dw = float(np.abs(b["weights"] - n["weights"]).max() / np.abs(b["weights"]).max()) if same else float("nan")
+        same_all &= same
+        dw_max = max(dw_max, dw) if same else dw_max
+        print(f"{i + 1:>10} {n['steps']:>6} {n['points'].size:>7} {b['seconds']:>13.2f} {n['seconds']:>7.2f} "
+              f"{b['nnls']:>14.2f} {n['nnls']:>7.2f} {str(same):>12} {dw:>16.1e}")
+    rb, rn = (sum(x["rebuild_seconds"] for x in lg) for lg in (logs_b, logs_n))
+    tb, tn = sum(x["seconds"] for x in before), sum(x["seconds"] for x in now)
+    nb, nn = sum(x["nnls"] for x in before), sum(x["nnls"] for x in now)
+    print(f"rebuild {rb:.2f} s -> {rn:.2f} s ({rb / rn:.2f}x), ECM {tb:.2f} s -> {tn:.2f} s ({tb / tn:.2f}x), "
+          f"NNLS {nb:.2f} s -> {nn:.2f} s ({nb / nn:.2f}x); whole runs {wall_b:.1f} s -> {wall_n:.1f} s")
+    print(f"enrichments={len(logs_n)} rebuild_before_s={rb:.4g} rebuild_now_s={rn:.4g} rebuild_ratio={rb / rn:.4g} "
+          f"ecm_before_s={tb:.4g} ecm_now_s={tn:.4g} ecm_ratio={tb / tn:.4g} nnls_before_s={nb:.4g} "
+          f"nnls_now_s={nn:.4g} nnls_ratio={nb / nn:.4g} same_points={same_all} max_weight_diff={dw_max:.3g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
