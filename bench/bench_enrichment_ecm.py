@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import os
 import sys
 import time
@@ -40,6 +39,7 @@ def run(store, samples, seed, variant):
     runs with the rebuild ``variant`` ("before" | "now")."""
     from romnet import mpi
     from romnet.app.config import read_toml
+    from romnet.app.workflow.context import load_script
     from romnet.offline import nnls
     from romnet.online import enrichment
     from romnet.online.api import load_rom
@@ -53,9 +53,7 @@ def run(store, samples, seed, variant):
     if variant == "before":
         nnls.DELETE_MAX_TAIL, ecm_mod.COMPACT_FRACTION, ecm_mod.ROW_MAJOR_MIN_COLUMNS = -1.0, 0.0, 1 << 62
     cfg = read_toml(REPO / "cases" / "blade" / "case.toml")
-    spec = importlib.util.spec_from_file_location("blade_problem", REPO / "cases" / "blade" / "problem.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_script(REPO / "cases" / "blade" / "problem.py")        # its SAMPLER: the main job's fields
     comm = mpi.comm()
     with CaseStore(store) as st:
         mesh, problem = st.mesh(), st.problem()

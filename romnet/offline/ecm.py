@@ -348,7 +348,6 @@ class _NormalSet:
             self._M[:self.n, gone] = 0.0
             self.c[gone] = 0.0
             self.alive[gone] = False
-            w[gone] = 0.0
         self._w = w
         kept = w > 0                                  # over the slots before a compaction
         if self.n - np.count_nonzero(self.alive) > COMPACT_FRACTION * self.n:

@@ -79,9 +79,9 @@ def _factor(M, idx, cache):
         if idx0.size == idx.size and np.array_equal(idx0, idx):
             return L0
         if idx0.size == idx.size + 1:
-            j = int(np.argmax(idx0[:-1] != idx)) if idx.size and np.any(idx0[:-1] != idx) else idx.size
-            if (idx0.size - 1 - j <= DELETE_MAX_TAIL * idx0.size and np.array_equal(idx0[:j], idx[:j])
-                    and np.array_equal(idx0[j + 1:], idx[j:])):
+            diff = np.flatnonzero(idx0[:-1] != idx)
+            j = int(diff[0]) if diff.size else idx.size            # the position of the point that left
+            if idx0.size - 1 - j <= DELETE_MAX_TAIL * idx0.size and np.array_equal(idx0[j + 1:], idx[j:]):
                 L = chol_delete(L0, j)
                 if L is not None:
                     cache.update(idx=idx.copy(), L=L)
