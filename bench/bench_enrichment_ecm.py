@@ -60,7 +60,7 @@ def run(store, samples, seed, variant):
     on = {**{k: v for k, v in defaults(OnlineSettings).items() if v is not None}, **cfg["online"], "enrich": True}
     opts = solver_options(on)
     rom = load_rom(store, comm)
-    rom.learning = {**cfg.get("learning", {}), "learn": False}
+    rom.learning = {**cfg.get("learning", {}), "learn": False, "dual_only_below": 0.0}   # every one updates the ECM
     calls, logs = [], []
     real_ecm = enrichment.ecm
 

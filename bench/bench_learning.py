@@ -1,7 +1,7 @@
 """Learning benchmark: the main job's sequence (cases/blade/case.toml) on a blade variant.
 
     OMP_NUM_THREADS=1 mpirun -n 2 python bench/bench_learning.py --variant medium
-    python bench/bench_learning.py --variant small --samples 40 --holdout 8 [--frozen]
+    python bench/bench_learning.py --variant small --samples 80 --holdout 8 [--frozen]
     ... --out DIR --steps online,report --set online.tolerance=0.03   (another online setting
         on an earlier run's ROM: first `romnet rom DIR/case.h5 --use 0`)
 
@@ -125,7 +125,7 @@ def main(argv=None):
                u_loaded_median=h.get("u_loaded_median"), u_loaded_max=h.get("u_loaded_max"),
                u_unloaded_median=h.get("u_unloaded_median"), p_median=h.get("p_median"),
                p_best_median=h.get("p_best_median"), speedup_median=h.get("speedup_median"),
-               rom_s=rom, hf_s=hf, enrichments=s.get("enrichments"),
+               rom_s=rom, hf_s=hf, enrichments=s.get("enrichments"), dual_only=s.get("dual_only_enrichments"),
                enrichments_first_quarter=s.get("enrichments_first_quarter"),
                enrichments_last_quarter=s.get("enrichments_last_quarter"), missed=h.get("missed"),
                wasted=h.get("wasted"), enrichment_s=per_enr, enrichment_hf_increments=per_enr / (hf / n_inc),

@@ -24,6 +24,8 @@ from romnet.store import CaseStore, write_case
 IND_TOL = 2e-2
 HF = SolverOptions(linear="scipy", verbose=False)
 MPI_LEARN = REPO / "tests" / "mpi" / "online_learn.py"
+#: dual_only_below of the 1-vs-2-rank sequence's second run (between the U errors its HF increments measure)
+DUAL_ONLY = 6e-4
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +136,8 @@ def test_a_killed_version_write_leaves_the_previous_state(cube, tmp_path, monkey
 
 
 def test_learning_sequence_same_on_1_and_2_ranks(cube, tmp_path):
-    """Two runs with enrichment, the second loading the first one's version from the store:
+    """Two runs with enrichment, the second loading the first one's version from the store
+    (and extending only the dual bases where the ROM's U error is below ``DUAL_ONLY``):
     same enriched increments, reduced points, coordinates and indicators on 1 and 2 ranks (1e-8
     relative: the HF increments are solved by MUMPS / scipy's direct solver on both)."""
     d, loads = cube
@@ -142,10 +145,12 @@ def test_learning_sequence_same_on_1_and_2_ranks(cube, tmp_path):
     for n in (1, 2):
         store = tmp_path / f"cube{n}.h5"
         shutil.copyfile(d / "pristine.h5", store)
-        run_mpi(MPI_LEARN, store, loads[1.75], loads[1.5], IND_TOL / 4, tmp_path / f"l{n}.npz", n=n)
+        run_mpi(MPI_LEARN, store, loads[1.75], loads[1.5], IND_TOL / 4, tmp_path / f"l{n}.npz", DUAL_ONLY, n=n)
         out[n] = np.load(tmp_path / f"l{n}.npz")
     assert int(out[2]["size"]) == 2 and int(out[1]["v1"]) == 1
-    for k in ("enr1", "enr2", "points"):
+    # the second run mixes dual-only and full enrichments: the same ones on both
+    assert 0 < out[1]["dual2"].sum() < out[1]["dual2"].size, (out[1]["dual2"], out[1]["err2"])
+    for k in ("enr1", "enr2", "dual2", "points"):
         assert out[1][k].tolist() == out[2][k].tolist(), k
     assert int(out[1]["v2"]) == int(out[2]["v2"])
     for k in ("coords1", "coords2", "ind1", "ind2", "U"):
@@ -179,6 +184,36 @@ def test_bounded_growth_recompresses_over_the_budget(cube, tmp_path):
     err = max(np.linalg.norm(U[i] - Uref[i]) / np.linalg.norm(Uref[i]) for i in range(1, len(U)))
     print(f"\nbudget {k0 + 1} U modes: {len(logs)} enrichments, U error of the stored ROM {err:.2e}")
     assert err < 2e-2
+
+
+def test_dual_only_enrichment_keeps_u_and_the_ecm_points(cube, tmp_path):
+    """``dual_only_below`` above every U error the HF increments measure: each enrichment
+    extends only the dual bases (p learns: the indicator is smaller after each of them),
+    the U basis and the ECM points and weights stay the offline ROM's, and it costs no ECM;
+    the log says so. With the default (0) the same loading extends U and updates the ECM."""
+    d, loads = cube
+    store = _fresh(d, tmp_path)
+    rom = load_rom(store)
+    m0 = rom.model
+    k0, p0 = m0.n_modes, m0.dual["p"].shape[2]
+    ecm0 = (m0.ip[m0.weights > 0].copy(), m0.weights[m0.weights > 0].copy())
+    rom.learning = dict(dual_only_below=1.0)
+    res = rom.run(loads[1.75], enrich=True, tol=IND_TOL, hf_options=HF)
+    logs = res.enrichments
+    assert logs and all(e["dual_only"] and e["added"]["U"] == 0 for e in logs), logs
+    assert all(e["indicator_after"] < e["indicator_before"] for e in logs), \
+        [(e["indicator_before"], e["indicator_after"]) for e in logs]
+    m = res.model
+    assert m.n_modes == k0 and m.dual["p"].shape[2] > p0
+    np.testing.assert_array_equal(m.ip[m.weights > 0], ecm0[0])
+    np.testing.assert_array_equal(m.weights[m.weights > 0], ecm0[1])
+    assert all(e["ecm_seconds"] == 0.0 for e in logs)
+    # the stored version carries the same (the U block of the version is empty)
+    tree = read_rom(store, modes=False)
+    assert tree["pod"]["U"]["n_modes"] == k0 and tree["pod"]["p"]["n_modes"] == m.dual["p"].shape[2]
+    (tmp_path / "full").mkdir()
+    res_full = load_rom(_fresh(d, tmp_path / "full")).run(loads[1.75], enrich=True, tol=IND_TOL, hf_options=HF)
+    assert not any(e["dual_only"] for e in res_full.enrichments) and res_full.model.n_modes > k0
 
 
 class _Comm1:

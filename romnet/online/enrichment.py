@@ -19,7 +19,10 @@ built once). When the enrichment criterion fires at the increment t_n -> t_{n+1}
 3. greedy extension of U and of every dual basis (:func:`romnet.offline.pod.extend_basis`):
    the HF fields' residual against the basis becomes a new mode when larger than
    ``add_tolerance`` times the field -- the existing modes are unchanged, so the reduced
-   coordinates of the run stay valid (padded with zeros). When a basis passes its budget
+   coordinates of the run stay valid (padded with zeros). Where the HF increment shows the
+   ROM's U error below ``dual_only_below`` (a p- or stress-driven enrichment of a ROM whose
+   displacement was right), only the dual bases are extended: U basis and ECM points kept,
+   step 4 reduced to the dual operators. When a basis passes its budget
    (``max_modes`` / ``max_dual_modes``) it is recompressed (:func:`romnet.offline.pod.recompress_basis`:
    truncated POD at the ROM's tolerance of every snapshot it represents, to at most
    ``RECOMPRESS_KEEP`` of the budget) and its coordinates rotated. With ``add_norm =
@@ -269,6 +272,8 @@ class Enricher:
         # at 1e-2 of the RMS training p)
         error_before = self.distance(mem, disp, new_rom.a, U1)
         p_error_before = self._p_error(model, mem, solver, new_rom, mand.get("p"))
+        # the ROM's U was accurate at this state: only its dual fields learn (module docstring, 3)
+        dual_only = error_before < float(self.cfg["dual_only_below"] or 0.0)
         # -------------------------------------------------- bases: greedy extension, budget
         t_basis = time.perf_counter()
         k_old = {n: b.n_modes for n, (b, _, _) in mem.bases.items()}
@@ -276,8 +281,9 @@ class Enricher:
         for n, (basis, inner, info) in list(mem.bases.items()):
             S = U1[:, :int(info["n_comp"])].reshape(-1, 1) if info["kind"] == "nodal" else \
                 (mand[n].reshape(-1, 1) if n in mand else None)
-            if S is None:
+            if S is None or (dual_only and n == disp):
                 transforms[n] = np.eye(basis.n_modes)
+                added[n] = 0
                 continue
             measure = StrainL2(L) if n == disp and self.cfg["add_norm"] == "strain" else None
             nb, added[n] = extend_basis(basis, S, inner, comm, tol=self.cfg["add_tolerance"], measure=measure)
@@ -297,36 +303,14 @@ class Enricher:
         t_basis = time.perf_counter() - t_basis
         # -------------------------------------------------- ECM (warm start) + QDEIM + operators
         t_ecm = time.perf_counter()
-        sig, groups_floor = _ecm_stresses(mem.bases[model.stress_field][0], mem.ecm_tol, L.n_ip_local,
-                                          self.cfg["group_floor"], self.cfg["snapshot_groups"])
-        G, groups = internal_force_integrand(sig, ops.mode_strains(L, Phi_new))
-        del sig
-        floors = np.append(groups_floor, 0.0)                 # the volume column: its own group
-        warm = None if disp in mem.recompressed else model.ip[model.weights > 0]
-        res, reselected = None, False
-        nz = normalisation(G, L.local_dV(), comm, groups, group_floor=floors)     # one pass, used twice
-        if warm is not None:                       # the cubature may still integrate the updated integrand
-            t_c = time.perf_counter()
-            err0 = cubature_error(G, L.local_dV(), warm, model.weights[model.weights > 0], comm, L.ip_range[0],
-                                  groups, group_floor=floors, norm=nz)
-            if err0 <= mem.ecm_tol:
-                res = ECMResult(np.asarray(warm, dtype=np.int64), model.weights[model.weights > 0].copy(), err0,
-                                np.zeros(0), 0, True, [(len(warm), err0)], G.shape[1], time.perf_counter() - t_c,
-                                f"kept: the {len(warm)} points integrate the updated integrand to {err0:.3e} "
-                                f"<= tol {mem.ecm_tol:g}")
-        if res is None:
-            res = ecm(G, L.local_dV(), comm, ip_offset=L.ip_range[0], tol=mem.ecm_tol, groups=groups,
-                      warm_start=warm, group_floor=floors, max_points=self.cfg["max_points"], nnls_solver="warm",
-                      warm_weights=None if warm is None else model.weights[model.weights > 0],
-                      pool=self.cfg["ecm_pool"] or None, norm=nz)
-        budget = self.cfg["reselect_points"]
-        if budget and res.points.size > budget:             # bounded growth: fewer, re-selected points
-            self.say(f"    {res.points.size} ECM points > {budget}: re-selected from scratch (group floor 1)")
-            res = ecm(G, L.local_dV(), comm, ip_offset=L.ip_range[0], tol=mem.ecm_tol, groups=groups,
-                      group_floor=np.ones_like(floors), max_points=self.cfg["max_points"], nnls_solver="warm",
-                      pool=self.cfg["ecm_pool"] or None)
-            reselected = True
-        del G
+        ecm_p, ecm_w = model.ip[model.weights > 0], model.weights[model.weights > 0]
+        if dual_only:                              # U basis unchanged: the cubature of its forces too
+            res, reselected = _kept(ecm_p, ecm_w, float(model.tree.get("ecm", {}).get("error", np.nan)), 0, 0.0,
+                                    f"kept: the ROM's U error before the enrichment {error_before:.2e} < "
+                                    f"dual_only_below {self.cfg['dual_only_below']:g} (dual bases only)"), False
+        else:
+            res, reselected = self._ecm_update(model, mem, Phi_new, None if disp in mem.recompressed else ecm_p,
+                                               ecm_w)
         for n in mem.qdeim_fields:                       # DEIM points of the new modes (earlier ones kept)
             bb, _, info = mem.bases[n]
             if n in mem.qdeim and n not in mem.recompressed:
@@ -350,9 +334,45 @@ class Enricher:
                    ecm_error=float(res.error), ecm_converged=bool(res.converged), ecm_seconds=float(res.seconds),
                    hf_seconds=t_hf, state_seconds=t_state, basis_seconds=t_basis, rebuild_seconds=t_ecm,
                    seconds=time.perf_counter() - t_start,
-                   rom=model.label, recompressed=sorted(mem.recompressed), reselected=reselected)
+                   rom=model.label, recompressed=sorted(mem.recompressed), reselected=reselected,
+                   dual_only=bool(dual_only))
         return dict(model=new_model, a_n=transforms[disp] @ state.a,
                     states_at_points=L.gather_ip_rows(S_own, points), transforms=transforms, log=log, U_hf=U1)
+
+    def _ecm_update(self, model, mem, Phi, warm, warm_w):
+        """ECM of the enriched bases (module docstring, step 4): the integrand of the stress
+        basis' weighted modes with the U modes ``Phi`` (own rows); the current points
+        ``warm`` (None: from scratch) kept when they still integrate it to the tolerance,
+        else the warm-started greedy; re-selected from scratch past ``reselect_points``.
+        Returns (ECMResult, reselected)."""
+        L, comm = self.layout, self.comm
+        sig, groups_floor = _ecm_stresses(mem.bases[model.stress_field][0], mem.ecm_tol, L.n_ip_local,
+                                          self.cfg["group_floor"], self.cfg["snapshot_groups"])
+        G, groups = internal_force_integrand(sig, ops.mode_strains(L, Phi))
+        del sig
+        floors = np.append(groups_floor, 0.0)                 # the volume column: its own group
+        res, reselected = None, False
+        nz = normalisation(G, L.local_dV(), comm, groups, group_floor=floors)     # one pass, used twice
+        if warm is not None:                       # the cubature may still integrate the updated integrand
+            t_c = time.perf_counter()
+            err0 = cubature_error(G, L.local_dV(), warm, warm_w, comm, L.ip_range[0], groups, group_floor=floors,
+                                  norm=nz)
+            if err0 <= mem.ecm_tol:
+                res = _kept(warm, warm_w, err0, G.shape[1], time.perf_counter() - t_c,
+                            f"kept: the {len(warm)} points integrate the updated integrand to {err0:.3e} "
+                            f"<= tol {mem.ecm_tol:g}")
+        if res is None:
+            res = ecm(G, L.local_dV(), comm, ip_offset=L.ip_range[0], tol=mem.ecm_tol, groups=groups,
+                      warm_start=warm, group_floor=floors, max_points=self.cfg["max_points"], nnls_solver="warm",
+                      warm_weights=None if warm is None else warm_w, pool=self.cfg["ecm_pool"] or None, norm=nz)
+        budget = self.cfg["reselect_points"]
+        if budget and res.points.size > budget:             # bounded growth: fewer, re-selected points
+            self.say(f"    {res.points.size} ECM points > {budget}: re-selected from scratch (group floor 1)")
+            res = ecm(G, L.local_dV(), comm, ip_offset=L.ip_range[0], tol=mem.ecm_tol, groups=groups,
+                      group_floor=np.ones_like(floors), max_points=self.cfg["max_points"], nnls_solver="warm",
+                      pool=self.cfg["ecm_pool"] or None)
+            reselected = True
+        return res, reselected
 
     def _p_error(self, model, mem, solver, st, p_hf):
         """Relative error of the ROM's p (Gappy-POD at the state ``st``) against the HF p
@@ -464,6 +484,12 @@ class Enricher:
             mem.changed = False
         self.version = v
         return v
+
+
+def _kept(points, weights, error, n_col, seconds, message) -> ECMResult:
+    """The current ECM points and weights as the result of an enrichment's ECM step."""
+    return ECMResult(np.asarray(points, dtype=np.int64), np.asarray(weights, dtype=float).copy(), error, np.zeros(0),
+                     0, True, [(len(points), error)], n_col, seconds, message)
 
 
 def _ecm_stresses(basis, ecm_tol, n_ip_local, floor, snapshots=False):

@@ -287,6 +287,7 @@ def run_montecarlo(store, settings: dict, sampler, comm=None, progress=None, lea
                    cuts=int(np.sum(res.cuts)), times=np.asarray(res.times).tolist(),
                    indicator=np.asarray(res.indicator).tolist(), indicator_max=float(np.max(res.indicator)),
                    enrichments=len(res.enrichments),
+                   dual_only=int(sum(bool(e.get("dual_only")) for e in res.enrichments)),
                    first_indicator_max=float(np.max(first.indicator)) if first else None,
                    modes=int(res.model.n_modes), points=int(res.model.n_points), version=res.version,
                    enrichment_s=float(sum(e["seconds"] for e in res.enrichments)),
@@ -297,7 +298,8 @@ def run_montecarlo(store, settings: dict, sampler, comm=None, progress=None, lea
                    write_s=float(res.write_seconds))
         line = (f"sample {i + 1}/{n}: {wall:.2f} s, {sel['label']}"
                 + (" -> global (fallback)" if fallback else "")
-                + f", indicator {rec['indicator_max']:.1e}, {rec['enrichments']} enrichments")
+                + f", indicator {rec['indicator_max']:.1e}, {rec['enrichments']} enrichments"
+                + (f" ({rec['dual_only']} dual-only)" if rec["dual_only"] else ""))
         if i < n_ref:
             Uh, ph, hf_wall, hf_its = hf_reference(mesh, pb, res.times, comm)
             rec.update(hf_wall_time_s=hf_wall, hf_iterations=hf_its, speedup=hf_wall / wall)
@@ -377,6 +379,7 @@ def summarize(samples) -> dict:
                 rom_wall_max_s=float(wall.max()) if wall.size else float("nan"),
                 indicator_max=_max([r["indicator_max"] for r in samples]),
                 enrichments=int(sum(r["enrichments"] for r in samples)),
+                dual_only_enrichments=int(sum(r.get("dual_only", 0) for r in samples)),
                 fallbacks=int(sum(bool(r["fallback"]) for r in samples)), roms=clusters,
                 failures=int(sum(bool(r.get("failed")) for r in samples)),
                 n_plain=int(plain.size), rom_wall_plain_mean_s=float(plain.mean()) if plain.size else float("nan"),

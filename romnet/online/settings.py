@@ -96,6 +96,12 @@ class LearningSettings:
                                     "accurate at the enriched states, but the points and the ECM time grow "
                                     "with every enrichment (measured: 860 points, 40 s per ECM after 20 samples "
                                     "of the small blade)")
+    dual_only_below: float = setting(0.0, Num(ge=0), "an enrichment whose HF increment shows a ROM U error "
+                                     "(relative, before the enrichment) below this extends only the dual bases "
+                                     "(p, stress, ...): the U basis and the ECM points are kept (the U solution, "
+                                     "and so its hyper-reduction, was accurate at that state), so it costs the HF "
+                                     "increment and the dual operators instead of an ECM update; 0: every "
+                                     "enrichment also extends U and updates the ECM")
     state: str = setting(STATE_RECONSTRUCTIONS[0], Const(*STATE_RECONSTRUCTIONS), "internal variables of the HF "
                          "increment: 'replay' the law along the run's reduced history (exact for the ROM's "
                          "trajectory; kept across the run's enrichments: at most one law evaluation over the "

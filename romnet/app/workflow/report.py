@@ -178,7 +178,10 @@ def _section_learning(ctx, mc, lines, figs, costs):
     samples, s = mc["samples"], mc["summary"]
     learn = (mc.get("learning") or {}).get("learn", True)
     lines += ["## Learning", "", f"Enrichments are {'kept (a new ROM version per sample that enriched)' if learn else 'discarded after each sample'}; "
-              f"criterion `{mc['settings'].get('criterion')}`. Enrichments in the first / last quarter of the "
+              f"criterion `{mc['settings'].get('criterion')}`. {s.get('enrichments')} enrichments"
+              + (f" ({s['dual_only_enrichments']} dual-only: U basis and ECM points kept)"
+                 if s.get("dual_only_enrichments") else "")
+              + f"; in the first / last quarter of the "
               f"sequence: {s.get('enrichments_first_quarter')} / {s.get('enrichments_last_quarter')}; ROM after "
               f"the sequence: {s.get('modes_last')} U modes, {s.get('points_last')} reduced points; reduced "
               f"solve per increment {_fmt(s.get('ms_per_increment_first_quarter'))} ms in the first quarter, "
