@@ -186,11 +186,12 @@ def test_bounded_growth_recompresses_over_the_budget(cube, tmp_path):
     assert err < 2e-2
 
 
-def test_dual_only_enrichment_keeps_u_and_the_ecm_points(cube, tmp_path):
+def test_dual_only_enrichment_keeps_u_and_the_ecm_points(cube, tmp_path, capsys):
     """``dual_only_below`` above every U error the HF increments measure: each enrichment
     extends only the dual bases (p learns: the indicator is smaller after each of them),
     the U basis and the ECM points and weights stay the offline ROM's, and it costs no ECM;
-    the log says so. With the default (0) the same loading extends U and updates the ECM."""
+    the log and ``romnet rom`` say so. With the default (0) the same loading extends U and
+    updates the ECM."""
     d, loads = cube
     store = _fresh(d, tmp_path)
     rom = load_rom(store)
@@ -211,6 +212,12 @@ def test_dual_only_enrichment_keeps_u_and_the_ecm_points(cube, tmp_path):
     # the stored version carries the same (the U block of the version is empty)
     tree = read_rom(store, modes=False)
     assert tree["pod"]["U"]["n_modes"] == k0 and tree["pod"]["p"]["n_modes"] == m.dual["p"].shape[2]
+    # `romnet rom` says which enrichments were dual-only; --use 0 goes back to the offline ROM
+    from romnet.app.cli import main
+    assert main(["rom", str(store)]) == 0
+    listing = capsys.readouterr().out
+    assert "v1 from v0" in listing and listing.count("(dual-only)") == min(3, len(logs)), listing
+    assert main(["rom", str(store), "--use", "0"]) == 0 and resolve_version(store) == 0
     (tmp_path / "full").mkdir()
     res_full = load_rom(_fresh(d, tmp_path / "full")).run(loads[1.75], enrich=True, tol=IND_TOL, hf_options=HF)
     assert not any(e["dual_only"] for e in res_full.enrichments) and res_full.model.n_modes > k0

@@ -34,7 +34,8 @@ def cmd_rom(args):
         lg = v.get("log", {})
         enr = lg.get("enrichments", [])
         what = ", ".join(f"{e.get('rom')} t={e.get('time', e.get('t_to', 0)):g}: {e.get('modes_before')} -> "
-                         f"{e.get('modes_after')} U modes, {e.get('points_after')} points" for e in enr[:3])
+                         f"{e.get('modes_after')} U modes, {e.get('points_after')} points"
+                         + (" (dual-only)" if e.get("dual_only") else "") for e in enr[:3])
         more = f" (+{len(enr) - 3} more)" if len(enr) > 3 else ""
         sample = f"sample {lg['sample']}, " if "sample" in lg else ""
         print(f"  v{v['version']} from v{v['parent']} ({v.get('created', '?')}): {sample}{len(enr)} enrichment(s)"
