@@ -33,6 +33,7 @@ from conftest import REPO, cube_rom, run_mpi
 from romnet.case import Case
 from romnet.hifi import SolverOptions, run_hifi
 from romnet.offline.ecm import ecm
+from romnet.offline.ecm_integrand import FactoredIntegrand
 from romnet.offline.nnls import WarmNNLS
 from romnet.offline.rom_store import read_rom
 from romnet.online import load_rom
@@ -74,9 +75,17 @@ def test_enrichment_reaches_tolerance(hot, monkeypatch):
     real = enrichment_module.ecm
 
     def spy(G, dV, comm, **kw):
-        if not captured:
-            captured.append((np.array(G), np.array(dV), kw))
-        return real(G, dV, comm, **kw)
+        r = real(G, dV, comm, **kw)
+        if not captured:                 # the enrichment's integrand is not formed: form it
+            assert isinstance(G, FactoredIntegrand)
+            dense = G.rows(np.arange(G.shape[0]))
+            captured.append((dense, np.array(dV), kw))
+            # the formed integrand gives the same cubature (its own normalisation pass)
+            f = real(dense, dV, comm, **{k: v for k, v in kw.items() if k != "norm"})
+            assert np.array_equal(f.points, r.points)
+            assert np.allclose(f.weights, r.weights, rtol=1e-9, atol=1e-9 * r.weights.max())
+            assert f.error == pytest.approx(r.error, rel=1e-8)
+        return r
     monkeypatch.setattr(enrichment_module, "ecm", spy)
     t0 = time.perf_counter()
     res = load_rom(rom_path).run(loading, enrich=True, tol=IND_TOL, progress=print, hf_options=HF)

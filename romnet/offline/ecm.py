@@ -10,7 +10,11 @@ integrals are ``b = G^T dV`` (``dV`` = integration weight x detJ). ECM finds a s
 For the reduced internal forces (:func:`internal_force_integrand`) the columns are
 ``g_q^{(j,k)} = sigma_j(q) : eps(psi_k)(q)`` for each training snapshot ``j`` and
 displacement mode ``k`` (Mandel dot product), plus one constant column (``g_q = 1``, the
-volume). ``b^{(j,.)}`` is then the vector of reduced internal forces of snapshot ``j``.
+volume). ``b^{(j,.)}`` is then the vector of reduced internal forces of snapshot ``j``. Every function
+here also takes that integrand unformed, as its factors (stresses and mode strains:
+:class:`.ecm_integrand.FactoredIntegrand`, the online enrichments' choice: memory O(n_ip x
+(n_snap + n_modes)) instead of O(n_ip x n_snap x n_modes)); the results are the same to
+round-off.
 
 Normalisation and error measure
 -------------------------------
@@ -104,6 +108,7 @@ import numpy as np
 from scipy.optimize import nnls
 
 from .. import mpi
+from .ecm_integrand import FactoredIntegrand
 from .nnls import WarmNNLS, keep_factor, nnls_normal
 from .settings import OfflineSettings
 
@@ -193,6 +198,19 @@ def internal_force_integrand(stress, mode_strains, include_volume=True, chunk_ro
 
 
 # ============================================================================ helpers
+def _as_integrand(G):
+    """``G`` as the ECM functions use it: a :class:`.ecm_integrand.FactoredIntegrand` as is,
+    anything else as a float64 array."""
+    return G if isinstance(G, FactoredIntegrand) else np.asarray(G, dtype=np.float64)
+
+
+def _take(G, idx):
+    """Rows ``idx`` (local indices) of ``G`` (formed, a new array)."""
+    if isinstance(G, FactoredIntegrand):
+        return G.rows(idx)
+    return np.ascontiguousarray(G[np.asarray(idx, dtype=np.int64)], dtype=np.float64)
+
+
 def _integrals(G, dV, chunk_rows):
     """(G^T dV, |G|^T dV) of the local rows in one blocked pass."""
     n, m = G.shape
@@ -216,17 +234,22 @@ def _pool(G, score, pool, comm):
     thr = np.partition(top, top.size - pool)[top.size - pool] if top.size > pool else \
         (top.min() if top.size else np.inf)
     idx = np.flatnonzero(np.isfinite(score) & (score >= thr))
-    return idx, np.ascontiguousarray(G[idx])
+    return idx, _take(G, idx)
 
 
 def _row_norms(G, s, chunk_rows):
     """||G_q * s|| for every local row (blocked, no copy of G)."""
+    if isinstance(G, FactoredIntegrand):
+        try:
+            return G.row_norms(s)
+        except ValueError:                     # a scale not constant within the stress groups
+            pass
     n = G.shape[0]
     s2 = s * s
     out = np.empty(n)
     for a in range(0, n, chunk_rows):
         e = min(n, a + chunk_rows)
-        Gc = G[a:e]
+        Gc = G.rows(np.arange(a, e)) if isinstance(G, FactoredIntegrand) else G[a:e]
         out[a:e] = np.square(Gc) @ s2
     return np.sqrt(out)
 
@@ -264,10 +287,10 @@ class _Selector:
         """Row ``q`` (global index) of G, replicated (broadcast by its owner)."""
         lq = q - self.offset
         if self.size == 1:
-            return np.array(G[lq], dtype=np.float64)
+            return _take(G, [lq])[0]
         own = np.flatnonzero((self.starts <= q) & (q < self.starts + self.counts))
         root = int(own[0])
-        buf = np.array(G[lq], dtype=np.float64) if root == self.comm.Get_rank() else np.empty(G.shape[1])
+        buf = _take(G, [lq])[0] if root == self.comm.Get_rank() else np.empty(G.shape[1])
         self.comm.Bcast(buf, root=root)
         return buf
 
@@ -276,7 +299,8 @@ class _Selector:
         idx = np.asarray(idx, dtype=np.int64)
         out = np.zeros((idx.size, G.shape[1]))
         m = (idx >= self.offset) & (idx < self.offset + self.n_loc)
-        out[m] = G[idx[m] - self.offset]
+        if np.any(m):
+            out[m] = _take(G, idx[m] - self.offset)
         return mpi.allreduce_array(out, self.comm) if self.size > 1 else out
 
 
@@ -428,25 +452,62 @@ def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=C
     ``columns`` kept column indices; ``scale`` (n_col,) 1 / N_g of each column (0 for
     dropped columns); ``group`` (n_kept,) group of each kept column renumbered 0.. ."""
     comm = comm or mpi.comm()
-    G = np.asarray(G, dtype=np.float64)
+    G = _as_integrand(G)
+    dV = np.asarray(dV, dtype=np.float64)
     n_all = G.shape[1]
     groups = np.arange(n_all) if groups is None else np.asarray(groups)
-    b_loc, A_loc = _integrals(G, np.asarray(dV, dtype=np.float64), chunk_rows)
+    factored = isinstance(G, FactoredIntegrand)
+    b_loc, A_loc = G.integrals(dV) if factored else _integrals(G, dV, chunk_rows)
     both = mpi.allreduce_array(np.concatenate([b_loc, A_loc]), comm)
     b_all, A_all = both[:n_all], both[n_all:]
     gB = np.sqrt(np.bincount(groups, weights=b_all ** 2))
     gA = np.sqrt(np.bincount(groups, weights=A_all ** 2))
-    norm_g = np.maximum(gB, zero_tol * gA)
     floor = np.broadcast_to(np.asarray(group_floor, dtype=float), gB.shape)
+    keep_g = None
+    if factored:                       # A_all holds upper bounds: exact values where they matter
+        A_all, gA, keep_g = _exact_abs(G, dV, comm, groups, A_all, gB, gA, zero_tol, floor)
+    norm_g = np.maximum(gB, zero_tol * gA)
     if gB.size and np.any(floor > 0):
         norm_g = np.maximum(norm_g, floor * gB.max())
-    keep_g = (gA > 1e-14 * (gA.max() if gA.size else 1.0)) & (norm_g > 0)
+    if keep_g is None:
+        keep_g = gA > 1e-14 * (gA.max() if gA.size else 1.0)
+    keep_g = keep_g & (norm_g > 0)
     cols = np.flatnonzero(keep_g[groups])
     scale = np.zeros(n_all)
     scale[cols] = 1.0 / norm_g[groups[cols]]
     grp = np.unique(groups[cols], return_inverse=True)[1]
     return dict(b=b_all, A=A_all, group_b=gB, group_A=gA, group_norm=norm_g, columns=cols, scale=scale,
                 group=grp)
+
+
+def _exact_abs(F, dV, comm, groups, A_all, gB, gA_hat, zero_tol, floor):
+    """Exact integrals of ``|G|`` where the factored integrand's Cauchy-Schwarz bounds
+    ``A_all`` (:mod:`.ecm_integrand`) could change the normalisation of :func:`normalisation`:
+    groups whose ``zero_tol * bound`` exceeds their norm otherwise (``B_g``, or the floor),
+    and every group when the keep rule (``A_g > 1e-14 max A``) is not decided by the bounds
+    (``B_g <= A_g <= bound``). Returns (A_all, group A, keep (bool per group)), replicated:
+    the same normalisation as the formed integrand's. Collective (the decisions are made on
+    reduced values: every rank takes the same branch)."""
+    lower = gB if not np.any(floor > 0) else np.maximum(gB, floor * (gB.max() if gB.size else 0.0))
+    need = zero_tol * gA_hat > lower
+    big_hat, big_b = (gA_hat.max(), gB.max()) if gB.size else (1.0, 1.0)
+    keep = gB > 1e-14 * big_hat                              # A_g >= B_g > 1e-14 max(bounds) >= 1e-14 max A
+    drop = gA_hat <= 1e-14 * big_b                           # A_g <= bound <= 1e-14 max B <= 1e-14 max A
+    undecided = ~keep & ~drop
+    if np.any(undecided):
+        need[:] = True
+    if np.any(need):
+        cols = np.flatnonzero(need[groups])
+        js = np.unique(cols[cols < F.n_s * F.n_m] // F.n_m)
+        A_ex = mpi.allreduce_array(F.abs_integrals(dV, js), comm)
+        A_all = np.array(A_all)
+        A_all[cols] = A_ex[cols]
+        gA = np.sqrt(np.bincount(groups, weights=A_all ** 2))
+        if np.any(undecided):                                # every A exact now: the formed rule
+            keep = gA > 1e-14 * (gA.max() if gA.size else 1.0)
+    else:
+        gA = gA_hat
+    return A_all, gA, keep
 
 
 def cubature_error(G, dV, points, weights, comm=None, ip_offset=0, groups=None, zero_tol=ZERO_TOL,
@@ -458,7 +519,7 @@ def cubature_error(G, dV, points, weights, comm=None, ip_offset=0, groups=None, 
     :func:`normalisation` of this ``G`` with these settings, when the caller has it (no
     pass over ``G`` then; the caller passes the same dict to :func:`ecm`). Collective."""
     comm = comm or mpi.comm()
-    G = np.asarray(G, dtype=np.float64)
+    G = _as_integrand(G)
     n_loc, n_all = G.shape
     groups = np.arange(n_all) if groups is None else np.asarray(groups)
     nz = norm if norm is not None else normalisation(G, dV, comm, groups, zero_tol, chunk_rows, group_floor)
@@ -480,7 +541,9 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
     G : (n_ip_local, n_col) integrand at this rank's integration points (global indices
         ip_offset .. ip_offset + n_ip_local - 1); not modified, not copied if float64 and
         contiguous (column-major, as :func:`internal_force_integrand` makes it, is the
-        faster layout).
+        faster layout); or the same integrand not formed, a
+        :class:`.ecm_integrand.FactoredIntegrand` (the online enrichments': scores, integrals
+        and rows from its factors; the same points and weights to round-off).
     dV : (n_ip_local,) integration weights x detJ.
     groups : (n_col,) group of every column (default: one group per column).
     zero_tol : floor of a group's normalisation relative to its integrand's magnitude.
@@ -507,8 +570,9 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
     t_start = time.perf_counter()
     tm = dict(setup=0.0, score=0.0, select=0.0, nnls=0.0, nnls_fallbacks=0, pool_refreshes=0)
     comm = comm or mpi.comm()
-    G = np.asarray(G, dtype=np.float64)
-    if not (G.flags.f_contiguous or G.flags.c_contiguous):
+    G = _as_integrand(G)
+    factored = isinstance(G, FactoredIntegrand)
+    if not factored and not (G.flags.f_contiguous or G.flags.c_contiguous):
         G = np.asfortranarray(G)
     dV = np.asarray(dV, dtype=np.float64)
     n_loc, n_all = G.shape
@@ -568,7 +632,10 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
         v[cols] = s * r
         full = cand is None or it - cand[2] >= pool_refresh
         if full:                                    # every point scored
-            np.dot(G, v, out=score)
+            if factored:
+                G.dot(v, out=score)
+            else:
+                np.dot(G, v, out=score)
             np.divide(score, rn_safe, out=score)
         else:                                       # the candidate pool only
             score.fill(-np.inf)

@@ -33,7 +33,9 @@ built once). When the enrichment criterion fires at the increment t_n -> t_{n+1}
    points (from scratch after a recompression of U; its greedy scores a candidate pool of
    ``ecm_pool`` points between full scorings), on the reduced internal forces of the
    stress basis' weighted modes ``w_j psi_j`` (``w_j > ecm_tol max w``) with the U modes,
-   group norms floored at ``group_floor`` times the largest; then the offline steps 5-6
+   group norms floored at ``group_floor`` times the largest (the integrand is not formed:
+   :class:`romnet.offline.ecm_integrand.FactoredIntegrand`, memory O(mesh x (stresses +
+   modes)) instead of O(mesh x stresses x modes)); then the offline steps 5-6
    (:func:`romnet.offline.pipeline.hyper_reduce`: QDEIM points of the dual bases,
    operators at the points); the tree is assembled by the ``/rom`` owner;
 5. returned: the new model, ``a_n`` and the states at its points at t_n, the transforms
@@ -59,6 +61,7 @@ from ..mpi import pull_rows, push_rows
 from ..sections import element_thickness
 from ..offline import operators as ops
 from ..offline.ecm import ECMResult, cubature_error, ecm, internal_force_integrand, normalisation
+from ..offline.ecm_integrand import factored_force_integrand
 from ..offline.pipeline import hyper_reduce
 from ..offline.pod import (IntegL2, NodalL2, PODBasis, RowLayout, StrainL2, extend_basis, gram,
                            recompress_basis)
@@ -75,6 +78,11 @@ __all__ = ["Enricher", "member_of"]
 #: a basis over its budget is recompressed to at most this fraction of it (room for the next
 #: enrichments: at the budget itself every enrichment would recompress, and restart the ECM)
 RECOMPRESS_KEEP = 0.75
+#: the ECM integrand of an enrichment in factored form (:mod:`romnet.offline.ecm_integrand`:
+#: never formed; same points and weights to round-off); False forms it
+#: (:func:`romnet.offline.ecm.internal_force_integrand`: ``bench/bench_enrichment_ecm.py``
+#: compares the two)
+FACTORED_INTEGRAND = True
 
 
 def member_of(model) -> str:
@@ -348,7 +356,8 @@ class Enricher:
         L, comm = self.layout, self.comm
         sig, groups_floor = _ecm_stresses(mem.bases[model.stress_field][0], mem.ecm_tol, L.n_ip_local,
                                           self.cfg["group_floor"], self.cfg["snapshot_groups"])
-        G, groups = internal_force_integrand(sig, ops.mode_strains(L, Phi))
+        make = factored_force_integrand if FACTORED_INTEGRAND else internal_force_integrand
+        G, groups = make(sig, ops.mode_strains(L, Phi))
         del sig
         floors = np.append(groups_floor, 0.0)                 # the volume column: its own group
         res, reselected = None, False

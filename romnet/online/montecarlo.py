@@ -10,14 +10,16 @@ sequence ``(seed, i)`` (:func:`romnet.sampling.sample_parameters`; the training 
 1. the ROM chosen by ``[online] cluster`` runs on it: ``"classifier"`` (default) the local
    ROM the stored classifier predicts from the field (the global ROM when the store has no
    local ROMs), ``"global"`` the global ROM, an index that local ROM;
-2. with ``enrich = true``, adaptive enrichment at ``tolerance`` (``criterion``: the
-   relative Gappy residual of p, :mod:`romnet.online.indicator`, or the estimated U error of
-   the stored calibration): the online API enriches the global ROM only, so a sample is run
-   directly with enrichment when the chosen ROM is the global one; when it is a local ROM
-   whose criterion exceeded ``tolerance`` at some increment, the sample is run again with
-   the global ROM and enrichment (``fallback``; both run times counted). The
-   enriched ROM is not written back (each sample starts from the stored ROM: the samples
-   are independent and the store keeps its local ROMs);
+2. with ``enrich = true``, adaptive enrichment where the criterion exceeds its tolerance
+   (``criterion``: the p indicator at ``tolerance`` and the stress indicator at
+   ``stress_tolerance``, :mod:`romnet.online.indicator`, or the estimated / learned errors):
+   one HF increment enriches the ROM that runs, global or local (:mod:`.enrichment`); a
+   local ROM whose reduced Newton fails falls back to the global ROM (``fallback``, both run
+   times counted). With ``[learning] learn`` (default) the sample's enrichments are kept as
+   a new ROM version of the store, so the next samples start from the improved ROM;
+   ``learn = false``: each sample starts from the stored ROM (reproducible, independent
+   samples). Then ``holdout`` new samples run on the frozen learned ROM with HF
+   references (:func:`run_holdout`);
 3. the first ``hf_references`` samples are also run with romnet's HF solver at the ROM's
    output times; per output k (b the HF reference, a the ROM: ``U = Phi a``, p by
    Gappy-POD over every integration point) the relative error of
