@@ -109,6 +109,8 @@ def main(argv=None):
     ap.add_argument("--tolerance", type=float, default=None,
                     help="p indicator tolerance of the runs (default: the case's; lower: more enrichments)")
     a = ap.parse_args(argv)
+    from romnet import mpi
+    mpi.abort_on_uncaught()        # a failing rank ends the job (no hang in the others' collectives)
     if not Path(a.store).is_file():
         ap.error(f"{a.store}: no such store (run ./scripts/main.sh first, or give --store)")
     import resource
@@ -117,7 +119,6 @@ def main(argv=None):
     peak_n = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20          # GiB (Linux: KiB)
     logs_b, before, wall_b, _ = run(a.store, a.samples, a.seed, "before", a.compare, a.tolerance)
     peak_b = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
-    from romnet import mpi
     if mpi.comm().Get_rank() != 0:
         return 0
     print(f"bench_enrichment_ecm ({a.compare}): {summary}; {a.samples} samples (seeds ({a.seed}, i)): "

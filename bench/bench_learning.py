@@ -63,6 +63,7 @@ def main(argv=None):
                     "earlier run (e.g. online,report after an interrupted run; its step times are kept)")
     a = ap.parse_args(argv)
     from romnet import mpi
+    mpi.abort_on_uncaught()        # a failing rank ends the job (no hang in the others' collectives)
     from romnet.app.cli import option_value as toml_option
     from romnet.app.config import read_toml
     from romnet.app.runner import run_case

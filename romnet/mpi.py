@@ -6,6 +6,9 @@ calls romnet uses with one-rank semantics.
 """
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 
 
@@ -52,6 +55,48 @@ def comm():
         except ImportError:  # pragma: no cover - mpi4py is a dependency
             _COMM = SerialComm()
     return _COMM
+
+
+#: environment variables in which MPI launchers give the number of ranks (MPICH / Hydra,
+#: Open MPI, PMIx, Slurm's srun)
+LAUNCHER_SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "SLURM_NTASKS")
+
+
+def launched_ranks() -> int:
+    """Number of ranks the launcher started this process with (1 when no launcher variable
+    says more), read from the environment without initialising MPI."""
+    for k in LAUNCHER_SIZE_VARS:
+        try:
+            n = int(os.environ.get(k, "1"))
+        except ValueError:
+            continue
+        if n > 1:
+            return n
+    return 1
+
+
+def abort_on_uncaught(communicator=None) -> bool:
+    """Under several ranks, make an uncaught exception end the whole job: the traceback is
+    printed (rank-tagged) and ``Abort`` stops every rank. Without it the failing rank waits
+    in ``MPI_Finalize`` while the others wait in their next collective call: a batch job
+    that hangs until its wall-time limit. Installed by ``romnet`` (the command line) and the
+    MPI benchmarks when a launcher started several ranks (:func:`launched_ranks`); errors
+    romnet reports itself (:class:`romnet.errors.RomnetError`: bad input, the same on every
+    rank) keep their message and exit code. Returns True when installed."""
+    if communicator is None and launched_ranks() < 2:
+        return False
+    c = communicator or comm()
+    if c.Get_size() < 2:
+        return False
+    previous = sys.excepthook
+
+    def hook(kind, value, tb):
+        sys.stderr.write(f"[rank {c.Get_rank()} of {c.Get_size()}] uncaught exception: aborting every rank\n")
+        previous(kind, value, tb)
+        sys.stderr.flush()
+        c.Abort(1)
+    sys.excepthook = hook
+    return True
 
 
 def local_range(n: int, communicator=None) -> tuple[int, int]:

@@ -171,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if argv is None:                 # the command line itself (not a caller's in-process call)
+        from ..mpi import abort_on_uncaught
+        abort_on_uncaught()
     try:
         return int(args.func(args) or 0)
     except RomnetError as exc:
