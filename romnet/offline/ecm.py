@@ -447,7 +447,9 @@ def normalisation(G, dV, comm=None, groups=None, zero_tol=ZERO_TOL, chunk_rows=C
     principal stress components would otherwise each ask for their own points).
     Returns a replicated dict:
 
-    ``b`` (n_col,) exact integrals G^T dV; ``A`` (n_col,) integrals of |G|;
+    ``b`` (n_col,) exact integrals G^T dV; ``A`` (n_col,) integrals of |G| (for a factored
+    ``G``: their Cauchy-Schwarz bounds except where the exact values could change the
+    normalisation, :func:`_exact_abs`; the rest of the dict is the formed integrand's);
     ``group_b``, ``group_A``, ``group_norm`` (n_groups,) = B_g, A_g, N_g;
     ``columns`` kept column indices; ``scale`` (n_col,) 1 / N_g of each column (0 for
     dropped columns); ``group`` (n_kept,) group of each kept column renumbered 0.. ."""
