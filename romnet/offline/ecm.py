@@ -500,10 +500,8 @@ def _exact_abs(F, dV, comm, groups, A_all, gB, gA_hat, zero_tol, floor):
         need[:] = True
     if np.any(need):
         cols = np.flatnonzero(need[groups])
-        js = np.unique(cols[cols < F.n_s * F.n_m] // F.n_m)
-        A_ex = mpi.allreduce_array(F.abs_integrals(dV, js), comm)
-        A_all = np.array(A_all)
-        A_all[cols] = A_ex[cols]
+        A_ex = mpi.allreduce_array(F.abs_integrals(dV, np.unique(cols // F.n_m)), comm)
+        A_all[cols] = A_ex[cols]                             # (the caller's array: updated in place)
         gA = np.sqrt(np.bincount(groups, weights=A_all ** 2))
         if np.any(undecided):                                # every A exact now: the formed rule
             keep = gA > 1e-14 * (gA.max() if gA.size else 1.0)

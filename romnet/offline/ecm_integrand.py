@@ -51,9 +51,6 @@ class FactoredIntegrand:
         self.shape = (self.S.shape[0], self.n_s * self.n_m + 1)
         self.groups = np.concatenate([np.repeat(np.arange(self.n_s), self.n_m), [self.n_s]])
 
-    def __len__(self):
-        return self.shape[0]
-
     def _blocks(self):
         n = self.shape[0]
         for a in range(0, n, BLOCK_ROWS):
@@ -92,9 +89,11 @@ class FactoredIntegrand:
 
     def abs_integrals(self, dV, groups_sel) -> np.ndarray:
         """Exact ``|G|^T dV`` (n_col,) for the columns of the stress groups ``groups_sel``
-        (others 0; the volume column exact), formed block by block for those groups only."""
+        (indices >= n_s, the volume group, ignored: its column is exact anyway; other groups
+        0), formed block by block for those groups only."""
         dV = np.asarray(dV, dtype=np.float64)
-        js = np.asarray([j for j in np.atleast_1d(groups_sel) if j < self.n_s], dtype=np.int64)
+        js = np.atleast_1d(np.asarray(groups_sel, dtype=np.int64))
+        js = js[js < self.n_s]
         A = np.zeros((self.n_s, self.n_m))
         if js.size:
             St = self.S[:, :, js]
