@@ -215,3 +215,123 @@ def test_local_rom_learning_persists(family, tmp_path):
     from romnet.offline.rom_versions import use_version
     use_version(store, 0)                                     # rolled back: the offline local ROM
     assert load_rom(store).local[0].n_modes == sizes[1]
+
+
+#: enrichment tolerance of the new-local-ROM tests: the first run of sample (7, 0) enriches
+#: its local ROM twice (indicator 0.50 and 0.13), a second run from the store needs none
+NEW_TOL = 2e-2
+
+
+def _sample(store, j=0):
+    from romnet.sampling import HotSpotSampler, sample_parameters, temperature_field, with_temperature
+    with CaseStore(store) as st:
+        x = st.mesh().coordinates
+    sampler = HotSpotSampler(dim=3)
+    T = temperature_field(x, sample_parameters([7, j], sampler))
+    return T, with_temperature(_stepped_problem(store), T, sampler.t_ref)
+
+
+def test_unrepresented_sample_starts_a_new_local_rom(family, tmp_path):
+    """Issue 17: a sample that its local ROM c does not represent (here: it needed
+    enrichments of c) starts local ROM 2 = c with the sample's enrichments; c goes back to
+    its offline state; the refitted classifier sends the sample to the new local ROM, where a
+    second run needs no enrichment; one new version, rolled back like any other."""
+    from romnet.offline.rom_store import read_modes, resolve_version, rom_path
+    from romnet.offline.rom_versions import use_version
+    path, _ = family
+    store = tmp_path / "new.h5"
+    shutil.copyfile(path, store)
+    rom = load_rom(store)
+    sizes = [m.n_modes for m in rom.models]
+    T, pb = _sample(store)
+    res = rom.run(pb, enrich=True, tol=NEW_TOL)
+    c = res.cluster
+    assert res.selection["how"] == "classifier" and res.version == 1 and len(res.enrichments) == 2
+    assert res.model.n_modes > sizes[1 + c]
+    made = rom.start_local_rom(pb, res, 0, dict(sample=0))
+    assert made["cluster"] == 2 and made["version"] == 2 == resolve_version(store)
+    assert made["classifier"]["routes_added"]
+    again = load_rom(store)
+    assert [m.label for m in again.local] == ["local 0 of 3", "local 1 of 3", "local 2 of 3"]
+    assert [m.n_modes for m in again.models] == sizes + [res.model.n_modes]
+    # the new local ROM holds c's enriched basis (version 1), c its offline one (version 0)
+    new_U, c_U = read_modes(store, "U", at=rom_path(2, 2)), read_modes(store, "U", at=rom_path(2, c))
+    np.testing.assert_array_equal(new_U, read_modes(store, "U", at=rom_path(2, c), version=1))
+    np.testing.assert_array_equal(c_U, read_modes(store, "U", at=rom_path(2, c), version=0))
+    np.testing.assert_array_equal(again.local[2].ip, res.model.ip)
+    assert predict_cluster(store, T) == 2
+    # the training runs keep their clusters (1-nearest neighbour on the runs and the sample)
+    tr = read_training(store)
+    labels = read_rom(store, modes=False)["clusters"]["2"]["labels"]
+    assert [predict_cluster(store, tr["temperature"][i]) for i in range(N_RUNS)] == list(labels)
+    second = again.run(pb, enrich=True, tol=NEW_TOL)
+    assert second.cluster == 2 and second.selection["how"] == "classifier" and not second.enrichments
+    assert "new_local_rom 2" in rom_summary(store)
+    use_version(store, 1)                          # rolled back: two local ROMs, c enriched
+    back = load_rom(store)
+    assert len(back.local) == 2 and back.local[c].n_modes == res.model.n_modes
+    assert back.selection(pb)[1]["cluster"] == c
+    use_version(store, 2)
+    # the next new local ROM extends the classifier's added samples (their own clusters kept)
+    T1, pb1 = _sample(store, 3)
+    rom = load_rom(store)
+    r1 = rom.run(pb1, enrich=True, tol=NEW_TOL)
+    made = rom.start_local_rom(pb1, r1, 2, dict(sample=3))
+    cls = read_rom(store, modes=False)["clusters"]["2"]["classifier"]
+    assert made["cluster"] == 3 and list(cls["added_labels"]) == [2, 3]
+    assert predict_cluster(store, T) == 2 and predict_cluster(store, T1) == 3
+
+
+def test_new_local_rom_same_on_1_and_2_ranks(family, tmp_path):
+    """The run that enriches, the new local ROM and the second run from the store: the same
+    local ROMs, sizes, points and coordinates on 1 and 2 ranks (1e-8 relative)."""
+    from conftest import REPO, run_mpi
+    path, _ = family
+    out = {}
+    for n in (1, 2):
+        store = tmp_path / f"n{n}.h5"
+        shutil.copyfile(path, store)
+        run_mpi(REPO / "tests" / "mpi" / "new_local_rom.py", store, N_INC, NEW_TOL, tmp_path / f"n{n}.npz", n=n)
+        out[n] = np.load(tmp_path / f"n{n}.npz")
+    assert int(out[2]["size"]) == 2 and int(out[1]["new"]) == 2 and int(out[1]["cluster2"]) == 2
+    for k in ("enr1", "enr2", "cluster1", "cluster2", "new", "version", "n_modes", "points"):
+        assert out[1][k].tolist() == out[2][k].tolist(), k
+    for k in ("coords1", "coords2", "U"):
+        a, b = out[1][k], out[2][k]
+        assert np.abs(a - b).max() <= 1e-8 * np.abs(a).max(), (k, np.abs(a - b).max() / np.abs(a).max())
+
+
+def test_montecarlo_sample_whose_local_rom_fails_starts_one(family, tmp_path, monkeypatch):
+    """A sample whose local ROM fails (forced: every local reduced increment raises) falls
+    back to the global ROM and starts local ROM 2 = the global ROM as it served the sample;
+    the classifier then chooses local ROM 2 for that field. With new_local_rom = false, or
+    without learning, nothing is started."""
+    from romnet.errors import ConvergenceError
+    from romnet.online import solver as solver_mod
+    from romnet.online.montecarlo import run_montecarlo
+    from romnet.sampling import HotSpotSampler, sample_parameters, temperature_field
+    path, _ = family
+    real = solver_mod.ReducedSolver.step
+
+    def step(self, state, t1, info=None, depth=0):
+        if self.model.is_local and self.model.cluster < 2:
+            raise ConvergenceError("forced failure of the local ROM")
+        return real(self, state, t1, info, depth)
+    monkeypatch.setattr(solver_mod.ReducedSolver, "step", step)
+    on = dict(samples=1, seed=7, enrich=True, tolerance=NEW_TOL, cluster="classifier")
+    for learning, started in ((dict(new_local_rom=False), False), (dict(learn=False), False), ({}, True)):
+        store = tmp_path / f"mc{len(learning)}{started}.h5"
+        shutil.copyfile(path, store)
+        n_global = load_rom(store).model.n_modes
+        mc = run_montecarlo(store, on, HotSpotSampler(dim=3), progress=None, learning=learning)
+        rec = mc["samples"][0]
+        assert rec["fallback"] and rec["final_rom"] == "global" and rec["rom"].startswith("local ")
+        assert ("new_local_rom" in rec) == started and mc["summary"]["new_local_roms"] == ([2] if started else [])
+        rom = load_rom(store)
+        assert len(rom.local) == (3 if started else 2)
+        if started:
+            assert rom.local[2].n_modes == rom.model.n_modes >= n_global
+            with CaseStore(store) as st:
+                x = st.mesh().coordinates
+            T = temperature_field(x, sample_parameters([7, 0], HotSpotSampler(dim=3)))
+            assert predict_cluster(store, T) == 2

@@ -21,7 +21,10 @@ Storage (``/rom/clusters/<k>/classifier``, no pickles): attributes ``model``
 and ``coef`` (n_coef_rows, n_c) + ``intercept`` (n_coef_rows,) for logistic regression
 (scikit-learn's ``coef_``/``intercept_``: one row in the binary case, decision > 0 ->
 ``classes[1]``), or ``train_points`` (n_runs, n_c) + ``train_labels`` (n_runs,) for k-NN
-(majority vote of the ``n_neighbors`` nearest, ties -> smallest label). Prediction is
+(majority vote of the ``n_neighbors`` nearest, ties -> smallest label); a classifier
+retrained online for a new local ROM (:mod:`romnet.online.new_local_rom`) also keeps the
+inputs it added to the training runs, ``added_inputs`` (n_added, n_nodes) and
+``added_labels`` (n_added,). Prediction is
 re-implemented in numpy (:class:`StoredClassifier`), so loading needs no scikit-learn.
 """
 from __future__ import annotations
@@ -49,8 +52,9 @@ def _candidates(seed):
     return out
 
 
-def fit_classifier(X, labels, seed=0, max_components=10):
-    """Fit PCA + classifier (module docstring). Returns (tree for the store, report)."""
+def fit_classifier(X, labels, seed=0, max_components=10, only=None):
+    """Fit PCA + classifier (module docstring). ``only``: names of the candidates to try
+    (e.g. ``("knn(k=1)",)``; default all). Returns (tree for the store, report)."""
     from sklearn.decomposition import PCA
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
     from sklearn.pipeline import make_pipeline
@@ -78,6 +82,8 @@ def fit_classifier(X, labels, seed=0, max_components=10):
     scores = {}
     best = None
     for name, kind, params, est in _candidates(seed):
+        if only is not None and name not in only:
+            continue
         if kind == "knn" and params["n_neighbors"] > n - int(np.ceil(n / cv.get_n_splits())):
             continue
         pipe = make_pipeline(PCA(n_components=n_c, random_state=seed), est)
@@ -90,6 +96,8 @@ def fit_classifier(X, labels, seed=0, max_components=10):
         scores[name] = sc
         if best is None or sc > best[0] + 1e-12:
             best = (sc, name, kind, params, est)
+    if best is None:
+        raise InputError(f"no classifier candidate among {list(only)} fits {n} runs")
     sc, name, kind, params, est = best
     Z = pca.transform(X)
     est.fit(Z, y)

@@ -46,7 +46,8 @@ from .ecm import ZERO_TOL
 
 __all__ = ["ROM_FORMAT", "ROM_SCHEMA_VERSION", "JSON_ATTRS", "encode_json", "cluster_key", "rom_path",
            "pod_entry", "ecm_entry", "rom_tree", "write_rom", "read_rom", "read_modes", "has_rom",
-           "selected_k", "rom_summary", "series_list", "rom_base", "resolve_version", "write_rom_version"]
+           "selected_k", "rom_summary", "series_list", "rom_base", "resolve_version", "write_rom_version",
+           "version_blocks"]
 
 ROM_FORMAT = "romnet-rom"
 ROM_SCHEMA_VERSION = 1
@@ -433,6 +434,22 @@ def read_modes(store, field: str, points=None, at: str = "", version=None) -> np
         lo, hi, _ = (slice(None) if points is None else points).indices(n_p)
         member = (at.strip("/") + "/") if at.strip("/") else ""
         return _version_columns(st, v, f"{member}pod/{field}/modes", slice(lo * n_c, hi * n_c)).T
+
+
+def version_blocks(layout, key: str, pod: dict, columns: dict) -> dict:
+    """The ``blocks`` of :func:`write_rom_version` for every basis of the ROM at ``key``
+    inside ``/rom`` (its ``pod`` tree, without modes): ``columns`` {field: (this rank's rows
+    of columns ``first ..`` (n_rows_local, k_new), first)}; a field not in ``columns`` gets
+    no new column (all of its parent's). ``layout``: the offline row layout
+    (:class:`romnet.offline.pod.RowLayout`: ``node_range`` / ``ip_range`` of this rank)."""
+    out = {}
+    for n, info in pod.items():
+        c, n_pts = int(info["n_comp"]), int(info["n_points"])
+        start = (layout.node_range[0] if info["kind"] == "nodal" else layout.ip_range[0]) * c
+        path = (key + "/" if key else "") + f"pod/{n}/modes"
+        new, first = columns.get(n, (np.zeros((0, 0)), int(info["n_modes"])))
+        out[path] = (new, int(start), n_pts * c, int(first))
+    return out
 
 
 def write_rom_version(store, rom: dict, blocks: dict, parent: int, log: dict, comm=None) -> int:

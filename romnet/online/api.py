@@ -443,6 +443,35 @@ class OnlineROM:
         self._enricher.say = say or self._enricher.say
         return self._enricher
 
+    def reload(self):
+        """Read the models and the classifier again from the store's current ROM version
+        (after a version that changed the local ROMs, :mod:`.new_local_rom`); the learning
+        settings and the enricher are kept."""
+        from ..offline.classifier import StoredClassifier
+        k = self.local[0].k if self.local else None
+        models, clusters = models_from_tree(self.store, read_rom(self.store, modes=False), k)
+        self.models = models
+        self.local = [m for m in models if getattr(m, "is_local", False)]
+        self.classifier = (StoredClassifier(clusters["classifier"]).predict_temperature
+                           if self.local and clusters and "classifier" in clusters else None)
+        self._frozen = None
+
+    def start_local_rom(self, loading, res, parent, log=None, cluster=None) -> dict:
+        """A new local ROM for a loading that the local ROM the classifier chose does not
+        represent (:func:`.new_local_rom.start_local_rom`: the ROM that served ``res`` becomes
+        local ROM ``n_clusters``, the chosen one (``cluster``, default the one ``res`` ran)
+        goes back to version ``parent``, the classifier is refitted; one new version; after a
+        fallback ``res`` is the global ROM's run and ``cluster`` the local ROM that failed).
+        Collective; returns its report."""
+        from .new_local_rom import start_local_rom
+        c = res.cluster if cluster is None else cluster
+        if not self.local or c is None:
+            raise InputError("a new local ROM needs a ROM with local ROMs and the local ROM that was chosen")
+        T = self.loading_temperature(loading)
+        if T is None:
+            raise InputError("the loading has no temperature: the classifier cannot learn it")
+        return start_local_rom(self, T, res.model, int(c), int(parent), dict(log or {}))
+
     def _replace(self, model):
         """Make an enriched model the one this ROM runs from now on (kept in memory; written
         as a version by :meth:`run` when learning)."""

@@ -67,7 +67,7 @@ from ..offline.pod import (IntegL2, NodalL2, PODBasis, RowLayout, StrainL2, exte
                            recompress_basis)
 from ..offline.qdeim import deim_extend, qdeim_points
 from ..offline.rom_store import (ecm_entry, pod_entry, read_modes, read_rom, resolve_version, rom_path,
-                                 rom_tree, write_rom_version)
+                                 rom_tree, version_blocks, write_rom_version)
 from ..store import CaseStore
 from .reconstruction import Gappy
 from .reduced_model import ReducedModel
@@ -476,16 +476,11 @@ class Enricher:
                                           count=len(prev if isinstance(prev, list) else []) + len(entries))
             model.tree = tree                          # the in-memory model now carries the written log
             _set_member(base_tree, key, {k: v for k, v in tree.items() if k != "version"})
-            for n, info in tree["pod"].items():
-                c, n_pts = int(info["n_comp"]), int(info["n_points"])
-                start = (L.node_range[0] if info["kind"] == "nodal" else L.ip_range[0]) * c
-                path = (key + "/" if key else "") + f"pod/{n}/modes"
-                if mem is not None and n in mem.bases:
-                    b = mem.bases[n][0]
-                    first = 0 if n in mem.recompressed else mem.n_stored[n]
-                    blocks[path] = (b.modes[:, first:], int(start), n_pts * c, int(first))
-                else:
-                    blocks[path] = (np.zeros((0, 0)), int(start), n_pts * c, int(info["n_modes"]))
+            cols = {}
+            for n, (b, _, _) in (mem.bases.items() if mem is not None else ()):
+                first = 0 if n in mem.recompressed else mem.n_stored[n]
+                cols[n] = (b.modes[:, first:], first)
+            blocks.update(version_blocks(L, key, tree["pod"], cols))
         v = write_rom_version(self.store, base_tree, blocks, self.version, log, self.comm)
         for mem in self.members.values():
             mem.n_stored = {n: b.n_modes for n, (b, _, _) in mem.bases.items()}

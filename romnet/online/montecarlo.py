@@ -30,11 +30,14 @@ Returned (and written by ``romnet run`` as ``out/<name>/montecarlo.json``): ``{"
 "rom_load_s", "samples": [...], "summary"}``; each sample: ``index, seed, temperature_max, hot_spot (amplitude, center,
 width), rom ("local c" / "global"), cluster, predicted, fallback, wall_time_s, solve_s,
 increments, newton_iterations, cuts, times, indicator (per output), indicator_max,
-enrichments, first_indicator_max``; a sample whose reduced Newton failed (even after the
+enrichments`` (+ ``new_local_rom``: the local ROM it started, :mod:`.new_local_rom`); a sample whose reduced Newton failed (even after the
 fallback) keeps ``index, seed, temperature_max, rom = "failed", failed`` (the message),
 ``fallback, wall_time_s`` and gets no HF reference; with an HF reference also ``hf_wall_time_s,
-hf_iterations, u_rel_err, p_rel_err (per output), u_rel_err_max, p_rel_err_max, speedup``
-(and ``first_u_rel_err_max, first_p_rel_err_max`` of the local ROM run of a fallback).
+hf_iterations, u_rel_err, p_rel_err (per output), u_rel_err_max, p_rel_err_max, speedup``.
+
+A sample the classifier sent to a local ROM that does not represent it (its reduced Newton
+failed there, or it needed ``[learning] new_local_rom_after`` enrichments of it) starts a new
+local ROM while learning (:mod:`.new_local_rom`; ``new_local_rom``, ``max_local_roms``).
 """
 from __future__ import annotations
 
@@ -45,7 +48,9 @@ import numpy as np
 from ..errors import ConvergenceError
 from ..metrics import relative_errors as floored_errors
 from ..settings import defaults
-from .settings import OnlineSettings, cluster_choice, solver_options
+from ..offline.rom_store import resolve_version
+from .new_local_rom import unrepresented
+from .settings import LearningSettings, OnlineSettings, cluster_choice, solver_options
 
 __all__ = ["run_montecarlo", "run_sample", "hf_reference", "relative_errors", "summarize"]
 
@@ -93,6 +98,12 @@ def _attempt(run):
         return None, str(exc)
 
 
+def _current_version(rom) -> int:
+    """The ROM version a sample starts from (its local ROM goes back to it when the sample
+    starts a new local ROM)."""
+    return resolve_version(rom.store)
+
+
 def _criterion_max(res, criterion) -> float:
     """Largest value of the enrichment criterion over a run's outputs."""
     if criterion == "estimate":
@@ -103,8 +114,9 @@ def _criterion_max(res, criterion) -> float:
 def run_sample(rom, pb, on, opts, comm, enrich=None):
     """The ROM run of one sample (module docstring, steps 1-2); ``on`` the ``[online]``
     settings (``enrich``: override of ``on["enrich"]``, e.g. False for held-out runs).
-    Returns (result or None if it failed, first result or None, wall seconds, fallback,
-    failure message or None). The ROM that runs is the one enriched (global or local); with
+    Returns (result or None if it failed, the selection of the ROM chosen first (its
+    ``cluster`` / ``predicted``: which local ROM the classifier chose, also after a fallback),
+    wall seconds, fallback, failure message or None). The ROM that runs is the one enriched (global or local); with
     enrichment, a local ROM whose reduced Newton fails falls back to the global ROM (without,
     the failure is recorded)."""
     cluster = cluster_choice(on["cluster"])
@@ -117,14 +129,14 @@ def run_sample(rom, pb, on, opts, comm, enrich=None):
                   p_error_tol=float(on.get("p_error_tolerance", OnlineSettings.p_error_tolerance)))
     comm.Barrier()
     t0 = time.perf_counter()
-    model, _ = rom.selection(pb, cluster)
-    first, fallback = None, False
+    model, chosen = rom.selection(pb, cluster)
+    fallback = False
     res, failure = _attempt(lambda: rom.run(pb, cluster=cluster, **kw))
     if res is None and model.is_local and enrich:
         fallback = True
         res, failure = _attempt(lambda: rom.run(pb, cluster="global", **kw))
     comm.Barrier()
-    return res, first, time.perf_counter() - t0, fallback, failure
+    return res, chosen, time.perf_counter() - t0, fallback, failure
 
 
 def loaded_outputs(problem, times) -> np.ndarray:
@@ -259,6 +271,9 @@ def run_montecarlo(store, settings: dict, sampler, comm=None, progress=None, lea
     rom.learning = dict(learning or {})
     learn = bool(rom.learning.get("learn", True))
     t_load = time.perf_counter() - t_load
+    # samples no local ROM represents start new ones (.new_local_rom) when learning with the classifier
+    new_roms = bool(learn and on["enrich"] and rom.local and cluster_choice(on["cluster"]) is None)
+    max_local = int(rom.learning.get("max_local_roms") or LearningSettings.max_local_roms)
     what = "estimated U error" if on["criterion"] == "estimate" else "indicator"
     say(f"   Monte Carlo: {n} temperature samples (seeds ({seed}, i)), ROM "
         f"{'with local ROMs + classifier' if rom.local else 'global'}"
@@ -272,25 +287,25 @@ def run_montecarlo(store, settings: dict, sampler, comm=None, progress=None, lea
         T = temperature_field(mesh.coordinates, params)
         pb = with_temperature(problem, T, sampler.t_ref)
         rom.run_log = dict(sample=i, seed=[seed, i])
-        res, first, wall, fallback, failure = run_sample(rom, pb, on, opts, comm)
+        parent = _current_version(rom) if new_roms else None
+        res, chosen, wall, fallback, failure = run_sample(rom, pb, on, opts, comm)
         if res is None:
             say(f"   sample {i + 1}/{n}: {wall:.2f} s, FAILED: {failure}")
             samples.append(dict(index=i, seed=[seed, i], temperature_max=float(T.max()), rom="failed",
                                 failed=failure, fallback=fallback, wall_time_s=wall, enrichments=0,
                                 indicator_max=float("nan")))
             continue
-        sel = (first or res).selection
+        sel = chosen or res.selection
         rec = dict(index=i, seed=[seed, i], temperature_max=float(T.max()),
                    hot_spot=dict(amplitude=params["amplitude"], center=params["center"], width=params["width"]),
                    rom=sel["label"], cluster=sel["cluster"], predicted=sel["predicted"], fallback=fallback,
                    final_rom=res.selection["label"], wall_time_s=wall,
-                   solve_s=float(np.sum(res.seconds) + (np.sum(first.seconds) if first else 0.0)),
+                   solve_s=float(np.sum(res.seconds)),
                    increments=len(res.times) - 1, newton_iterations=int(np.sum(res.iterations)),
                    cuts=int(np.sum(res.cuts)), times=np.asarray(res.times).tolist(),
                    indicator=np.asarray(res.indicator).tolist(), indicator_max=float(np.max(res.indicator)),
                    enrichments=len(res.enrichments),
                    dual_only=int(sum(bool(e.get("dual_only")) for e in res.enrichments)),
-                   first_indicator_max=float(np.max(first.indicator)) if first else None,
                    modes=int(res.model.n_modes), points=int(res.model.n_points), version=res.version,
                    enrichment_s=float(sum(e["seconds"] for e in res.enrichments)),
                    enrichment_hf_s=float(sum(e.get("hf_seconds", 0.0) for e in res.enrichments)),
@@ -307,16 +322,18 @@ def run_montecarlo(store, settings: dict, sampler, comm=None, progress=None, lea
             rec.update(hf_wall_time_s=hf_wall, hf_iterations=hf_its, speedup=hf_wall / wall)
             # every rank: the modes of an enriched ROM are gathered collectively
             Ur, pr = rom_fields(res)
-            Uf, pf = rom_fields(first) if first is not None else (None, None)
             if root:
                 rec.update(u_rel_err=relative_errors(Ur, Uh).tolist(), p_rel_err=relative_errors(pr, ph).tolist())
                 rec.update(u_rel_err_max=_max(rec["u_rel_err"]), p_rel_err_max=_max(rec["p_rel_err"]))
-                if first is not None:
-                    rec.update(first_u_rel_err_max=_max(relative_errors(Uf, Uh)),
-                               first_p_rel_err_max=_max(relative_errors(pf, ph)))
                 line += (f"; HF {hf_wall:.2f} s (speed-up {hf_wall / wall:.1f}): U err {rec['u_rel_err_max']:.1e}, "
                          f"p err {rec['p_rel_err_max']:.1e}")
             comm.Barrier()
+        if new_roms and len(rom.local) < max_local and unrepresented(sel, fallback, len(res.enrichments), rom.learning):
+            made = rom.start_local_rom(pb, res, parent, dict(sample=i, seed=[seed, i], fallback=fallback,
+                                                             enrichments=len(res.enrichments)), sel["cluster"])
+            rec.update(new_local_rom=made["cluster"], version=made["version"])
+            line += (f"; not represented by {sel['label']}: new local ROM {made['cluster']} (version "
+                     f"{made['version']}, classifier {made['classifier']['model']})")
         say("   " + line)
         samples.append(rec)
     out = dict(settings={k: on.get(k) for k in ("samples", "seed", "tolerance", "stress_tolerance", "hf_references",
@@ -383,6 +400,7 @@ def summarize(samples) -> dict:
                 enrichments=int(sum(r["enrichments"] for r in samples)),
                 dual_only_enrichments=int(sum(r.get("dual_only", 0) for r in samples)),
                 fallbacks=int(sum(bool(r["fallback"]) for r in samples)), roms=clusters,
+                new_local_roms=[int(r["new_local_rom"]) for r in samples if "new_local_rom" in r],
                 failures=int(sum(bool(r.get("failed")) for r in samples)),
                 n_plain=int(plain.size), rom_wall_plain_mean_s=float(plain.mean()) if plain.size else float("nan"),
                 hf_wall_mean_s=agg("hf_wall_time_s", np.mean), speedup_mean=agg("speedup", np.mean),

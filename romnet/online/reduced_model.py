@@ -159,9 +159,10 @@ def models_from_tree(store, rom: dict, k=None) -> tuple:
     if str(k) not in clusters:
         raise InputError(f"{store}: no local ROMs for k={k} (stored: {clusters.get('stored')})")
     kg = clusters[str(k)]
-    for c in range(int(kg.get("n_clusters", k))):
+    n = int(kg.get("n_clusters", k))              # > k: local ROMs started online (.new_local_rom)
+    for c in range(n):
         key = cluster_key(c)
         if key not in kg:
             raise InputError(f"{store}: /rom/clusters/{k} has no local ROM {key}")
-        models.append(ReducedModel.from_tree(store, kg[key], label=f"local {c} of {k}", cluster=c, k=k))
+        models.append(ReducedModel.from_tree(store, kg[key], label=f"local {c} of {n}", cluster=c, k=k))
     return models, kg

@@ -102,6 +102,15 @@ class LearningSettings:
                                      "and so its hyper-reduction, was accurate at that state), so it costs the HF "
                                      "increment and the dual operators instead of an ECM update; 0: every "
                                      "enrichment also extends U and updates the ECM")
+    new_local_rom: bool = setting(True, Bool, "with local ROMs: a sample whose local ROM (the classifier's "
+                                  "choice) fails, so that it falls back to the global ROM, starts a new local ROM "
+                                  "(the global ROM as it served the sample) and the classifier is refitted "
+                                  "(romnet.online.new_local_rom)")
+    new_local_rom_after: int = setting(0, Int(ge=0), "with local ROMs: a sample that needs at least this many "
+                                       "enrichments of its local ROM starts a new local ROM (that local ROM "
+                                       "with the sample's enrichments; the local ROM itself goes back to "
+                                       "what it was before the sample); 0: only failures start one")
+    max_local_roms: int = setting(8, Int(ge=1), "no new local ROM once the ROM has this many")
     state: str = setting(STATE_RECONSTRUCTIONS[0], Const(*STATE_RECONSTRUCTIONS), "internal variables of the HF "
                          "increment: 'replay' the law along the run's reduced history (exact for the ROM's "
                          "trajectory; kept across the run's enrichments: at most one law evaluation over the "
