@@ -127,6 +127,8 @@ def _section_montecarlo(ctx, mc, lines, figs, costs):
         ["ROMs used", ", ".join(f"{k}: {v}" for k, v in s["roms"].items())],
         ["max indicator", s["indicator_max"]], ["enrichments (HF increments)", s["enrichments"]],
         ["fallbacks local -> enriched global", s["fallbacks"]],
+        ["new local ROMs started by samples no local ROM represented",
+         ", ".join(str(c) for c in s.get("new_local_roms", [])) or "none"],
         ["failed samples (reduced Newton did not converge)", s.get("failures", 0)],
         ["HF references", s["n_references"]],
         ["HF wall time per run, mean (s)", s["hf_wall_mean_s"]],
@@ -139,7 +141,8 @@ def _section_montecarlo(ctx, mc, lines, figs, costs):
     lines += [f"Samples{' (first 20)' if len(samples) > 20 else ''}:", ""]
     lines += _table(["#", "T max (degC)", "ROM", "wall (s)", "increments", "Newton its", "max indicator",
                      "enrichments", "HF (s)", "speed-up", "U err", "p err"],
-                    [[r["index"], r["temperature_max"], r["rom"] + (" -> global" if r["fallback"] else ""),
+                    [[r["index"], r["temperature_max"], r["rom"] + (" -> global" if r["fallback"] else "")
+                      + (f" (new local ROM {r['new_local_rom']})" if "new_local_rom" in r else ""),
                       r["wall_time_s"], r.get("increments"), r.get("newton_iterations"), r["indicator_max"],
                       r["enrichments"], r.get("hf_wall_time_s"), r.get("speedup"), r.get("u_rel_err_max"),
                       r.get("p_rel_err_max")] for r in shown])
