@@ -11,7 +11,9 @@ NNLS's passive set gave a new Cholesky factorisation and the rows of the set wer
 to compact it, a column-major integrand however wide (``romnet.offline.nnls.DELETE_MAX_TAIL
 = -1``, ``romnet.offline.ecm.COMPACT_FRACTION = 0``, ``ROW_MAJOR_MIN_COLUMNS`` = never, the
 integrand formed) vs rank-one delete of the factor's row, zeroed slots compacted past 10 %,
-wide integrands row-major (formed too). The normalisation pass shared by
+wide integrands row-major (formed too). ``--compare refine``: the warm NNLS's weights refined
+(two steps, two passes over the points' rows each) at every greedy step vs only the final
+weights (``romnet.online.enrichment.ECM_REFINE``; the integrand factored in both). The normalisation pass shared by
 ``cubature_error`` and ``ecm`` is in both. The current update runs first. Prints per
 enrichment the rebuild seconds (integrand + ECM + QDEIM + operators), per greedy the ECM,
 NNLS and scoring seconds of both, whether they select the same points (round-off may flip
@@ -19,7 +21,7 @@ a near tie), the ratios, one enrichment in units of its own HF increment and the
 memory of rank 0 after each; last line ``key=value`` pairs.
 
     OMP_NUM_THREADS=1 python bench/bench_enrichment_ecm.py [--store out/blade/case.h5] [--samples 4]
-        [--compare integrand|nnls] [--tolerance 0.03]
+        [--compare integrand|nnls|refine] [--tolerance 0.03]
 
 One rank (the NNLS is replicated on every rank: its cost does not shrink with ranks); under
 ``mpirun -n 2`` rank 0 prints (the medium blade: ``--store out/bench_learning_medium/case.h5``).
@@ -57,8 +59,10 @@ def run(store, samples, seed, variant, compare="integrand", tolerance=None):
     from romnet.store import CaseStore
     ecm_mod = importlib.import_module("romnet.offline.ecm")    # the module (romnet.offline.ecm is the function)
     saved = nnls.DELETE_MAX_TAIL, ecm_mod.COMPACT_FRACTION, ecm_mod.ROW_MAJOR_MIN_COLUMNS
-    saved_factored = enrichment.FACTORED_INTEGRAND
-    enrichment.FACTORED_INTEGRAND = compare == "integrand" and variant == "now"
+    saved_factored, saved_refine = enrichment.FACTORED_INTEGRAND, enrichment.ECM_REFINE
+    enrichment.FACTORED_INTEGRAND = (compare == "integrand" and variant == "now") or compare == "refine"
+    if compare == "refine" and variant == "before":
+        enrichment.ECM_REFINE = ecm_mod.NNLS_REFINE
     if variant == "before" and compare == "nnls":
         nnls.DELETE_MAX_TAIL, ecm_mod.COMPACT_FRACTION, ecm_mod.ROW_MAJOR_MIN_COLUMNS = -1.0, 0.0, 1 << 62
     cfg = read_toml(REPO / "cases" / "blade" / "case.toml")
@@ -92,7 +96,7 @@ def run(store, samples, seed, variant, compare="integrand", tolerance=None):
     finally:
         enrichment.ecm = real_ecm
         nnls.DELETE_MAX_TAIL, ecm_mod.COMPACT_FRACTION, ecm_mod.ROW_MAJOR_MIN_COLUMNS = saved
-        enrichment.FACTORED_INTEGRAND = saved_factored
+        enrichment.FACTORED_INTEGRAND, enrichment.ECM_REFINE = saved_factored, saved_refine
         if rom._enricher is not None:
             rom._enricher.close()
     return logs, calls, time.perf_counter() - t0, rom.model.summary()
@@ -104,7 +108,7 @@ def main(argv=None):
                     help="case store with a learned ROM (default: the main job's)")
     ap.add_argument("--samples", type=int, default=4, help="new temperature fields (default 4)")
     ap.add_argument("--seed", type=int, default=3000, help="seed of the fields (sample i: (seed, i))")
-    ap.add_argument("--compare", choices=("integrand", "nnls"), default="integrand",
+    ap.add_argument("--compare", choices=("integrand", "nnls", "refine"), default="integrand",
                     help="the change compared (module docstring; default: integrand)")
     ap.add_argument("--tolerance", type=float, default=None,
                     help="p indicator tolerance of the runs (default: the case's; lower: more enrichments)")

@@ -113,6 +113,32 @@ def test_ecm_candidate_pool(zset):
     assert half.converged and half.error <= 1e-5
 
 
+def test_ecm_unrefined_steps_then_refined_final_weights(zset, monkeypatch):
+    """``refine=0`` (the online enrichments): no refinement pass at the greedy steps, one
+    fully refined NNLS of the final set; the same points and weights (1e-9) as the refined
+    greedy on this integrand, cold and warm-started, and the internal forces to the tolerance."""
+    import importlib
+    ecm_mod = importlib.import_module("romnet.offline.ecm")     # the module (the package exports the function)
+    z = zset
+    ref = ecm(z["G"], z["dV"], tol=1e-5, groups=z["groups"])
+    seen = []
+    real = ecm_mod.nnls_normal
+
+    def spy(*a, **k):
+        seen.append(k.get("refine"))
+        return real(*a, **k)
+    monkeypatch.setattr(ecm_mod, "nnls_normal", spy)
+    for warm in (None, ref.points[::2]):
+        seen.clear()
+        res = ecm(z["G"], z["dV"], tol=1e-5, groups=z["groups"], refine=0, warm_start=warm)
+        assert res.converged and res.error <= 1e-5
+        assert seen[:-1] == [0] * (len(seen) - 1) and seen[-1] == ecm_mod.NNLS_REFINE and len(seen) > 2
+        assert worst_rel(reduced_forces(z, res.points, res.weights), reference_forces(z)) <= 1e-5
+        if warm is None:
+            assert np.array_equal(res.points, ref.points)
+            assert np.abs(res.weights - ref.weights).max() <= 1e-9 * ref.weights.max()
+
+
 def test_ecm_max_points_and_zero_groups(zset):
     z = zset
     res = ecm(z["G"], z["dV"], tol=1e-12, groups=z["groups"], max_points=10)

@@ -127,6 +127,10 @@ NNLS_SOLVERS = ("warm", "qr", "scipy")
 POOL_REFRESH = 10
 #: integrands at least this wide are stored row-major (:func:`internal_force_integrand`)
 ROW_MAJOR_MIN_COLUMNS = 1024
+#: steps of iterative refinement of the warm NNLS's weights (:func:`.nnls.nnls_normal`)
+#: at every greedy step by default; with fewer (:func:`ecm` ``refine``) the final weights
+#: still get these
+NNLS_REFINE = 2
 #: the warm NNLS set is compacted when more than this fraction of its slots are empty
 #: (points that left ``P``; :class:`_NormalSet`)
 COMPACT_FRACTION = 0.1
@@ -319,8 +323,8 @@ class _NormalSet:
     point that left cost more than the NNLS itself on enrichments of ROMs with ~1 000
     points."""
 
-    def __init__(self, b, warm, tm):
-        self.b, self.warm, self.tm = b, warm, tm
+    def __init__(self, b, warm, tm, refine=NNLS_REFINE):
+        self.b, self.warm, self.tm, self.refine = b, warm, tm, int(refine)
         self._ids = []
         self._rows = np.zeros((0, b.size))
         self._M = np.zeros((0, 0))
@@ -358,7 +362,7 @@ class _NormalSet:
         t = time.perf_counter()
         w = None
         if self.warm:
-            w = nnls_normal(self.M, self.c, w0, rows=self.rows, b=self.b, cache=self.cache)
+            w = nnls_normal(self.M, self.c, w0, rows=self.rows, b=self.b, cache=self.cache, refine=self.refine)
             if w is None:                             # ill-conditioned / cycling
                 self.tm["nnls_fallbacks"] += 1
         if w is None:                                 # from scratch (the empty slots' zero rows get weight 0)
@@ -409,6 +413,15 @@ class _NormalSet:
 
     def residual(self):
         return self.b - self.rows.T @ self._w
+
+    def polish(self):
+        """The final weights with the full :data:`NNLS_REFINE` refinement when the greedy's
+        steps had fewer (one NNLS from the current, optimal, weights: a KKT check and the
+        refinement passes)."""
+        if self.warm and self.refine < NNLS_REFINE and self.n:
+            self.refine, steps = NNLS_REFINE, self.refine
+            self._solve(self._w.copy())
+            self.refine = steps
 
 
 class _QRSet:
@@ -535,7 +548,7 @@ def cubature_error(G, dV, points, weights, comm=None, ip_offset=0, groups=None, 
 def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None, warm_start=None, max_points=None,
         max_iterations=None, progress=None, zero_tol=ZERO_TOL, patience=None, tie_rtol=TIE_RTOL,
         chunk_rows=CHUNK_ROWS, nnls_solver="warm", group_floor=0.0, warm_weights=None, pool=None,
-        pool_refresh=POOL_REFRESH, norm=None) -> ECMResult:
+        pool_refresh=POOL_REFRESH, norm=None, refine=NNLS_REFINE) -> ECMResult:
     """Greedy ECM with global error control (module docstring).
 
     G : (n_ip_local, n_col) integrand at this rank's integration points (global indices
@@ -559,6 +572,11 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
     norm : the :func:`normalisation` of this ``G`` with these ``groups``, ``zero_tol`` and
         ``group_floor``, when the caller already has it (e.g. from :func:`cubature_error`):
         one pass over ``G`` less.
+    refine : steps of iterative refinement of the ``"warm"`` NNLS at every greedy step
+        (default :data:`NNLS_REFINE`); fewer (the online enrichments: 0) save two passes over
+        the points' rows per step and refinement; the residual, the errors and the stopping
+        test are always those of the weights the step has, and the final weights get the
+        full refinement (kept when their error is not larger, or within ``tol``).
     nnls_solver : ``"warm"`` (default: warm-started Lawson-Hanson on the normal equations,
         :func:`.nnls.nnls_normal`), ``"qr"`` (the same on an incrementally updated QR
         factor, :class:`.nnls.WarmNNLS`) or ``"scipy"`` (``scipy.optimize.nnls`` from
@@ -598,7 +616,7 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
     def errors(r):
         return np.sqrt(np.bincount(grp, weights=r ** 2, minlength=int(grp.max()) + 1 if grp.size else 0))
 
-    act = _QRSet(b, tm) if nnls_solver == "qr" else _NormalSet(b, nnls_solver == "warm", tm)
+    act = _QRSet(b, tm) if nnls_solver == "qr" else _NormalSet(b, nnls_solver == "warm", tm, refine)
     if warm_start is not None and len(warm_start):
         P0, first = np.unique(np.asarray(warm_start, dtype=np.int64), return_index=True)
         w0 = None if warm_weights is None else np.maximum(np.asarray(warm_weights, dtype=float)[first], 0.0)
@@ -679,6 +697,13 @@ def ecm(G, dV, comm=None, ip_offset=0, tol=OfflineSettings.ecm_tol, groups=None,
     P, w = list(act.ids), act.w
     if not converged and best[0] < float(err.max()):
         _, P, w, err = best
+    elif refine < NNLS_REFINE and nnls_solver == "warm":       # the final weights fully refined
+        t = time.perf_counter()
+        act.polish()
+        err_p = errors(act.residual())
+        if float(err_p.max()) <= max(float(err.max()), tol):
+            P, w, err = list(act.ids), act.w, err_p
+        tm["nnls"] += time.perf_counter() - t
     e = float(err.max()) if err.size else 0.0
     if converged:
         message = f"converged: {len(P)} points, max relative error {e:.3e} <= tol {tol:g} in {it} steps"

@@ -83,6 +83,11 @@ RECOMPRESS_KEEP = 0.75
 #: (:func:`romnet.offline.ecm.internal_force_integrand`: ``bench/bench_enrichment_ecm.py``
 #: compares the two)
 FACTORED_INTEGRAND = True
+#: iterative-refinement steps of the warm NNLS at every greedy step of an enrichment's ECM
+#: (:func:`romnet.offline.ecm.ecm` ``refine``; the final weights get the full refinement):
+#: each step saves two passes over the points' rows (``bench/bench_enrichment_ecm.py
+#: --compare refine``)
+ECM_REFINE = 0
 
 
 def member_of(model) -> str:
@@ -373,13 +378,14 @@ class Enricher:
         if res is None:
             res = ecm(G, L.local_dV(), comm, ip_offset=L.ip_range[0], tol=mem.ecm_tol, groups=groups,
                       warm_start=warm, group_floor=floors, max_points=self.cfg["max_points"], nnls_solver="warm",
-                      warm_weights=None if warm is None else warm_w, pool=self.cfg["ecm_pool"] or None, norm=nz)
+                      warm_weights=None if warm is None else warm_w, pool=self.cfg["ecm_pool"] or None, norm=nz,
+                      refine=ECM_REFINE)
         budget = self.cfg["reselect_points"]
         if budget and res.points.size > budget:             # bounded growth: fewer, re-selected points
             self.say(f"    {res.points.size} ECM points > {budget}: re-selected from scratch (group floor 1)")
             res = ecm(G, L.local_dV(), comm, ip_offset=L.ip_range[0], tol=mem.ecm_tol, groups=groups,
                       group_floor=np.ones_like(floors), max_points=self.cfg["max_points"], nnls_solver="warm",
-                      pool=self.cfg["ecm_pool"] or None)
+                      pool=self.cfg["ecm_pool"] or None, refine=ECM_REFINE)
             reselected = True
         return res, reselected
 
