@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import InputError, StoreError
 from ..store import CaseStore
 
-__all__ = ["fit_classifier", "StoredClassifier", "load_classifier", "predict_cluster"]
+__all__ = ["fit_classifier", "StoredClassifier", "load_classifier", "predict_cluster", "hottest_field"]
 
 LOGISTIC_C = (0.1, 1.0, 10.0, 100.0)
 KNN_K = (1, 3, 5)
@@ -110,6 +110,14 @@ def fit_classifier(X, labels, seed=0, max_components=10, only=None):
     return tree, rep
 
 
+def hottest_field(temperature) -> np.ndarray:
+    """(n_nodes,) the classifier's input of a run from its nodal temperature (n_nodes,) or
+    key fields (n_keys, n_nodes): the hottest key field (the training descriptor of
+    :mod:`romnet.offline.training`)."""
+    T = np.asarray(temperature, dtype=float)
+    return T[int(np.argmax(T.max(axis=1)))] if T.ndim == 2 else T
+
+
 class StoredClassifier:
     """PCA + classifier re-created from stored arrays (no scikit-learn needed)."""
 
@@ -139,10 +147,7 @@ class StoredClassifier:
         """Cluster of one run from its nodal temperature (n_nodes,) or key fields (n_keys,
         n_nodes): the hottest key field, the training descriptor of
         :mod:`romnet.offline.training`."""
-        T = np.asarray(temperature_nodal, dtype=float)
-        if T.ndim == 2:
-            T = T[int(np.argmax(T.max(axis=1)))]
-        return int(self.predict(T[None])[0])
+        return int(self.predict(hottest_field(temperature_nodal)[None])[0])
 
     def predict(self, X) -> np.ndarray:
         Z = self.transform(X)

@@ -358,11 +358,12 @@ class _NormalSet:
         self.alive = np.ones(k.size, dtype=bool)
         self.n = k.size
 
-    def _solve(self, w0=None):
+    def _solve(self, w0=None, refine=None):
         t = time.perf_counter()
         w = None
         if self.warm:
-            w = nnls_normal(self.M, self.c, w0, rows=self.rows, b=self.b, cache=self.cache, refine=self.refine)
+            w = nnls_normal(self.M, self.c, w0, rows=self.rows, b=self.b, cache=self.cache,
+                            refine=self.refine if refine is None else refine)
             if w is None:                             # ill-conditioned / cycling
                 self.tm["nnls_fallbacks"] += 1
         if w is None:                                 # from scratch (the empty slots' zero rows get weight 0)
@@ -419,9 +420,7 @@ class _NormalSet:
         steps had fewer (one NNLS from the current, optimal, weights: a KKT check and the
         refinement passes)."""
         if self.warm and self.refine < NNLS_REFINE and self.n:
-            self.refine, steps = NNLS_REFINE, self.refine
-            self._solve(self._w.copy())
-            self.refine = steps
+            self._solve(self._w.copy(), NNLS_REFINE)
 
 
 class _QRSet:

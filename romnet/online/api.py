@@ -447,13 +447,9 @@ class OnlineROM:
         """Read the models and the classifier again from the store's current ROM version
         (after a version that changed the local ROMs, :mod:`.new_local_rom`); the learning
         settings and the enricher are kept."""
-        from ..offline.classifier import StoredClassifier
-        k = self.local[0].k if self.local else None
-        models, clusters = models_from_tree(self.store, read_rom(self.store, modes=False), k)
-        self.models = models
-        self.local = [m for m in models if getattr(m, "is_local", False)]
-        self.classifier = (StoredClassifier(clusters["classifier"]).predict_temperature
-                           if self.local and clusters and "classifier" in clusters else None)
+        fresh = load_rom(self.store, self.comm, self.local[0].k if self.local else None)
+        self.models, self.local, self.classifier = fresh.models, fresh.local, fresh.classifier
+        self.calibration = fresh.calibration
         self._frozen = None
 
     def start_local_rom(self, loading, res, parent, log=None, cluster=None) -> dict:

@@ -90,6 +90,15 @@ FACTORED_INTEGRAND = True
 ECM_REFINE = 0
 
 
+def own_modes(store, layout, pod_info, at="", version=None) -> dict:
+    """{field: this rank's rows of its basis} (n_rows_local, n_modes) of the ROM at ``at``
+    inside ``/rom`` (``pod_info``: its ``pod`` tree; ``version``: default the current one);
+    ``store``: a path or an open :class:`romnet.store.CaseStore`."""
+    return {n: read_modes(store, n, slice(*(layout.node_range if info["kind"] == "nodal" else layout.ip_range)),
+                          at=at, version=version)
+            for n, info in pod_info.items()}
+
+
 def member_of(model) -> str:
     """Path inside ``/rom`` of a model: ``""`` the global ROM, ``clusters/<k>/<ccc>`` a local one."""
     return "" if model.cluster is None else rom_path(model.k, model.cluster)
@@ -179,9 +188,7 @@ class Enricher:
                              "constraints) is not supported")
         L = self.layout
         with CaseStore(self.store) as st:              # this rank's rows of every basis, one open
-            modes = {n: read_modes(st, n, slice(*(L.node_range if info["kind"] == "nodal" else L.ip_range)),
-                                   at=key)
-                     for n, info in model.pod_info.items()}
+            modes = own_modes(st, L, model.pod_info, key)
         bases = {}
         for n, info in model.pod_info.items():
             c = int(info["n_comp"])

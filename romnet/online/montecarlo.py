@@ -98,12 +98,6 @@ def _attempt(run):
         return None, str(exc)
 
 
-def _current_version(rom) -> int:
-    """The ROM version a sample starts from (its local ROM goes back to it when the sample
-    starts a new local ROM)."""
-    return resolve_version(rom.store)
-
-
 def _criterion_max(res, criterion) -> float:
     """Largest value of the enrichment criterion over a run's outputs."""
     if criterion == "estimate":
@@ -287,7 +281,7 @@ def run_montecarlo(store, settings: dict, sampler, comm=None, progress=None, lea
         T = temperature_field(mesh.coordinates, params)
         pb = with_temperature(problem, T, sampler.t_ref)
         rom.run_log = dict(sample=i, seed=[seed, i])
-        parent = _current_version(rom) if new_roms else None
+        parent = resolve_version(rom.store) if new_roms else None    # a new local ROM's chosen one goes back to it
         res, chosen, wall, fallback, failure = run_sample(rom, pb, on, opts, comm)
         if res is None:
             say(f"   sample {i + 1}/{n}: {wall:.2f} s, FAILED: {failure}")

@@ -31,10 +31,10 @@ import json
 import numpy as np
 
 from ..errors import StoreError
-from ..offline.classifier import StoredClassifier, fit_classifier
-from ..offline.rom_store import (cluster_key, read_modes, read_rom, resolve_version, rom_path, version_blocks,
-                                 write_rom_version)
+from ..offline.classifier import StoredClassifier, fit_classifier, hottest_field
+from ..offline.rom_store import cluster_key, read_rom, rom_path, version_blocks, write_rom_version
 from ..offline.training import read_training
+from .enrichment import own_modes
 from .settings import LearningSettings
 
 __all__ = ["unrepresented", "start_local_rom", "member_trees"]
@@ -68,21 +68,6 @@ def member_trees(tree: dict):
         for key, sub in kg.items():
             if isinstance(sub, dict) and "pod" in sub and "operators" in sub:
                 yield f"clusters/{k}/{key}", sub
-
-
-def _own_modes(store, layout, key, pod, version=None) -> dict:
-    """{field: this rank's rows of the basis} of the member at ``key`` (of ``version``)."""
-    out = {}
-    for n, info in pod.items():
-        rng = layout.node_range if info["kind"] == "nodal" else layout.ip_range
-        out[n] = read_modes(store, n, slice(*rng), at=key, version=version)
-    return out
-
-
-def hottest(temperature) -> np.ndarray:
-    """(n_nodes,) the classifier's input of a loading: its hottest nodal key field."""
-    T = np.asarray(temperature, dtype=float)
-    return T[int(np.argmax(T.max(axis=1)))] if T.ndim == 2 else T
 
 
 def _refit(store, cl, kg, founder_T, c_new, comm):
@@ -154,14 +139,14 @@ def start_local_rom(rom, temperature, served, cluster: int, parent: int, log: di
     kg[cluster_key(cluster)] = old_c
     kg[cluster_key(c_new)] = src
     kg["n_clusters"] = c_new + 1
-    kg["classifier"], rep = _refit(store, cl, kg, hottest(temperature), c_new, comm)
+    kg["classifier"], rep = _refit(store, cl, kg, hottest_field(temperature), c_new, comm)
     L = enr.layout
     blocks = {}
     for key, sub in member_trees(tree):
         if key == key_new:
-            cols = _own_modes(store, L, key_src, sub["pod"])
+            cols = own_modes(store, L, sub["pod"], key_src)
         elif key == key_c:
-            cols = _own_modes(store, L, key_c, sub["pod"], version=parent)
+            cols = own_modes(store, L, sub["pod"], key_c, version=parent)
         else:
             cols = {}
         blocks.update(version_blocks(L, key, sub["pod"], {n: (m, 0) for n, m in cols.items()}))
@@ -172,6 +157,4 @@ def start_local_rom(rom, temperature, served, cluster: int, parent: int, log: di
     for key in (key_c, key_new):                 # re-read from the store when next enriched
         enr.members.pop(key, None)
     rom.reload()
-    if resolve_version(store) != v:
-        raise StoreError(f"{store}: ROM version {v} written but not current")
     return dict(cluster=c_new, version=v, classifier=rep)
