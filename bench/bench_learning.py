@@ -129,6 +129,7 @@ def main(argv=None):
                rom_s=rom, hf_s=hf, enrichments=s.get("enrichments"), dual_only=s.get("dual_only_enrichments"),
                enrichments_first_quarter=s.get("enrichments_first_quarter"),
                enrichments_last_quarter=s.get("enrichments_last_quarter"), missed=h.get("missed"),
+               missed_unloaded=h.get("missed_unloaded"),
                wasted=h.get("wasted"), enrichment_s=per_enr, enrichment_hf_increments=per_enr / (hf / n_inc),
                **{f"enrichment_{k}_hf_increments": v / (hf / n_inc) for k, v in parts.items()},
                modes=s.get("modes_last"), points=s.get("points_last"), training_offline_s=fixed,
@@ -144,7 +145,8 @@ def main(argv=None):
     print(f"  learned ROM {rom:.3f} s vs HF {hf:.2f} s per run: speed-up {fig['speedup_median']:.0f}x")
     print(f"  enrichments {fig['enrichments']} (first / last quarter {fig['enrichments_first_quarter']} / "
           f"{fig['enrichments_last_quarter']}), one enrichment {per_enr:.2f} s = "
-          f"{fig['enrichment_hf_increments']:.2f} HF increments; missed {fig['missed']:.1%}, wasted {fig['wasted']:.1%}")
+          f"{fig['enrichment_hf_increments']:.2f} HF increments; missed {fig['missed']:.1%} "
+          f"({fig['missed_unloaded'] or 0:.1%} at unloaded outputs), wasted {fig['wasted']:.1%}")
     print("  one enrichment in HF increments: " + ", ".join(
         f"{k} {fig[f'enrichment_{k}_hf_increments']:.2f}" for k in parts)
         + f", rest {fig['enrichment_hf_increments'] - sum(fig[f'enrichment_{k}_hf_increments'] for k in parts):.2f}"

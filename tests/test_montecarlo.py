@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from romnet.errors import ConvergenceError
-from romnet.online.montecarlo import holdout_summary, loaded_outputs, run_sample
+from romnet.online.montecarlo import holdout_summary, loaded_outputs, reliability, run_sample
 
 
 class _Run:
@@ -78,11 +78,17 @@ def test_loaded_outputs_of_the_blade_cycle():
 
 
 def test_holdout_summary_counts_missed_and_wasted():
-    rec = dict(u_rel_err=[0, 1e-2, 2e-2, 1e-4, 1e-3], p_rel_err=[np.nan, 0.1, 0.2, 0.05, 0.3],
-               p_best_err=[np.nan, 0.05, 0.1, 0.05, 0.1], loaded=[False, True, True, True, False],
-               fired=[False, False, True, True, False], speedup=30.0, wall_time_s=0.1, hf_wall_time_s=3.0,
-               missed=1, wasted=1, increments=4)
+    """Tolerance 2e-3: missed = error > 6e-3 with the criterion below (outputs 1 and 5, the
+    latter unloaded), wasted = fired with error < 6.7e-4 (output 3); output 0 never counts."""
+    u = [0.5, 1e-2, 2e-2, 1e-4, 1e-2, 5e-2]
+    fired, loaded = [True, False, True, True, True, False], [False, True, True, True, True, False]
+    counts = reliability(u, fired, loaded, 2e-3)
+    assert counts == dict(missed=2, missed_unloaded=1, wasted=1, increments=5)
+    rec = dict(u_rel_err=u, p_rel_err=[np.nan, 0.1, 0.2, 0.05, 0.3, 0.3],
+               p_best_err=[np.nan, 0.05, 0.1, 0.05, 0.1, 0.1], loaded=loaded, fired=fired, speedup=30.0,
+               wall_time_s=0.1, hf_wall_time_s=3.0, **counts)
     s = holdout_summary([rec])
     assert s["u_loaded_median"] == pytest.approx(1e-2) and s["u_loaded_max"] == pytest.approx(2e-2)
-    assert s["u_unloaded_median"] == pytest.approx(1e-3) and s["p_median"] == pytest.approx(0.15)
-    assert s["missed"] == pytest.approx(0.25) and s["wasted"] == pytest.approx(0.25) and s["speedup_median"] == 30
+    assert s["u_unloaded_median"] == pytest.approx(5e-2) and s["p_median"] == pytest.approx(0.2)
+    assert s["missed"] == pytest.approx(0.4) and s["missed_unloaded"] == pytest.approx(0.2)
+    assert s["wasted"] == pytest.approx(0.2) and s["speedup_median"] == 30

@@ -337,14 +337,9 @@ class Enricher:
                 mem.qdeim[n] = deim_extend(bb.modes, int(info["n_comp"]), mem.qdeim[n], k_old[n], comm, L.ip_range[0])
             else:
                 mem.qdeim[n] = qdeim_points(bb.modes, int(info["n_comp"]), comm, L.ip_range[0])
-        red = hyper_reduce(L, self.store_problem, {n: (bb.modes, info["kind"], int(info["n_comp"]))
-                                                   for n, (bb, _, info) in mem.bases.items()},
-                           disp, res, mem.qdeim_fields, comm, qdeim=mem.qdeim)
+        new_model = self._rebuilt(model, mem, res, mem.qdeim_fields, mem.qdeim)
         t_ecm = time.perf_counter() - t_ecm
-        tree = self._tree(model, mem, red, res)
-        new_model = ReducedModel.from_tree(self.store, tree, label=model.label, cluster=model.cluster, k=model.k)
-        self._modes_override(new_model, mem)
-        points = red["points"]
+        points = new_model.ip
         log = dict(t_from=t_n, t_to=float(t1), hf_iterations=int(hf_info.iterations), hf_cuts=int(hf_info.cuts),
                    state=how, error_before=error_before, p_error_before=p_error_before,
                    added={n: int(v) for n, v in added.items()},
@@ -433,6 +428,34 @@ class Enricher:
     def distance_to_hf(self, model, a, U_hf):
         """:meth:`distance` for ``model``'s ROM (the redone increment vs the HF one)."""
         return self.distance(self.member(model), model.displacement, a, U_hf)
+
+    def _rebuilt(self, model, mem, res, qdeim_fields, qdeim) -> ReducedModel:
+        """The model of ``mem``'s current bases with the cubature ``res`` (:class:`ECMResult`)
+        and the QDEIM points of ``qdeim_fields`` (offline steps 5-6, :func:`hyper_reduce`);
+        its full modes are the member's, in memory."""
+        red = hyper_reduce(self.layout, self.store_problem, {n: (bb.modes, info["kind"], int(info["n_comp"]))
+                                                             for n, (bb, _, info) in mem.bases.items()},
+                           model.displacement, res, qdeim_fields, self.comm, qdeim=qdeim)
+        new = ReducedModel.from_tree(self.store, self._tree(model, mem, red, res), label=model.label,
+                                     cluster=model.cluster, k=model.k)
+        self._modes_override(new, mem)
+        return new
+
+    def full_quadrature(self, model) -> ReducedModel:
+        """``model`` with the full quadrature of the mesh instead of its ECM points (every
+        integration point, weight dV; no QDEIM extras): the Galerkin ROM without
+        hyper-reduction, the reference that separates the ECM's error from the basis' and
+        the Galerkin projection's (``bench/bench_error_budget.py``). Mesh-sized: a
+        diagnostic, never an online model. Collective."""
+        L, comm = self.layout, self.comm
+        dV = np.asarray(L.local_dV(), dtype=float)
+        dV = np.concatenate(comm.allgather(dV)) if comm.Get_size() > 1 else dV    # the points are replicated
+        res = ECMResult(points=np.arange(dV.size, dtype=np.int64), weights=dV,
+                        error=0.0, group_errors=np.zeros(0), iterations=0, converged=True,
+                        message="full quadrature (every integration point)")
+        full = self._rebuilt(model, self.member(model), res, [], {})
+        full.label = f"{model.label} (full quadrature)"
+        return full
 
     def _modes_override(self, model, mem):
         """The enriched model's full modes live in memory (until written): ``model.modes(field,

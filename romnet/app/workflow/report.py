@@ -208,8 +208,10 @@ def _section_learning(ctx, mc, lines, figs, costs):
          f"{_fmt(h['p_best_median'])} / {_fmt(h['p_over_best'])}"],
         ["speed-up HF / learned ROM per run, median", h["speedup_median"]],
         ["ROM / HF wall time per run, median (s)", f"{_fmt(h['rom_wall_median_s'])} / {_fmt(h['hf_wall_median_s'])}"],
-        [f"indicator reliability (tol {_fmt(mc['settings'].get('error_tolerance'))}): missed / wasted",
-         f"{_fmt(100 * h['missed'], '.1f')} % / {_fmt(100 * h['wasted'], '.1f')} %"]])
+        [f"indicator reliability (tol {_fmt(mc['settings'].get('error_tolerance'))}): missed (of which at unloaded "
+         "outputs) / wasted",
+         f"{_fmt(100 * h['missed'], '.1f')} % ({_fmt(100 * h.get('missed_unloaded', float('nan')), '.1f')} %) / "
+         f"{_fmt(100 * h['wasted'], '.1f')} %"]])
     recs = [r for r in ho["samples"] if "u_rel_err" in r]
     if recs:
         runs = [(f"held-out {r['index']}", list(range(len(r["u_rel_err"]))), r["u_rel_err"], r["p_rel_err"])
