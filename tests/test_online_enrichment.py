@@ -193,6 +193,10 @@ def test_full_quadrature_model(hot):
     print(f"\nfull quadrature vs ECM on the training loading {d_train:.1e}; hot loading: ECM ROM "
           f"{e_ecm:.2e}, full-quadrature ROM {e_full:.2e}")
     assert d_train <= 1e-4
+    u_only = rom.enricher().full_quadrature(model, dual=False)     # without the dual operators: same U
+    assert not u_only.dual and np.array_equal(u_only.weights, full.weights)
+    rom.models[0] = u_only
+    assert u_error(rom.run(own).U(), errs["full"][0]) <= 1e-12
     # in the strain norm the Galerkin ROM is near its basis' best approximation
     meas = StrainL2(rom.enricher().layout)
     n_t = Uref.shape[0]

@@ -429,31 +429,35 @@ class Enricher:
         """:meth:`distance` for ``model``'s ROM (the redone increment vs the HF one)."""
         return self.distance(self.member(model), model.displacement, a, U_hf)
 
-    def _rebuilt(self, model, mem, res, qdeim_fields, qdeim) -> ReducedModel:
+    def _rebuilt(self, model, mem, res, qdeim_fields, qdeim, dual=True) -> ReducedModel:
         """The model of ``mem``'s current bases with the cubature ``res`` (:class:`ECMResult`)
         and the QDEIM points of ``qdeim_fields`` (offline steps 5-6, :func:`hyper_reduce`);
-        its full modes are the member's, in memory."""
+        its full modes are the member's, in memory. ``dual=False``: U only (no dual
+        operators at the points: no indicators, no Gappy reconstruction)."""
         red = hyper_reduce(self.layout, self.store_problem, {n: (bb.modes, info["kind"], int(info["n_comp"]))
-                                                             for n, (bb, _, info) in mem.bases.items()},
+                                                             for n, (bb, _, info) in mem.bases.items()
+                                                             if dual or n == model.displacement},
                            model.displacement, res, qdeim_fields, self.comm, qdeim=qdeim)
         new = ReducedModel.from_tree(self.store, self._tree(model, mem, red, res), label=model.label,
                                      cluster=model.cluster, k=model.k)
         self._modes_override(new, mem)
         return new
 
-    def full_quadrature(self, model) -> ReducedModel:
+    def full_quadrature(self, model, dual=True) -> ReducedModel:
         """``model`` with the full quadrature of the mesh instead of its ECM points (every
         integration point, weight dV; no QDEIM extras): the Galerkin ROM without
         hyper-reduction, the reference that separates the ECM's error from the basis' and
-        the Galerkin projection's (``bench/bench_error_budget.py``). Mesh-sized: a
-        diagnostic, never an online model. Collective."""
+        the Galerkin projection's (``bench/bench_error_budget.py``). Mesh-sized and replicated
+        on every rank: a diagnostic for small meshes, never an online model (on the 51k-DOF
+        blade it passed the 24 GB of a 2-rank run); ``dual=False`` leaves out the dual bases
+        at the points (U only: no indicators, less memory). Collective."""
         L, comm = self.layout, self.comm
         dV = np.asarray(L.local_dV(), dtype=float)
         dV = np.concatenate(comm.allgather(dV)) if comm.Get_size() > 1 else dV    # the points are replicated
         res = ECMResult(points=np.arange(dV.size, dtype=np.int64), weights=dV,
                         error=0.0, group_errors=np.zeros(0), iterations=0, converged=True,
                         message="full quadrature (every integration point)")
-        full = self._rebuilt(model, self.member(model), res, [], {})
+        full = self._rebuilt(model, self.member(model), res, [], {}, dual=dual)
         full.label = f"{model.label} (full quadrature)"
         return full
 
